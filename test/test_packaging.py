@@ -1,0 +1,120 @@
+"""The package installs like a ROS 2 ament_python package: colcon build, ament index, entry points."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGE = "liquid_control"
+IGNORE = shutil.ignore_patterns(
+    ".venv", ".git", "build", "install", "log", "__pycache__", "*.egg-info", "demo_output",
+    ".pytest_cache", ".ruff_cache", ".hypothesis", "runs", "data",
+)
+
+
+def setup_py_entry_points() -> dict[str, str]:
+    """console_scripts declared in setup.py, read without running it."""
+    tree = ast.parse((REPO / "setup.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "entry_points":
+            scripts = ast.literal_eval(node.value)["console_scripts"]
+            return dict(s.replace(" ", "").split("=", 1) for s in scripts)
+    raise AssertionError("setup.py declares no entry_points")
+
+
+def test_package_xml_is_format3_ament_python_with_ros_dependencies():
+    root = ET.parse(REPO / "package.xml").getroot()
+    assert root.get("format") == "3"
+    assert root.findtext("name") == PACKAGE
+    assert root.find("export/build_type").text == "ament_python"
+    deps = {e.text for e in root if e.tag in ("exec_depend", "depend", "test_depend")}
+    for needed in ("rclpy", "sensor_msgs", "geometry_msgs", "std_msgs", "nav_msgs",
+                   "diagnostic_msgs", "std_srvs", "rosgraph_msgs", "cv_bridge", "launch",
+                   "launch_ros", "launch_testing", "ros_gz_sim", "ros_gz_bridge",
+                   "python3-numpy", "python3-pytest"):
+        assert needed in deps, f"package.xml lacks {needed}"
+
+
+def test_every_entry_point_resolves_to_a_callable():
+    for name, spec in setup_py_entry_points().items():
+        module, function = spec.split(":")
+        if importlib.util.find_spec(module) is None:
+            pytest.fail(f"entry point {name} -> {module} does not exist")
+        assert callable(getattr(importlib.import_module(module), function)), name
+
+
+def test_cli_help_lists_every_command():
+    out = subprocess.run(
+        [sys.executable, "-m", "liquid_control.cli", "--help"], capture_output=True, text=True,
+        check=True,
+    ).stdout
+    from liquid_control.cli import COMMANDS
+
+    for name in COMMANDS:
+        assert name in out
+
+
+def test_cli_rejects_unknown_command():
+    proc = subprocess.run(
+        [sys.executable, "-m", "liquid_control.cli", "fly-to-moon"], capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert "unknown command 'fly-to-moon'" in proc.stderr
+
+
+def test_ament_prefix_makes_a_pip_install_findable(tmp_path):
+    from ament_index_python.packages import get_package_prefix, get_package_share_directory
+
+    from liquid_control.ament_prefix import install
+
+    install(tmp_path, python=sys.executable)
+    marker = tmp_path / "share/ament_index/resource_index/packages" / PACKAGE
+    assert marker.is_file()
+    for exe in setup_py_entry_points():
+        path = tmp_path / "lib" / PACKAGE / exe
+        assert path.is_file() and os.access(path, os.X_OK), path
+    env_before = os.environ.get("AMENT_PREFIX_PATH", "")
+    os.environ["AMENT_PREFIX_PATH"] = f"{tmp_path}{os.pathsep}{env_before}"
+    try:
+        assert get_package_prefix(PACKAGE) == str(tmp_path)
+        share = Path(get_package_share_directory(PACKAGE))
+        assert (share / "package.xml").is_file() and (share / "launch").is_dir()
+    finally:
+        os.environ["AMENT_PREFIX_PATH"] = env_before
+    # the wrapper really runs the CLI
+    out = subprocess.run([str(tmp_path / "lib" / PACKAGE / "liquid-control"), "--help"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "usage: liquid-control" in out
+
+
+@pytest.mark.skipif(shutil.which("colcon", path=str(Path(sys.executable).parent)) is None,
+                    reason="colcon not installed: pip install colcon-common-extensions ros-ament-package")
+def test_colcon_build_lays_out_a_ros2_install_tree(tmp_path):
+    src = tmp_path / "ws" / "src" / PACKAGE
+    shutil.copytree(REPO, src, ignore=IGNORE)
+    colcon = str(Path(sys.executable).parent / "colcon")
+    proc = subprocess.run(
+        [colcon, "build", "--packages-select", PACKAGE],
+        cwd=tmp_path / "ws", capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    install = tmp_path / "ws" / "install" / PACKAGE
+    for exe in setup_py_entry_points():
+        assert os.access(install / "lib" / PACKAGE / exe, os.X_OK), f"missing executable {exe}"
+    share = install / "share" / PACKAGE
+    assert (share / "package.xml").is_file()
+    assert (install / "share/ament_index/resource_index/packages" / PACKAGE).is_file()
+    for directory in ("launch", "config"):
+        shipped = sorted(p.name for p in (REPO / directory).glob("*") if p.is_file())
+        installed = sorted(p.name for p in (share / directory).glob("*") if p.is_file())
+        assert shipped and installed == shipped, directory
+    assert (tmp_path / "ws" / "install" / "setup.bash").is_file()
