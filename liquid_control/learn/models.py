@@ -1,0 +1,66 @@
+"""The learning side's door to the core: build, save and reload policies.
+
+Every model kind (cfc_ncp, ltc_ncp, cfc_fc, lstm, gru, mlp) is the same
+``LiquidPolicy`` with the same image encoder and a different core, configured by
+a ``PolicyConfig`` dict; the robot and image shape come from the data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+MODEL_KINDS = ("cfc_ncp", "ltc_ncp", "cfc_fc", "lstm", "gru", "mlp")
+
+
+def policy_config(policy: dict[str, Any], robot: str, image_shape: tuple[int, ...]):
+    """A PolicyConfig from a training config's ``policy`` dict plus the data's robot/image."""
+    from liquid_control.core.policy_config import PolicyConfig
+
+    fields = dict(policy)
+    if fields.get("robot", robot) != robot:
+        raise ValueError(f"policy.robot={fields['robot']!r} but the data is from a {robot}")
+    if tuple(fields.get("image_shape", image_shape)) != tuple(image_shape):
+        raise ValueError(
+            f"policy.image_shape={fields['image_shape']} but the data's frames are {image_shape}")
+    fields.update(robot=robot, image_shape=tuple(image_shape))
+    return PolicyConfig.from_dict(fields)
+
+
+def build_policy(policy: dict[str, Any], robot: str, image_shape: tuple[int, ...]):
+    """A freshly initialised LiquidPolicy (seed torch before calling for repeatability)."""
+    from liquid_control.core.policy import LiquidPolicy
+
+    return LiquidPolicy(policy_config(policy, robot, image_shape))
+
+
+def command_scale(robot: str) -> tuple[float, ...]:
+    """Per-axis command limits of a robot, used to normalise the loss."""
+    from liquid_control.core.policy_config import robot_commands
+
+    return robot_commands(robot)[1]
+
+
+def save_model(policy, path: str | Path, robot: str) -> Path:
+    """Write a model directory (config.json + model.safetensors) per docs/interfaces.md."""
+    from liquid_control.core.policy import save_policy
+
+    return Path(save_policy(policy, Path(path)))
+
+
+def load_model(path: str | Path):
+    """Load a model directory into a torch LiquidPolicy (sha256-checked, no pickle)."""
+    from liquid_control.core.policy import load_policy
+
+    return load_policy(Path(path))
+
+
+def load_weights(policy, path: str | Path) -> None:
+    """Copy the weights of a saved model directory into ``policy`` (same architecture)."""
+    policy.load_state_dict(load_model(path).state_dict())
+
+
+def parameter_counts(policy) -> dict[str, int]:
+    """{'core': ..., 'total': ...} trainable parameters, as the results table reports them."""
+    counts = policy.parameter_counts()
+    return {"core": int(counts["core"]), "total": int(counts["total"])}

@@ -1,0 +1,228 @@
+"""Behaviour cloning with truncated BPTT over real-dt event streams, on one or N processes.
+
+Each update takes a batch of windows, runs them chunk by chunk through
+``LiquidPolicy.forward_events`` carrying the hidden state (detached between
+chunks) and fits the demonstrated commands, normalised by the robot's command
+limits. Validation replays held-out episodes from their first event, as the
+runtime would. Under ``torchrun`` the model is wrapped in
+``DistributedDataParallel`` (gloo on CPU): each rank samples its own windows and
+gradients are averaged, so N processes see N times the data per update.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from liquid_control.learn import checkpoint
+from liquid_control.learn.episode import EventSequence
+from liquid_control.learn.models import build_policy, command_scale
+from liquid_control.learn.train_config import TrainConfig
+from liquid_control.learn.windows import (
+    Chunk,
+    augment,
+    make_chunks,
+    sample_windows,
+    whole_sequences,
+)
+
+LOG_FIELDS = ("step", "updates", "train_loss", "val_loss", "best_val_loss", "lr",
+              "elapsed_s", "events_per_s")
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: the best model dir, its validation loss and the run length."""
+
+    best_dir: Path
+    best_val_loss: float
+    first_val_loss: float
+    steps: int
+    elapsed_s: float
+    stopped: str  # "early_stopping" | "max_steps" | "max_minutes"
+
+
+class _Events(nn.Module):
+    """The policy's ``forward_events`` as ``forward``, so DDP can wrap it."""
+
+    def __init__(self, policy: nn.Module) -> None:
+        super().__init__()
+        self.policy = policy
+
+    def forward(self, frames, frame_index, imu, dt, hidden):  # noqa: D102
+        return self.policy.forward_events(frames, frame_index, imu, dt, hidden)
+
+
+def _tensors(c: Chunk) -> tuple[torch.Tensor, ...]:
+    return (torch.from_numpy(c.frames), torch.from_numpy(c.frame_index),
+            torch.from_numpy(c.imu), torch.from_numpy(c.dt))
+
+
+def _masked_loss(pred: torch.Tensor, c: Chunk, scale: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """Mean squared error on limit-normalised commands over masked events; (loss, weight)."""
+    mask = torch.from_numpy(c.mask)
+    err = ((pred - torch.from_numpy(c.target)) / scale).pow(2).mean(-1)
+    weight = float(mask.sum())
+    return (err * mask).sum() / max(weight, 1.0), weight
+
+
+def _detach(hidden):
+    if isinstance(hidden, tuple | list):
+        return type(hidden)(h.detach() for h in hidden)
+    return hidden.detach()
+
+
+def _batch_hidden(policy, batch: int):
+    return policy.initial_state(batch)
+
+
+def evaluate_loss(policy, seqs: list[EventSequence], cfg: TrainConfig, scale) -> float:
+    """Validation loss over whole sequences from their start, no augmentation."""
+    policy.eval()
+    total, weight = 0.0, 0.0
+    with torch.no_grad():
+        for group in range(0, len(seqs), cfg.data.batch_size):
+            part = seqs[group : group + cfg.data.batch_size]
+            hidden = _batch_hidden(policy, len(part))
+            for c in whole_sequences(part, cfg.data.chunk, cfg.data.loss_on):
+                pred, hidden = policy.forward_events(*_tensors(c), hidden)
+                loss, w = _masked_loss(pred, c, scale)
+                total, weight = total + float(loss) * w, weight + w
+    policy.train()
+    return total / max(weight, 1.0)
+
+
+class _Dist:
+    """Process-group facts: rank 0 writes files; everything else is symmetric."""
+
+    def __init__(self) -> None:
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        if self.world > 1 and not torch.distributed.is_initialized():
+            torch.distributed.init_process_group("gloo")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def mean(self, value: float) -> float:
+        if self.world == 1:
+            return value
+        t = torch.tensor([value], dtype=torch.float64)
+        torch.distributed.all_reduce(t)
+        return float(t) / self.world
+
+
+def fit(cfg: TrainConfig, train: list[EventSequence], val: list[EventSequence],
+        resume: bool = False, progress: bool = True) -> TrainResult:
+    """Train ``cfg``'s policy on event sequences; checkpoints and a CSV log go to out_dir."""
+    dist = _Dist()
+    torch.set_num_threads(cfg.optim.threads)
+    torch.manual_seed(cfg.seed)
+    out = Path(cfg.out_dir)
+    policy = build_policy(cfg.policy, cfg.data.robot, train[0].frames.shape[1:])
+    opt = torch.optim.Adam(policy.parameters(), lr=cfg.optim.lr,
+                           weight_decay=cfg.optim.weight_decay)
+    state = checkpoint.TrainState()
+    if resume:
+        state = checkpoint.load_last(out, policy, opt)
+    model = _Events(policy)
+    if dist.world > 1:
+        model = nn.parallel.DistributedDataParallel(model)
+    scale = torch.tensor(command_scale(cfg.data.robot), dtype=torch.float32)
+    rng = np.random.default_rng([cfg.seed, dist.rank, state.step])
+    if dist.main:
+        out.mkdir(parents=True, exist_ok=True)
+        checkpoint.save_config(out, cfg)
+    log = _CsvLog(out / "log.csv", append=resume) if dist.main else None
+    start = time.monotonic() - state.elapsed_s
+    if math.isnan(state.first_val_loss):
+        state.first_val_loss = evaluate_loss(policy, val or train, cfg, scale)
+        state.best_val_loss = state.first_val_loss
+        if dist.main:
+            checkpoint.save_best(out, policy, cfg)
+    bar = _bar(cfg.optim.max_steps, state.step, progress and dist.main)
+    stopped, losses, events = "max_steps", [], 0
+    while state.step < cfg.optim.max_steps:
+        picks = sample_windows(train, cfg.data.batch_size, cfg.data.window, rng)
+        chunks = augment(make_chunks(train, picks, cfg.data.chunk, cfg.data.loss_on),
+                         cfg.augment, rng)
+        hidden = _batch_hidden(policy, cfg.data.batch_size)
+        for c in chunks:
+            pred, hidden = model(*_tensors(c), hidden)
+            loss, _ = _masked_loss(pred, c, scale)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(policy.parameters(), cfg.optim.grad_clip)
+            opt.step()
+            hidden = _detach(hidden)
+            losses.append(float(loss))
+            state.updates += 1
+            events += c.dt.size
+        state.step += 1
+        bar.update(1)
+        if state.step % cfg.optim.eval_every == 0 or state.step == cfg.optim.max_steps:
+            stopped = _validate(policy, opt, val or train, cfg, scale, state, dist, log,
+                                np.mean(losses), events / max(time.monotonic() - start, 1e-9),
+                                time.monotonic() - start)
+            losses = []
+            if stopped:
+                break
+        if time.monotonic() - start > cfg.optim.max_minutes * 60:
+            stopped = "max_minutes"
+            break
+    bar.close()
+    return TrainResult(out / "best", state.best_val_loss, state.first_val_loss, state.step,
+                       time.monotonic() - start, stopped or "max_steps")
+
+
+def _validate(policy, opt, val, cfg, scale, state, dist, log, train_loss, rate, elapsed):
+    """Validate, checkpoint, log; return the reason to stop or ''."""
+    val_loss = dist.mean(evaluate_loss(policy, val, cfg, scale))
+    train_loss = dist.mean(float(train_loss))
+    state.elapsed_s = elapsed
+    if val_loss < state.best_val_loss:
+        state.best_val_loss, state.bad_evals = val_loss, 0
+        if dist.main:
+            checkpoint.save_best(out_dir(cfg), policy, cfg)
+    else:
+        state.bad_evals += 1
+    if dist.main:
+        checkpoint.save_last(out_dir(cfg), policy, opt, state, cfg)
+        log.write(step=state.step, updates=state.updates, train_loss=train_loss,
+                  val_loss=val_loss, best_val_loss=state.best_val_loss,
+                  lr=opt.param_groups[0]["lr"], elapsed_s=elapsed, events_per_s=rate)
+    return "early_stopping" if state.bad_evals >= cfg.optim.patience else ""
+
+
+def out_dir(cfg: TrainConfig) -> Path:
+    """The run directory of a config."""
+    return Path(cfg.out_dir)
+
+
+class _CsvLog:
+    """Append-only CSV of training progress (one row per validation)."""
+
+    def __init__(self, path: Path, append: bool) -> None:
+        self.path = path
+        if not (append and path.exists()):
+            with path.open("w", newline="") as f:
+                csv.writer(f).writerow(LOG_FIELDS)
+
+    def write(self, **row: float) -> None:
+        with self.path.open("a", newline="") as f:
+            csv.writer(f).writerow([f"{row[k]:.6g}" for k in LOG_FIELDS])
+
+
+def _bar(total: int, initial: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, disable=not enabled, desc="train", unit="batch")
