@@ -1,0 +1,66 @@
+"""Closed sets of choices shared by the torch core and the torch-free runtime."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class CfCMode(str, Enum):
+    """CfC variants of Hasani et al. 2022: gated (default), no gate, minimal (ncps "pure")."""
+
+    DEFAULT = "default"
+    NO_GATE = "no_gate"
+    MINIMAL = "minimal"
+
+
+class Activation(str, Enum):
+    """Nonlinearities for backbones and encoders."""
+
+    LECUN_TANH = "lecun_tanh"
+    TANH = "tanh"
+    RELU = "relu"
+    ELU = "elu"
+    SILU = "silu"
+    GELU = "gelu"
+
+
+class Mapping(str, Enum):
+    """Input/output mappings of the LTC cell (as in ncps)."""
+
+    AFFINE = "affine"
+    LINEAR = "linear"
+    NONE = "none"
+
+
+class CoreKind(str, Enum):
+    """Recurrent cores a policy can use: liquid ones and the baselines."""
+
+    CFC_NCP = "cfc_ncp"
+    LTC_NCP = "ltc_ncp"
+    CFC_FC = "cfc_fc"
+    LSTM = "lstm"
+    GRU = "gru"
+    MLP = "mlp"
+
+
+class Pooling(str, Enum):
+    """How the image encoder turns its last feature map into a vector."""
+
+    FLATTEN = "flatten"
+    MEAN = "mean"
+
+
+class Robot(str, Enum):
+    """Robots a policy can drive."""
+
+    DRONE = "drone"
+    ROVER = "rover"
+
+
+def parse_choice(enum_cls: type[Enum], value: object, field: str) -> Enum:
+    """Convert ``value`` to ``enum_cls`` or raise a ValueError listing what is allowed."""
+    try:
+        return enum_cls(value)
+    except ValueError:
+        allowed = [m.value for m in enum_cls]
+        raise ValueError(f"{field}={value!r} is not one of {allowed}") from None

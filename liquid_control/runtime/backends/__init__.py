@@ -1,0 +1,38 @@
+"""Inference backends for a saved policy: numpy, onnxruntime (both torch-free) and torch.
+
+``load_backend(model_dir, backend, threads)`` returns an object with the
+``Backend`` API (``spec``, ``encode_image``, ``step``, ``initial_state``).
+Each backend module is imported only when chosen, so the numpy and
+onnxruntime paths never import torch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from liquid_control.runtime.backends.base import Backend, BackendSpec
+from liquid_control.runtime.model_io import load_model
+
+BACKENDS = ("numpy", "onnxruntime", "torch")
+
+__all__ = ["BACKENDS", "Backend", "BackendSpec", "load_backend"]
+
+
+def load_backend(model_dir: str | Path, backend: str = "numpy", threads: int = 1) -> Backend:
+    """Load a verified model directory into the named backend using ``threads`` threads."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend={backend!r} is not one of {list(BACKENDS)}")
+    if int(threads) < 1:
+        raise ValueError(f"threads={threads} must be >= 1")
+    model = load_model(model_dir)
+    if backend == "numpy":
+        from liquid_control.runtime.backends.numpy_backend import NumpyBackend
+
+        return NumpyBackend(model, threads)
+    if backend == "onnxruntime":
+        from liquid_control.runtime.backends.onnx_backend import OnnxBackend
+
+        return OnnxBackend(model, threads)
+    from liquid_control.runtime.backends.torch_backend import TorchBackend
+
+    return TorchBackend(model, threads)
