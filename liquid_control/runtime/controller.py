@@ -45,9 +45,11 @@ class StampError(ValueError):
 class ControllerConfig:
     """Safety and timing settings of one LiquidController; checked on construction."""
 
-    # output: symmetric per-axis limits, then max change per second (inf = no rate limit)
+    # output: per-axis gains on the raw command, symmetric limits, then max change per
+    # second (inf = no rate limit); None means gains of 1 and no rate limit
     limits: tuple[float, ...]
     rate_limits: tuple[float, ...] | None = None
+    gains: tuple[float, ...] | None = None
     # timing: dt clamps, the dt of the first step after a (re)start, the gap policy
     dt_min_s: float = 1e-4
     dt_max_s: float = 0.1
@@ -71,6 +73,11 @@ class ControllerConfig:
             )
         if any(math.isnan(v) or v <= 0 for v in self.rate_limits):
             raise ValueError(f"rate_limits must be > 0 (inf = none), got {self.rate_limits}")
+        self.gains = tuple(float(v) for v in (self.gains or (1.0,) * len(self.limits)))
+        if len(self.gains) != len(self.limits):
+            raise ValueError(f"gains has {len(self.gains)} axes, limits has {len(self.limits)}")
+        if any(not (math.isfinite(v) and v >= 0) for v in self.gains):
+            raise ValueError(f"gains must be finite and >= 0 per axis, got {self.gains}")
         self.gap_policy = GapPolicy(self.gap_policy)
         self._check_timing()
 
@@ -294,9 +301,10 @@ class LiquidController:
         return self.command
 
     def _limit(self, raw: np.ndarray, timing: _Timing) -> np.ndarray:
-        """Clip ``raw`` to the per-axis limits, then bound its change per second."""
+        """Scale ``raw`` by the gains, clip it to the limits, then bound its change per second."""
         limits = np.asarray(self._config.limits, dtype=np.float64)
-        clipped = np.clip(raw.astype(np.float64), -limits, limits)
+        scaled = raw.astype(np.float64) * np.asarray(self._config.gains, dtype=np.float64)
+        clipped = np.clip(scaled, -limits, limits)
         if self._command_time is None:
             elapsed = timing.dt
         else:

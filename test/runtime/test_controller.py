@@ -147,6 +147,15 @@ def test_commands_are_clipped_to_limits() -> None:
     np.testing.assert_allclose(controller.command[1], -1.5, atol=1e-6)
 
 
+def test_gains_scale_the_raw_command_before_the_limits() -> None:
+    plain, scaled = make(), make(limits=(0.5, 100.0), gains=(3.0, 0.5))
+    for controller in (plain, scaled):
+        controller.update_imu(imu_of(0.4), 0.0)
+        controller.update_image(image_of(51), 0.01)
+    raw = plain.command
+    np.testing.assert_allclose(scaled.command, [min(3 * raw[0], 0.5), 0.5 * raw[1]], rtol=1e-6)
+
+
 def test_rate_limiter_bounds_change_per_second_and_reaches_the_target() -> None:
     controller = make(TinyBackend(gain=50.0), limits=(1.0, 1.0), rate_limits=(2.0, math.inf))
     previous, previous_t = np.zeros(2), None
@@ -291,6 +300,8 @@ def test_bad_inputs_raise_and_leave_state_untouched() -> None:
         ({"first_dt_s": 0.5}, "first_dt_s=0.5 must lie in"),
         ({"max_gap_s": 0.05}, "max_gap_s=0.05 must be >= dt_max_s"),
         ({"gap_policy": "forget"}, "'forget' is not a valid GapPolicy"),
+        ({"gains": (1.0, -1.0)}, "gains must be finite and >= 0"),
+        ({"gains": (1.0,)}, "gains has 1 axes"),
         ({"max_reorder_s": math.nan}, "max_reorder_s must be finite"),
     ],
 )
