@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -50,7 +51,7 @@ def command_violations(command: np.ndarray, limits: tuple[float, ...]) -> list[s
     if values.shape != (len(limits),):
         problems.append(f"command has {values.size} axes, expected {len(limits)}")
         return problems
-    for axis, (value, limit) in enumerate(zip(values, limits)):
+    for axis, (value, limit) in enumerate(zip(values, limits, strict=True)):
         if not math.isfinite(value):
             problems.append(f"axis {axis} is {value}")
         elif abs(value) > limit * (1 + 1e-6):
