@@ -22,7 +22,7 @@ from torch import nn
 
 from liquid_control.core.activations import as_timespan, make_activation
 from liquid_control.core.choices import Activation, CfCMode, parse_choice
-from liquid_control.core.wiring import Wiring
+from liquid_control.core.wiring import Wiring, layer_polarity
 
 _HEADS = ("ff1", "ff2", "time_a", "time_b")
 
@@ -177,29 +177,6 @@ class WiredCfCCell(nn.Module):
     def initial_state(self, batch: int) -> torch.Tensor:
         """Zero state of shape (batch, state_size)."""
         return torch.zeros(batch, self.state_size)
-
-
-def layer_polarity(wiring: Wiring, index: int) -> np.ndarray:
-    """Signed mask (in_l + units, n_l) of wired layer ``index``: feed rows then state rows.
-
-    Feed rows are the inputs (layer 0) or the previous layer's neurons; state
-    rows are all neurons' previous states, without the previous layer (already
-    fed fresh) and with a self-synapse on each neuron (+1 unless the wiring
-    gives one).
-    """
-    layer = np.asarray(wiring.layers[index])
-    if index == 0:
-        feed = wiring.sensory_adjacency_matrix[:, layer]
-        fresh = np.zeros(0, dtype=int)
-    else:
-        fresh = np.asarray(wiring.layers[index - 1])
-        feed = wiring.adjacency_matrix[np.ix_(fresh, layer)]
-    state = wiring.adjacency_matrix[:, layer].astype(np.float32)
-    state[fresh, :] = 0.0
-    for j, neuron in enumerate(layer):
-        if state[neuron, j] == 0:
-            state[neuron, j] = 1.0
-    return np.concatenate([feed.astype(np.float32), state], axis=0)
 
 
 def _closed_form(

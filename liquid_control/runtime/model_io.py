@@ -99,8 +99,10 @@ def load_model(model_dir: str | Path) -> ModelFiles:
         config = PolicyConfig.from_dict(meta["policy"])
     except (TypeError, ValueError) as error:
         raise ModelLoadError(f"{model_dir}: invalid policy config: {error}") from None
-    weights = {k: np.ascontiguousarray(v, dtype=np.float32)
-               for k, v in load_file(str(weights_path)).items()}
+    weights = {
+        k: np.ascontiguousarray(v, dtype=np.float32)
+        for k, v in load_file(str(weights_path)).items()
+    }
     return ModelFiles(Path(model_dir), meta, config, weights)
 
 
@@ -111,5 +113,7 @@ def onnx_paths(model_dir: str | Path, meta: dict[str, Any]) -> dict[str, Path]:
         raise FileNotFoundError(
             f"{model_dir} has no ONNX export: run liquid_control.core.export.export_onnx"
         )
-    return {part: verified_file(model_dir, name, recorded.get(part))
-            for part, name in ONNX_FILES.items()}
+    return {
+        part: verified_file(model_dir, name, recorded.get(part))
+        for part, name in ONNX_FILES.items()
+    }

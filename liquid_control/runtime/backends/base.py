@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,8 +28,16 @@ class BackendSpec:
     def from_model(cls, backend: str, model: ModelFiles, hidden_size: int) -> BackendSpec:
         """Spec of ``model`` run by ``backend``."""
         c = model.config
-        return cls(backend, tuple(c.image_shape), c.imu_dim, c.feature_dim, int(hidden_size),
-                   tuple(c.command_names), tuple(c.command_scale), c.core.value)
+        return cls(
+            backend,
+            tuple(c.image_shape),
+            c.imu_dim,
+            c.feature_dim,
+            int(hidden_size),
+            tuple(c.command_names),
+            tuple(c.command_scale),
+            c.core.value,
+        )
 
 
 class Backend(Protocol):
@@ -39,8 +48,9 @@ class Backend(Protocol):
     def encode_image(self, image: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8 RGB -> (feature_dim,) features."""
 
-    def step(self, features: np.ndarray, imu: np.ndarray, hidden: np.ndarray, dt: float
-             ) -> tuple[np.ndarray, np.ndarray]:
+    def step(
+        self, features: np.ndarray, imu: np.ndarray, hidden: np.ndarray, dt: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         """One event -> (command (n_cmd,), hidden (hidden_size,))."""
 
     def initial_state(self) -> np.ndarray:
@@ -62,17 +72,27 @@ def fit_image(image: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
     return image[rows[:, None], cols[None, :]]
 
 
-def step_inputs(spec: BackendSpec, features: np.ndarray, imu: np.ndarray, hidden: np.ndarray,
-                dt: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def step_inputs(
+    spec: BackendSpec, features: np.ndarray, imu: np.ndarray, hidden: np.ndarray, dt: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Check and convert step inputs to float32 of the spec's shapes."""
-    features = np.asarray(features, dtype=np.float32).reshape(-1)
-    imu = np.asarray(imu, dtype=np.float32).reshape(-1)
-    hidden = np.asarray(hidden, dtype=np.float32).reshape(-1)
-    for name, value, size in (("features", features, spec.feature_dim),
-                              ("imu", imu, spec.imu_dim), ("hidden", hidden, spec.hidden_size)):
-        if value.shape != (size,):
-            raise ValueError(f"{name} has {value.size} values, expected {size}")
+    features = _vector(features)
+    imu = _vector(imu)
+    hidden = _vector(hidden)
+    if (features.shape[0] != spec.feature_dim or imu.shape[0] != spec.imu_dim
+            or hidden.shape[0] != spec.hidden_size):
+        raise ValueError(
+            f"features/imu/hidden have {features.size}/{imu.size}/{hidden.size} values, "
+            f"expected {spec.feature_dim}/{spec.imu_dim}/{spec.hidden_size}"
+        )
     dt = float(dt)
-    if not dt > 0.0 or not np.isfinite(dt):
+    if not 0.0 < dt < math.inf:
         raise ValueError(f"dt={dt}: elapsed time must be a finite number > 0")
     return features, imu, hidden, dt
+
+
+def _vector(value: np.ndarray) -> np.ndarray:
+    """A 1-D float32 view or copy (no copy on the fast path)."""
+    if type(value) is np.ndarray and value.dtype == np.float32 and value.ndim == 1:
+        return value
+    return np.asarray(value, dtype=np.float32).reshape(-1)

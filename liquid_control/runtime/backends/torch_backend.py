@@ -55,13 +55,16 @@ class TorchBackend:
         return self.policy.encode_image(torch.from_numpy(image[None]))[0].numpy()
 
     @torch.inference_mode()
-    def step(self, features: np.ndarray, imu: np.ndarray, hidden: np.ndarray, dt: float
-             ) -> tuple[np.ndarray, np.ndarray]:
+    def step(
+        self, features: np.ndarray, imu: np.ndarray, hidden: np.ndarray, dt: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         """One event -> (command, hidden)."""
         features, imu, hidden, dt = step_inputs(self.spec, features, imu, hidden, dt)
         command, hidden_out = self.policy.step(
-            torch.from_numpy(features[None]), torch.from_numpy(imu[None]),
-            torch.from_numpy(hidden[None]), torch.tensor([dt]),
+            torch.from_numpy(features[None]),
+            torch.from_numpy(imu[None]),
+            torch.from_numpy(hidden[None]),
+            torch.tensor([dt]),
         )
         return command[0].numpy(), hidden_out[0].numpy()
 

@@ -1,0 +1,70 @@
+"""Export a policy to ONNX (encoder.onnx + core.onnx, batch 1) for torch-free deployment.
+
+The encoder graph maps ``image`` uint8 (1, H, W, 3) to ``features`` (1, F);
+the core graph maps ``features`` (1, F), ``imu`` (1, imu_dim), ``hidden``
+(1, H) and ``dt`` (1,) to ``command`` (1, n_cmd) and ``hidden_out`` (1, H).
+Both files' sha256 go into config.json, next to the weights they came from.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from liquid_control.core.model_format import CORE_IO, ENCODER_IO, ONNX_FILES, WEIGHTS_FILE
+from liquid_control.core.policy import LiquidPolicy
+from liquid_control.core.save import model_config, save_policy, write_config
+
+OPSET = 18
+
+
+class _EncoderGraph(nn.Module):
+    def __init__(self, policy: LiquidPolicy) -> None:
+        super().__init__()
+        self.policy = policy
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.policy.encode_image(image)
+
+
+class _CoreGraph(nn.Module):
+    def __init__(self, policy: LiquidPolicy) -> None:
+        super().__init__()
+        self.policy = policy
+
+    def forward(self, features: torch.Tensor, imu: torch.Tensor, hidden: torch.Tensor,
+                dt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.policy.step(features, imu, hidden, dt)
+
+
+def export_onnx(policy: LiquidPolicy, model_dir: str | Path) -> dict[str, Path]:
+    """Save ``policy`` to ``model_dir`` and add encoder.onnx + core.onnx with their sha256."""
+    from liquid_control.core.model_format import sha256_file
+
+    model_dir = save_policy(policy, model_dir)
+    was_training = policy.training
+    policy.eval()
+    c = policy.config
+    image = torch.zeros((1, *c.image_shape), dtype=torch.uint8)
+    step_args = (torch.zeros(1, c.feature_dim), torch.zeros(1, c.imu_dim),
+                 torch.zeros(1, policy.hidden_size), torch.full((1,), 0.05))
+    paths = {part: model_dir / name for part, name in ONNX_FILES.items()}
+    try:
+        _export(_EncoderGraph(policy), (image,), paths["encoder"], ENCODER_IO)
+        _export(_CoreGraph(policy), step_args, paths["core"], CORE_IO)
+    finally:
+        policy.train(was_training)
+    sums = {part: sha256_file(path) for part, path in paths.items()}
+    write_config(model_dir, model_config(policy, sha256_file(model_dir / WEIGHTS_FILE), sums))
+    return paths
+
+
+def _export(module: nn.Module, args: tuple, path: Path, io: tuple[list[str], list[str]]) -> None:
+    """One batch-1 graph with the TorchScript-based exporter (no external data)."""
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, args, str(path), input_names=io[0], output_names=io[1],
+                          opset_version=OPSET, dynamo=False)

@@ -1,0 +1,266 @@
+"""NumPy re-implementations of every core, batch 1, float32, from safetensors weights.
+
+Masked and fused weights are computed once at load, so a step is a handful of
+small matrix-vector products. Each class mirrors one torch core of
+liquid_control/core and must agree with it to 1e-5 (test/runtime/test_backends.py).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from liquid_control.core.choices import Activation, CfCMode, CoreKind
+from liquid_control.core.wiring import Wiring, layer_polarity
+from liquid_control.runtime.model_io import ModelFiles
+
+_HEADS = ("ff1", "ff2", "time_a", "time_b")
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Overflow-free logistic function."""
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def softplus(x: np.ndarray) -> np.ndarray:
+    """log(1 + exp(x)) without overflow."""
+    return np.logaddexp(np.float32(0.0), x).astype(np.float32)
+
+
+_ERF = np.vectorize(math.erf, otypes=[np.float32])
+
+ACTIVATIONS = {
+    Activation.LECUN_TANH: lambda x: 1.7159 * np.tanh(0.666 * x),
+    Activation.TANH: np.tanh,
+    Activation.RELU: lambda x: np.maximum(x, 0.0),
+    Activation.ELU: lambda x: np.where(x > 0.0, x, np.expm1(np.minimum(x, 0.0))),
+    Activation.SILU: lambda x: x * sigmoid(x),
+    Activation.GELU: lambda x: 0.5 * x * (1.0 + _ERF(x / np.float32(math.sqrt(2.0)))),
+}
+
+
+class CfCCore:
+    """Fully connected CfC with backbone (core.CfCCell)."""
+
+    def __init__(self, model: ModelFiles, prefix: str = "core.") -> None:
+        """Fuse the four heads into one matrix."""
+        c = model.config
+        n, width = c.hidden_size, c.core_input_size + c.hidden_size
+        self.mode, self.state_size = c.cfc_mode, n
+        self.act = ACTIVATIONS[c.backbone_activation]
+        self.backbone = []
+        for i in range(c.backbone_layers):
+            name = f"{prefix}backbone.{2 * i}"
+            self.backbone.append((model.tensor(f"{name}.weight", (c.backbone_units, width)),
+                                  model.tensor(f"{name}.bias", (c.backbone_units,))))
+            width = c.backbone_units
+        heads = ("ff1",) if self.mode == CfCMode.MINIMAL else _HEADS
+        self.weight = np.concatenate([model.tensor(f"{prefix}{h}.weight", (n, width))
+                                      for h in heads])
+        self.bias = np.concatenate([model.tensor(f"{prefix}{h}.bias", (n,)) for h in heads])
+        if self.mode != CfCMode.MINIMAL:
+            self.weight, self.bias = halve_time_heads(self.weight, self.bias, n)
+        else:
+            self.w_tau = np.abs(model.tensor(f"{prefix}w_tau", (1, n))[0])
+            self.a = model.tensor(f"{prefix}A", (1, n))[0]
+
+    def step(self, x: np.ndarray, h: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """One CfC step."""
+        z = np.concatenate([x, h])
+        for weight, bias in self.backbone:
+            z = self.act(weight @ z + bias)
+        out = self.weight @ z + self.bias
+        if self.mode == CfCMode.MINIMAL:
+            h = minimal(out, dt, self.w_tau, self.a)
+        else:
+            h = closed_form(out, self.state_size, dt, self.mode)
+        return h, h
+
+
+class WiredCfCCore:
+    """Wired CfC (core.WiredCfCCell): masks and polarity folded into the weights at load."""
+
+    def __init__(self, model: ModelFiles, wiring: Wiring, prefix: str = "core.") -> None:
+        """Precompute one fused, masked weight per wiring layer."""
+        c = model.config
+        self.mode, self.state_size = c.cfc_mode, wiring.units
+        self.output_size = wiring.output_dim
+        heads = ("ff1",) if self.mode == CfCMode.MINIMAL else _HEADS
+        self.layers = []
+        for index, neurons in enumerate(wiring.layers):
+            p = f"{prefix}layers.{index}."
+            sign = model.tensor(f"{p}sign", layer_polarity(wiring, index).T.shape)
+            weights, biases = [], []
+            for head in heads:
+                w = model.tensor(f"{p}{head}.weight", sign.shape)
+                signed = c.cfc_enforce_polarity and head in ("ff1", "ff2")
+                weights.append(np.abs(w) * sign if signed else w * np.abs(sign))
+                biases.append(model.tensor(f"{p}{head}.bias", (len(neurons),)))
+            extra = ()
+            if self.mode == CfCMode.MINIMAL:
+                extra = (np.abs(model.tensor(f"{p}w_tau", (1, len(neurons)))[0]),
+                         model.tensor(f"{p}A", (1, len(neurons)))[0])
+            weight, bias = np.concatenate(weights), np.concatenate(biases)
+            if self.mode != CfCMode.MINIMAL:
+                weight, bias = halve_time_heads(weight, bias, len(neurons))
+            self.layers.append((weight, bias, extra))
+        order = np.concatenate([np.asarray(x) for x in wiring.layers])
+        self.inverse_order = np.argsort(order)
+
+    def step(self, x: np.ndarray, h: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """One wired step: layers in order, each fed by the previous layer's new state."""
+        feed, news = x, []
+        for weight, bias, extra in self.layers:
+            out = weight @ np.concatenate([feed, h]) + bias
+            if self.mode == CfCMode.MINIMAL:
+                feed = minimal(out, dt, *extra)
+            else:
+                feed = closed_form(out, bias.shape[0] // 4, dt, self.mode)
+            news.append(feed)
+        state = np.concatenate(news)[self.inverse_order]
+        return state[: self.output_size], state
+
+
+class LTCCore:
+    """LTC with the fused semi-implicit solver (core.LTCCell)."""
+
+    def __init__(self, model: ModelFiles, wiring: Wiring, prefix: str = "core.") -> None:
+        """Apply positivity constraints and masks once."""
+        c = model.config
+        n, s = wiring.units, c.core_input_size
+        self.unfolds, self.state_size, self.eps = c.ltc_ode_unfolds, n, np.float32(1e-8)
+
+        def get(name: str, shape: tuple[int, ...], positive: bool = False) -> np.ndarray:
+            value = model.tensor(prefix + name, shape)
+            return softplus(value) if positive and c.ltc_implicit_constraints else value
+
+        mask = get("sparsity_mask", (n, n))
+        sensory_mask = get("sensory_sparsity_mask", (s, n))
+        self.w = get("w", (n, n), True) * mask
+        self.erev_w = self.w * get("erev", (n, n))
+        self.mu, self.sigma = get("mu", (n, n)), get("sigma", (n, n))
+        self.sensory_w = get("sensory_w", (s, n), True) * sensory_mask
+        self.sensory_erev_w = self.sensory_w * get("sensory_erev", (s, n))
+        self.sensory_mu, self.sensory_sigma = get("sensory_mu", (s, n)), get("sensory_sigma", (s, n))
+        self.gleak, self.cm = get("gleak", (n,), True), get("cm", (n,), True)
+        self.leak = self.gleak * get("vleak", (n,))
+        self.input_w, self.input_b = get("input_w", (s,)), get("input_b", (s,))
+        self.output_size = wiring.output_dim
+
+    def step(self, x: np.ndarray, v: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """``ode_unfolds`` fused Euler sub-steps over ``dt``."""
+        x = x * self.input_w + self.input_b
+        act = sigmoid(self.sensory_sigma * (x[:, None] - self.sensory_mu))
+        num_sensory = (act * self.sensory_erev_w).sum(axis=0)
+        den_sensory = (act * self.sensory_w).sum(axis=0)
+        cm_t = self.cm / np.float32(dt / self.unfolds)
+        for _ in range(self.unfolds):
+            act = sigmoid(self.sigma * (v[:, None] - self.mu))
+            numerator = cm_t * v + self.leak + (act * self.erev_w).sum(axis=0) + num_sensory
+            denominator = cm_t + self.gleak + (act * self.w).sum(axis=0) + den_sensory
+            v = numerator / (denominator + self.eps)
+        return v[: self.output_size], v
+
+
+class LSTMCore:
+    """LSTM cell; hidden = [h, c]; input and recurrent weights fused."""
+
+    def __init__(self, model: ModelFiles, prefix: str = "core.") -> None:
+        """Fuse weight_ih and weight_hh, sum the biases."""
+        c = model.config
+        n, width = c.hidden_size, c.core_input_size + int(c.baseline_dt_input)
+        self.n, self.dt_input, self.state_size = n, c.baseline_dt_input, 2 * n
+        self.weight = np.concatenate([model.tensor(f"{prefix}cell.weight_ih", (4 * n, width)),
+                                      model.tensor(f"{prefix}cell.weight_hh", (4 * n, n))], 1)
+        self.bias = (model.tensor(f"{prefix}cell.bias_ih", (4 * n,))
+                     + model.tensor(f"{prefix}cell.bias_hh", (4 * n,)))
+
+    def step(self, x: np.ndarray, hidden: np.ndarray, dt: float
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Gates in torch order i, f, g, o."""
+        h, c = hidden[: self.n], hidden[self.n :]
+        x = np.append(x, np.float32(dt)) if self.dt_input else x
+        i, f, g, o = np.split(self.weight @ np.concatenate([x, h]) + self.bias, 4)
+        c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+        h = sigmoid(o) * np.tanh(c)
+        return h, np.concatenate([h, c])
+
+
+class GRUCore:
+    """GRU cell in torch's formulation (reset gate applied after the recurrent product)."""
+
+    def __init__(self, model: ModelFiles, prefix: str = "core.") -> None:
+        """Keep input and recurrent weights apart (the reset gate needs W_hn h alone)."""
+        c = model.config
+        n, width = c.hidden_size, c.core_input_size + int(c.baseline_dt_input)
+        self.dt_input, self.state_size = c.baseline_dt_input, n
+        self.w_ih = model.tensor(f"{prefix}cell.weight_ih", (3 * n, width))
+        self.w_hh = model.tensor(f"{prefix}cell.weight_hh", (3 * n, n))
+        self.b_ih = model.tensor(f"{prefix}cell.bias_ih", (3 * n,))
+        self.b_hh = model.tensor(f"{prefix}cell.bias_hh", (3 * n,))
+
+    def step(self, x: np.ndarray, h: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """Gates in torch order r, z, n."""
+        x = np.append(x, np.float32(dt)) if self.dt_input else x
+        xr, xz, xn = np.split(self.w_ih @ x + self.b_ih, 3)
+        hr, hz, hn = np.split(self.w_hh @ h + self.b_hh, 3)
+        r, z = sigmoid(xr + hr), sigmoid(xz + hz)
+        h = (1.0 - z) * np.tanh(xn + r * hn) + z * h
+        return h, h
+
+
+class MLPCore:
+    """Feed-forward core, empty hidden state."""
+
+    def __init__(self, model: ModelFiles, prefix: str = "core.") -> None:
+        """Read the Linear+ReLU blocks."""
+        c = model.config
+        self.layers, width, self.state_size = [], c.core_input_size, 0
+        for i in range(c.mlp_layers):
+            name = f"{prefix}net.{2 * i}"
+            self.layers.append((model.tensor(f"{name}.weight", (c.hidden_size, width)),
+                                model.tensor(f"{name}.bias", (c.hidden_size,))))
+            width = c.hidden_size
+
+    def step(self, x: np.ndarray, h: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """Map the input; pass the empty hidden through."""
+        for weight, bias in self.layers:
+            x = np.maximum(weight @ x + bias, 0.0)
+        return x, h
+
+
+def halve_time_heads(weight: np.ndarray, bias: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
+    """Scale the time heads by 1/2 so that sigmoid(z) = 0.5 + 0.5 tanh(halved z) needs no mul."""
+    weight, bias = weight.copy(), bias.copy()
+    weight[2 * n :] *= 0.5
+    bias[2 * n :] *= 0.5
+    return weight, bias
+
+
+def closed_form(out: np.ndarray, n: int, dt: float, mode: CfCMode) -> np.ndarray:
+    """Gated CfC interpolation from fused head outputs [ff1, ff2, t_a / 2, t_b / 2]."""
+    targets = np.tanh(out[: 2 * n])
+    ff1, ff2 = targets[:n], targets[n:]
+    t_interp = 0.5 + 0.5 * np.tanh(out[2 * n : 3 * n] * np.float32(dt) + out[3 * n :])
+    if mode == CfCMode.NO_GATE:
+        return ff1 + t_interp * ff2
+    return ff1 + t_interp * (ff2 - ff1)
+
+
+def minimal(ff1: np.ndarray, dt: float, w_tau: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Minimal CfC solution."""
+    return -a * np.exp(-np.float32(dt) * (w_tau + np.abs(ff1))) * ff1 + a
+
+
+def build_core(model: ModelFiles):
+    """The NumPy core for the model's core kind (explicit registry, no name lookup)."""
+    kind = model.config.core
+    if kind in (CoreKind.CFC_NCP, CoreKind.LTC_NCP):
+        if not model.meta.get("wiring"):
+            raise ValueError(f"{model.path}: config.json lacks the wiring of a {kind.value} core")
+        wiring = Wiring.from_config(model.meta["wiring"])
+        return (WiredCfCCore if kind == CoreKind.CFC_NCP else LTCCore)(model, wiring)
+    builders = {CoreKind.CFC_FC: CfCCore, CoreKind.LSTM: LSTMCore, CoreKind.GRU: GRUCore,
+                CoreKind.MLP: MLPCore}
+    return builders[kind](model)
