@@ -44,6 +44,8 @@ class DroneSpec:
     arm_length_m: float = 0.175
     body_size_m: tuple[float, float, float] = (0.20, 0.20, 0.06)
     rotor_radius_m: float = 0.06
+    # principal moments about the centre of mass (body + four motors at the arm tips)
+    inertia_kg_m2: tuple[float, float, float] = (0.006, 0.006, 0.0114)
     camera: CameraSpec = field(default_factory=CameraSpec)
     imu: ImuSpec = field(default_factory=ImuSpec)
     # MulticopterVelocityControl gains (gz-sim defaults for the X3 example)

@@ -1,0 +1,284 @@
+"""The simulator loop shared by the rover and the drone: physics, sensor schedule, delivery faults.
+
+Physics runs at 500 Hz, the IMU and camera are sampled on integer tick
+multiples of it (rates from robots.py), perturbations corrupt and delay what is
+measured, and ``step`` advances one camera period and returns what arrived.
+Subclasses build the world and define the task, controller and metrics.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+from liquid_control.sim.events import CameraFrame, ImuSample, Observation, RobotState
+from liquid_control.sim.image_effects import CameraEffects
+from liquid_control.sim.mjcf import GROUND_EXTENT_M, GROUND_TEXTURE_PX, PHYSICS_DT_S
+from liquid_control.sim.perturbations import Perturbation
+from liquid_control.sim.rendering import OffscreenCamera, ensure_gl_backend
+from liquid_control.sim.textures import paint_ground
+
+ensure_gl_backend()
+import mujoco  # noqa: E402  (the GL backend must be chosen first)
+
+
+class BaseSim(ABC):
+    """One robot in one world under one perturbation; reset(seed) draws a new scene."""
+
+    robot: str = ""
+
+    def __init__(self, spec: Any, perturbation: Perturbation | None = None, render: bool = True):
+        self.spec = spec
+        self.perturbation = perturbation if perturbation is not None else Perturbation()
+        self.model = mujoco.MjModel.from_xml_string(self._build_xml())
+        self.data = mujoco.MjData(self.model)
+        cam = spec.camera
+        self.image_shape = (cam.height, cam.width, 3)
+        self._ticks_per_imu = _ticks(spec.imu.rate_hz, "imu rate_hz")
+        self._ticks_per_frame = _ticks(cam.rate_hz, "camera rate_hz")
+        self.control_period_s = self._ticks_per_frame * PHYSICS_DT_S
+        self.camera = OffscreenCamera(self.model, "front", cam.width, cam.height) if render else None
+        self._effects = CameraEffects(self.perturbation.camera)
+        self._root = self._body_id(spec.name)
+        self._qpos = self.model.jnt_qposadr[self.model.body_jntadr[self._root]]
+        self._qvel = self.model.jnt_dofadr[self.model.body_jntadr[self._root]]
+        self._sensor = {n: self.model.sensor(n).adr[0] for n in ("accel", "gyro", "quat")}
+        self._scale_mass(self.perturbation.dynamics.mass_scale)
+        self._ground_tex = self.model.texture("ground").id
+        self._sky_tex = self.model.texture("sky").id
+        self._ground_base = paint_ground(
+            self.perturbation.scene.ground, GROUND_TEXTURE_PX, GROUND_EXTENT_M
+        )
+        self._sky_base = self._texture_view(self._sky_tex).copy()
+        self._light_base = (self.model.light_diffuse.copy(), self.model.light_ambient.copy())
+        self.command = np.zeros(len(spec.command_names))
+        self._next_seed = 0
+        self.seed = 0
+        self._tick = 0
+        self._pending: list[ImuSample | CameraFrame] = []
+        self._image = np.zeros(self.image_shape, dtype=np.uint8)
+        self._image_stamp = math.nan
+        self.done = False
+        self._setup()
+
+    # ----- public API -----------------------------------------------------------------
+    @property
+    def time(self) -> float:
+        """Simulated time since reset (s)."""
+        return self._tick * PHYSICS_DT_S
+
+    def reset(self, seed: int | None = None) -> Observation:
+        """Start an episode in the scene drawn from ``seed`` (None: the next seed)."""
+        seed = self._next_seed if seed is None else int(seed)
+        if seed < 0:
+            raise ValueError(f"seed={seed} must be >= 0")
+        self.seed, self._next_seed = seed, seed + 1
+        scene, distract, camera, imu, dynamics = (
+            np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)
+        )
+        self._rng_camera, self._rng_imu, self._rng_dynamics = camera, imu, dynamics
+        mujoco.mj_resetData(self.model, self.data)
+        self._tick, self._pending, self.done = 0, [], False
+        self._image = np.zeros(self.image_shape, dtype=np.uint8)
+        self._image_stamp = math.nan
+        self.command = np.zeros(len(self.spec.command_names))
+        self._jitter_appearance(scene)
+        self._reset_task(scene, distract)
+        mujoco.mj_forward(self.model, self.data)
+        self._effects.new_episode(camera, *self.image_shape[:2])
+        self._sample_imu()
+        self._capture_frame()
+        return self._observe(self._deliver())
+
+    def set_command(self, action: np.ndarray) -> None:
+        """Hold a command (robots.py command_names order) until the next one."""
+        action = np.asarray(action, dtype=float).reshape(-1)
+        if action.shape != self.command.shape or not np.all(np.isfinite(action)):
+            raise ValueError(
+                f"{self.robot} command must be {self.command.size} finite numbers "
+                f"{self.spec.command_names}, got {action!r}"
+            )
+        self.command = action
+
+    def advance(self, seconds: float) -> list[ImuSample | CameraFrame]:
+        """Run physics for ``seconds`` (whole ticks) and return the events that arrived."""
+        for _ in range(max(0, int(round(seconds / PHYSICS_DT_S)))):
+            self._physics_tick()
+        return self._deliver()
+
+    def step(self, action: np.ndarray) -> tuple[Observation, float, bool, dict[str, Any]]:
+        """Apply ``action`` for one camera period; return (obs, reward, done, info)."""
+        was_done = self.done
+        self.set_command(action)
+        before = self._progress()
+        obs = self._observe(self.advance(self.control_period_s))
+        reward = self._progress() - before
+        if self.done and not was_done:
+            reward += 10.0 if self.episode_info()["success"] else -10.0
+        return obs, float(reward), self.done, self.episode_info()
+
+    def state(self) -> RobotState:
+        """Ground-truth pose and velocities of the robot base."""
+        qpos = self.data.qpos[self._qpos : self._qpos + 7]
+        qvel = self.data.qvel[self._qvel : self._qvel + 6]
+        rotation = self.data.xmat[self._root].reshape(3, 3)
+        return RobotState(
+            position=qpos[:3].copy(),
+            quat_xyzw=np.array([qpos[4], qpos[5], qpos[6], qpos[3]]),
+            linear_velocity_world=qvel[:3].copy(),
+            linear_velocity_body=rotation.T @ qvel[:3],
+            angular_velocity_body=qvel[3:].copy(),
+        )
+
+    def render(self) -> np.ndarray:
+        """The camera image of the current state, without perturbation effects."""
+        if self.camera is None:
+            return np.zeros(self.image_shape, dtype=np.uint8)
+        return self.camera.render(self.data)
+
+    def close(self) -> None:
+        """Free the renderer."""
+        if self.camera is not None:
+            self.camera.close()
+            self.camera = None
+
+    # ----- subclass hooks ---------------------------------------------------------------
+    @abstractmethod
+    def _build_xml(self) -> str: ...
+
+    @abstractmethod
+    def _setup(self) -> None: ...
+
+    @abstractmethod
+    def _reset_task(self, scene: np.random.Generator, distract: np.random.Generator) -> None: ...
+
+    @abstractmethod
+    def _apply_control(self, dt: float) -> None: ...
+
+    @abstractmethod
+    def _update_task(self) -> None: ...
+
+    @abstractmethod
+    def _progress(self) -> float: ...
+
+    @abstractmethod
+    def episode_info(self) -> dict[str, Any]: ...
+
+    # ----- internals --------------------------------------------------------------------
+    def _physics_tick(self) -> None:
+        self._apply_control(PHYSICS_DT_S)
+        mujoco.mj_step(self.model, self.data)
+        self._tick += 1
+        if self._tick % self._ticks_per_imu == 0:
+            self._sample_imu()
+            if not self.done:
+                self._update_task()
+        if self._tick % self._ticks_per_frame == 0:
+            self._capture_frame()
+
+    def _sample_imu(self) -> None:
+        """Measure, corrupt and queue one IMU sample (maybe dropped)."""
+        p, rng, s = self.perturbation.imu, self._rng_imu, self.data.sensordata
+        gyro = s[self._sensor["gyro"] : self._sensor["gyro"] + 3] + np.asarray(p.gyro_bias)
+        accel = s[self._sensor["accel"] : self._sensor["accel"] + 3] + np.asarray(p.accel_bias)
+        if p.gyro_noise_std > 0:
+            gyro = gyro + rng.normal(0.0, p.gyro_noise_std, 3)
+        if p.accel_noise_std > 0:
+            accel = accel + rng.normal(0.0, p.accel_noise_std, 3)
+        w, x, y, z = s[self._sensor["quat"] : self._sensor["quat"] + 4]
+        if p.drop_prob > 0 and rng.random() < p.drop_prob:
+            return
+        stamp = self.time
+        quat = np.array([x, y, z, w])
+        self._pending.append(ImuSample(stamp, stamp + p.latency_s, gyro, accel, quat))
+
+    def _capture_frame(self) -> None:
+        """Render, corrupt and queue one frame (maybe dropped: then it is not rendered)."""
+        p = self.perturbation.camera
+        if p.drop_prob > 0 and self._rng_camera.random() < p.drop_prob:
+            return
+        image = self._effects.apply(self.render(), self._rng_camera)
+        self._pending.append(CameraFrame(self.time, self.time + p.latency_s, image))
+
+    def _deliver(self) -> list[ImuSample | CameraFrame]:
+        """Pop the queued events whose arrival time has come, in arrival order."""
+        now = self.time + 1e-9
+        ready = sorted(
+            (e for e in self._pending if e.arrival <= now),
+            key=lambda e: (e.arrival, isinstance(e, CameraFrame)),
+        )
+        self._pending = [e for e in self._pending if e.arrival > now]
+        return ready
+
+    def _observe(self, events: list[ImuSample | CameraFrame]) -> Observation:
+        """Fold a period's events into an Observation with the latest frame held."""
+        frames = [e for e in events if isinstance(e, CameraFrame)]
+        if frames:
+            self._image, self._image_stamp = frames[-1].image, frames[-1].stamp
+        imu = [e for e in events if isinstance(e, ImuSample)]
+        return Observation(self.time, self._image, self._image_stamp, bool(frames), imu, events)
+
+    def _body_id(self, name: str) -> int:
+        return mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, name)
+
+    def _geom_id(self, name: str) -> int:
+        return mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_GEOM, name)
+
+    def _texture_view(self, texture_id: int) -> np.ndarray:
+        """Writable (H, W, C) view of one texture in model.tex_data."""
+        m = self.model
+        h, w, c = m.tex_height[texture_id], m.tex_width[texture_id], m.tex_nchannel[texture_id]
+        start = m.tex_adr[texture_id]
+        return m.tex_data[start : start + h * w * c].reshape(h, w, c)
+
+    def _upload(self, texture_id: int) -> None:
+        if self.camera is not None:
+            self.camera.upload_texture(texture_id)
+
+    def _scale_mass(self, scale: float) -> None:
+        """Scale the mass and inertia of every robot body (payload the controller ignores)."""
+        if scale == 1.0:
+            return
+        for body in range(self.model.nbody):
+            if self.model.body_rootid[body] == self._root:
+                self.model.body_mass[body] *= scale
+                self.model.body_inertia[body] *= scale
+
+    def _jitter_appearance(self, rng: np.random.Generator) -> None:
+        """Nominal randomisation (lighting and ground tint), then the light multiplier."""
+        light = self.perturbation.scene.light * rng.uniform(0.85, 1.15)
+        diffuse, ambient = self._light_base
+        self.model.light_diffuse[:] = diffuse * light
+        self.model.light_ambient[:] = ambient * min(light, 1.5)
+        self.model.mat_rgba[self.model.material("ground").id, :3] = rng.uniform(0.92, 1.0, 3)
+        sky = np.clip(self._sky_base * min(self.perturbation.scene.light, 1.2), 0, 255)
+        self._texture_view(self._sky_tex)[:] = sky.astype(np.uint8)
+        self._upload(self._sky_tex)
+
+    def _place_distractors(self, rng: np.random.Generator, positions: np.ndarray) -> None:
+        """Put each distractor at a position with a random vivid colour and size."""
+        for i, position in enumerate(positions):
+            body, geom = self._body_id(f"distractor_{i}"), self._geom_id(f"distractor_{i}")
+            size = rng.uniform(0.12, 0.35)
+            self.model.geom_size[geom] = (size, size, size)
+            self.model.body_pos[body] = (position[0], position[1], position[2] + size)
+            hsv_rgb = _hue_to_rgb(rng.uniform(0.0, 1.0))
+            self.model.geom_rgba[geom] = (*hsv_rgb, 1.0)
+
+
+def _ticks(rate_hz: float, what: str) -> int:
+    """Physics ticks per sensor sample; the rate must divide the physics rate."""
+    ticks = 1.0 / (rate_hz * PHYSICS_DT_S)
+    if rate_hz <= 0 or abs(ticks - round(ticks)) > 1e-6:
+        raise ValueError(f"{what}={rate_hz} must divide the physics rate {1 / PHYSICS_DT_S:g} Hz")
+    return int(round(ticks))
+
+
+def _hue_to_rgb(hue: float) -> tuple[float, float, float]:
+    """A fully saturated colour of the given hue (0..1)."""
+    k = (np.array([5.0, 3.0, 1.0]) + hue * 6.0) % 6.0
+    rgb = 1.0 - np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0)
+    return tuple(float(v) for v in rgb)
