@@ -1,9 +1,9 @@
 """Privileged experts: commands computed from ground truth, to imitate and to bound the task.
 
 The rover follows the lane centreline by pure pursuit and slows in bends; the
-drone flies at the target, turning to face it, and steers around poles with a
-short-range repulsion. Both output exactly what a policy outputs (robots.py
-command_names), so their rollouts are behaviour-cloning demonstrations.
+drone faces the target and flies along the clear heading nearest to it (a
+small vector-field-histogram planner over the known poles). Both output
+exactly what a policy outputs (robots.py command_names), so their rollouts are behaviour-cloning demonstrations.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from liquid_control.sim.base import BaseSim
 
 ROVER_LOOKAHEAD_M = 0.7
 DRONE_CRUISE_MPS = 1.5
-DRONE_AVOID_RADIUS_M = 1.3
+DRONE_AVOID_RADIUS_M = 0.35  # clearance kept from a pole surface
 
 
 def expert_action(sim: BaseSim) -> np.ndarray:
@@ -48,29 +48,39 @@ def rover_expert(sim) -> np.ndarray:
 
 
 def drone_expert(sim) -> np.ndarray:
-    """Fly toward the target at cruise speed, face it, hold its height, and skirt the poles."""
+    """Face the target and fly toward it along the clear heading nearest its bearing."""
     state = sim.state()
     to_target = sim.target_position - state.position
     distance = float(np.linalg.norm(to_target))
     horizontal = to_target[:2]
-    speed = min(DRONE_CRUISE_MPS, 1.2 * distance)
     flat = float(np.linalg.norm(horizontal))
-    velocity = speed * horizontal / max(flat, 1e-6)
-    for centre, radius in sim.obstacles():
-        away = state.position[:2] - centre
-        clearance = float(np.linalg.norm(away)) - radius
-        if clearance < DRONE_AVOID_RADIUS_M:
-            push = (DRONE_AVOID_RADIUS_M - clearance) / DRONE_AVOID_RADIUS_M
-            normal = away / max(np.linalg.norm(away), 1e-6)
-            tangent = np.array([-normal[1], normal[0]])
-            if tangent @ horizontal < 0:
-                tangent = -tangent
-            velocity = velocity + 2.0 * push * (normal + tangent)
+    bearing_world = math.atan2(horizontal[1], horizontal[0])
+    heading = _clear_heading(state.position[:2], bearing_world, min(flat, 2.5), sim.obstacles())
+    speed = min(DRONE_CRUISE_MPS, 1.2 * distance)
+    velocity = speed * np.array([math.cos(heading), math.sin(heading)])
     yaw = state.yaw
     c, s = math.cos(yaw), math.sin(yaw)
     body = np.array([c * velocity[0] + s * velocity[1], -s * velocity[0] + c * velocity[1]])
-    bearing = math.atan2(horizontal[1], horizontal[0]) - yaw
-    bearing = math.atan2(math.sin(bearing), math.cos(bearing))
+    bearing = math.atan2(math.sin(bearing_world - yaw), math.cos(bearing_world - yaw))
     yaw_rate = 2.0 * bearing if flat > 0.3 else 0.0
     command = np.array([body[0], body[1], 1.2 * to_target[2], yaw_rate])
     return sim.controller.clip_command(command)
+
+
+def _clear_heading(xy: np.ndarray, bearing: float, reach: float, obstacles) -> float:
+    """The heading nearest ``bearing`` whose next ``reach`` metres keep clear of every pole."""
+    for delta in np.deg2rad(np.arange(0.0, 181.0, 5.0)):
+        for candidate in (bearing + delta, bearing - delta):
+            direction = np.array([math.cos(candidate), math.sin(candidate)])
+            if all(
+                _segment_gap(xy, direction, reach, centre) > radius + DRONE_AVOID_RADIUS_M
+                for centre, radius in obstacles
+            ):
+                return candidate
+    return bearing
+
+
+def _segment_gap(start: np.ndarray, direction: np.ndarray, length: float, point) -> float:
+    """Distance from ``point`` to the segment start + t * direction, t in [0, length]."""
+    t = float(np.clip((np.asarray(point) - start) @ direction, 0.0, length))
+    return float(np.linalg.norm(start + t * direction - point))
