@@ -1,0 +1,443 @@
+"""ROS 2 lifecycle node: camera + IMU in, velocity commands out, at sensor rate.
+
+Thin by design: messages become arrays (``conversions``), the streaming
+``LiquidController`` keeps the liquid hidden state between messages, and the watchdog
+(``runtime.monitor``) commands zero velocity whenever a sensor goes stale. Configure
+loads and checks the model; activate starts commanding; ``autostart`` does both.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import Twist, TwistStamped
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.executors import ExternalShutdownException
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.parameter import Parameter
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import CompressedImage, Image, Imu
+from std_msgs.msg import Float32MultiArray
+from std_srvs.srv import SetBool, Trigger
+
+from liquid_control.nodes import conversions as conv
+from liquid_control.nodes.controller_params import (
+    COMMAND_NAMES,
+    PARAM_NAMES,
+    PARAMS,
+    SPECS,
+    check_values,
+    controller_config,
+    default_value,
+    resolve_model_path,
+)
+from liquid_control.runtime.controller import LiquidController, StampError
+from liquid_control.runtime.imu import IMU_DIM
+from liquid_control.runtime.monitor import StreamStats, Watchdog, WatchdogState
+
+BackendLoader = Callable[[Path, str, int], Any]
+NODE_NAME = "liquid_controller"
+SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
+
+
+class BadMessage(ValueError):
+    """A message the node refuses; ``reason`` is the counter it is reported under."""
+
+    def __init__(self, reason: str, text: str) -> None:
+        super().__init__(text)
+        self.reason = reason
+
+
+def _load_backend(path: Path, backend: str, threads: int) -> Any:
+    """The runtime's load_backend, imported when a model is configured."""
+    from liquid_control.runtime import load_backend
+
+    return load_backend(path, backend, threads)
+
+
+def _plain(value: Any) -> Any:
+    """Parameter values as plain Python (arrays become lists)."""
+    return list(value) if hasattr(value, "__len__") and not isinstance(value, str) else value
+
+
+class ControllerNode(LifecycleNode):
+    """Streams camera frames and IMU samples through a liquid controller to cmd_vel."""
+
+    def __init__(self, backend_loader: BackendLoader | None = None, **kwargs: Any) -> None:
+        super().__init__(NODE_NAME, **kwargs)
+        self._backend_loader = backend_loader or _load_backend
+        robot = self.declare_parameter("robot", "rover", SPECS["robot"].descriptor()).value
+        try:
+            self.robot = conv.RobotProfile(robot)
+        except ValueError:
+            raise ValueError(f"robot={robot!r} must be 'drone' or 'rover'") from None
+        for spec in PARAMS[1:]:
+            self.declare_parameter(spec.name, default_value(spec, self.robot), spec.descriptor())
+        self.values = {name: _plain(self.get_parameter(name).value) for name in PARAM_NAMES}
+        self.add_on_set_parameters_callback(self._validate_parameters)
+        self.add_post_set_parameters_callback(self._apply_parameters)
+        self.controller: LiquidController | None = None
+        self.watchdog = Watchdog(self.values["camera_timeout_s"], self.values["imu_timeout_s"])
+        self.enabled = True
+        self.active = False
+        self.commands_published = 0
+        self._entities: list[Any] = []  # subscriptions, services: destroyed on cleanup
+        self._timers: list[Any] = []  # created on activate, destroyed on deactivate
+        self._reported: dict[str, int] = {}
+
+    # ---- parameters ---------------------------------------------------------------------
+    def _validate_parameters(self, params: list[Parameter]) -> SetParametersResult:
+        """Accept a change only if the whole resulting parameter set is valid."""
+        merged = dict(self.values)
+        merged.update({p.name: _plain(p.value) for p in params if p.name in SPECS})
+        reason = check_values(merged, self.robot)
+        return SetParametersResult(successful=reason is None, reason=reason or "")
+
+    def _apply_parameters(self, params: list[Parameter]) -> None:
+        """Apply accepted changes at once: limits, gains, timing and timeouts."""
+        self.values.update({p.name: _plain(p.value) for p in params if p.name in SPECS})
+        self.watchdog.set_timeouts(self.values["camera_timeout_s"], self.values["imu_timeout_s"])
+        if self.controller is not None:
+            self.controller.config = controller_config(self.values)
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Load and check the model, then create publishers, subscriptions and services."""
+        reason = check_values(self.values, self.robot)
+        try:
+            if reason is not None:
+                raise ValueError(reason)
+            path = resolve_model_path(self.values["model_path"], self.robot)
+            backend = self._backend_loader(path, self.values["backend"], self.values["threads"])
+            self._check_model(path, backend.spec)
+            self.controller = LiquidController(backend, controller_config(self.values))
+            self._image_hw = tuple(int(v) for v in backend.spec.image_shape[:2])
+        except Exception as error:  # any reason a model cannot run: refuse to configure
+            self.get_logger().error(f"configure failed: {error}")
+            return FAILURE
+        self.get_logger().info(f"loaded {path} ({self.values['backend']}, {self.robot.value})")
+        self._create_entities()
+        return SUCCESS
+
+    def _check_model(self, path: Path, spec: Any) -> None:
+        """Raise ValueError unless the model fits this robot and the sensors' shapes."""
+        names = tuple(COMMAND_NAMES[self.robot])
+        if tuple(spec.command_names) != names:
+            raise ValueError(
+                f"model {path} commands {tuple(spec.command_names)}, robot "
+                f"{self.robot.value} needs {names}"
+            )
+        if int(spec.imu_dim) != IMU_DIM:
+            raise ValueError(f"model {path} expects {spec.imu_dim} IMU features, not {IMU_DIM}")
+        shape = tuple(spec.image_shape)
+        if len(shape) != 3 or shape[2] != 3 or min(shape) <= 0:
+            raise ValueError(f"model {path} expects image shape {shape}, not (H, W, 3) RGB")
+
+    def _create_entities(self) -> None:
+        """Publishers (lifecycle-managed), subscriptions and services."""
+        v = self.values
+        twist_type = TwistStamped if v["cmd_vel_stamped"] else Twist
+        self.cmd_pub = self.create_lifecycle_publisher(twist_type, v["cmd_vel_topic"], 10)
+        self.neurons_pub = self.create_lifecycle_publisher(Float32MultiArray, "~/neurons", 10)
+        self.diag_pub = self.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", 10)
+        sensor = qos_profile_sensor_data
+        self._entities = [
+            self.create_subscription(Image, v["image_topic"], self._on_image, sensor),
+            self.create_subscription(Imu, v["imu_topic"], self._on_imu, sensor),
+            self.create_service(Trigger, "~/reset", self._on_reset),
+            self.create_service(SetBool, "~/enable", self._on_enable),
+        ]
+        if v["compressed_image_topic"]:
+            self._entities.append(
+                self.create_subscription(
+                    CompressedImage, v["compressed_image_topic"], self._on_compressed, sensor
+                )
+            )
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Start from a fresh hidden state and start the watchdog and timers."""
+        self.controller.reset()
+        self.watchdog.restart()
+        self.active = True
+        timeouts = min(self.values["camera_timeout_s"], self.values["imu_timeout_s"])
+        self._timers = [
+            self.create_timer(min(max(timeouts / 4, 0.005), 0.05), self._on_watchdog),
+            self.create_timer(self.values["diagnostics_period_s"], self._on_diagnostics),
+        ]
+        if self.values["command_rate_hz"] > 0:
+            period = 1.0 / self.values["command_rate_hz"]
+            self._timers.append(self.create_timer(period, self._on_command_timer))
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Command zero, then stop the timers and stop commanding."""
+        self._publish_command(None)
+        self.active = False
+        self._destroy(self._timers, self.destroy_timer)
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Release the model, publishers, subscriptions and services."""
+        self._release()
+        return SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Command zero if active, then release everything."""
+        if self.active:
+            self._publish_command(None)
+            self.active = False
+        self._release()
+        return SUCCESS
+
+    def _release(self) -> None:
+        """Destroy timers, entities and publishers; drop the model."""
+        self._destroy(self._timers, self.destroy_timer)
+        self._destroy(self._entities, self._destroy_entity)
+        for name in ("cmd_pub", "neurons_pub", "diag_pub"):
+            if hasattr(self, name):
+                self.destroy_lifecycle_publisher(getattr(self, name))
+                delattr(self, name)
+        self.controller = None
+
+    def _destroy_entity(self, entity: Any) -> None:
+        """Destroy a subscription or a service."""
+        if hasattr(entity, "srv_type"):
+            self.destroy_service(entity)
+        else:
+            self.destroy_subscription(entity)
+
+    @staticmethod
+    def _destroy(items: list[Any], destroy: Callable[[Any], Any]) -> None:
+        while items:
+            destroy(items.pop())
+
+    # ---- sensor callbacks ---------------------------------------------------------------
+    def _on_image(self, msg: Image) -> None:
+        """A raw camera frame: convert, fit to the model, step, publish."""
+        self._process(self.watchdog.camera, lambda: self._frame(msg, self._decode_raw))
+
+    def _on_compressed(self, msg: CompressedImage) -> None:
+        """A compressed camera frame: same as a raw one after decoding."""
+        self._process(self.watchdog.camera, lambda: self._frame(msg, self._decode_compressed))
+
+    def _on_imu(self, msg: Imu) -> None:
+        """An IMU sample: features, step (latest frame held)."""
+        self._process(self.watchdog.imu, lambda: self._imu(msg))
+
+    def _process(self, stats: StreamStats, work: Callable[[], None]) -> None:
+        """Run ``work`` for one message; count and report a bad one, never raise."""
+        if not self.active:
+            return
+        start = time.perf_counter()
+        try:
+            work()
+        except BadMessage as bad:
+            self._reject(stats, bad.reason, str(bad))
+        except StampError as error:
+            self._reject(stats, "stamp", str(error))
+        except Exception as error:  # a failing backend must not kill the node: command zero
+            self._reject(stats, "internal", repr(error))
+            self._publish_command(None)
+        else:
+            stats.latencies_s.append(time.perf_counter() - start)
+
+    def _reject(self, stats: StreamStats, reason: str, text: str) -> None:
+        """Count a bad message and log it, throttled."""
+        stats.rejected(reason)
+        total = sum(stats.bad.values())
+        self.get_logger().warning(
+            f"bad {stats.name} message ({reason}): {text} [{total} so far]",
+            throttle_duration_sec=2.0,
+        )
+
+    def _check_frame_id(self, msg: Any, key: str) -> None:
+        expected = self.values[key]
+        if expected and msg.header.frame_id != expected:
+            raise BadMessage("frame_id", f"frame_id {msg.header.frame_id!r} != {expected!r}")
+
+    def _decode_raw(self, msg: Image) -> np.ndarray:
+        if msg.encoding not in conv.SUPPORTED_ENCODINGS:
+            raise BadMessage("encoding", f"encoding {msg.encoding!r} is not supported")
+        try:
+            return conv.image_to_rgb(msg)
+        except ValueError as error:
+            raise BadMessage("size", str(error)) from None
+
+    def _decode_compressed(self, msg: CompressedImage) -> np.ndarray:
+        try:
+            return conv.compressed_to_rgb(msg)
+        except ValueError as error:
+            raise BadMessage("decode", str(error)) from None
+
+    def _frame(self, msg: Any, decode: Callable[[Any], np.ndarray]) -> None:
+        """Decode, fit and feed one frame; publish the command when commanding per frame."""
+        self._check_frame_id(msg, "expected_frame_id")
+        image = decode(msg)
+        height, width = self._image_hw
+        if image.shape[:2] != (height, width):
+            if self.values["resize_method"] == "none":
+                raise BadMessage("size", f"frame {image.shape[:2]} != model {(height, width)}")
+            image = conv.resize_image(image, height, width, self.values["resize_method"])
+        stamp = conv.stamp_to_seconds(msg.header.stamp)
+        command = self._feed(
+            self.watchdog.camera, lambda: self.controller.update_image(image, stamp)
+        )
+        if self.values["command_rate_hz"] == 0:
+            self._publish_command(command)
+
+    def _imu(self, msg: Imu) -> None:
+        """Check and feed one IMU sample."""
+        self._check_frame_id(msg, "expected_imu_frame_id")
+        fields = (msg.angular_velocity, msg.linear_acceleration, msg.orientation)
+        if not np.all(np.isfinite([[f.x, f.y, f.z] for f in fields])) or not np.isfinite(
+            msg.orientation.w
+        ):
+            raise BadMessage("nonfinite", "IMU message holds NaN or inf")
+        try:
+            features = conv.imu_to_features(msg)
+        except ValueError as error:
+            raise BadMessage("invalid", str(error)) from None
+        stamp = conv.stamp_to_seconds(msg.header.stamp)
+        self._feed(self.watchdog.imu, lambda: self.controller.update_imu(features, stamp))
+
+    def _feed(self, stats: StreamStats, feed: Callable[[], np.ndarray]) -> np.ndarray:
+        """Step the controller; on a watchdog resume, reset first (if configured) and re-feed."""
+        steps = self.controller.counters.steps
+        command = feed()
+        now = self._now()
+        stats.received_at(now)
+        _, resumed = self.watchdog.check(now)
+        if resumed and self.values["reset_on_resume"]:
+            self.controller.reset()
+            steps = self.controller.counters.steps
+            command = feed()
+        if self.values["publish_neurons"] and self.controller.counters.steps > steps:
+            self.neurons_pub.publish(conv.hidden_to_array_msg(self.controller.hidden))
+        return command
+
+    # ---- outputs ------------------------------------------------------------------------
+    def _now(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _publish_command(self, command: np.ndarray | None) -> None:
+        """Publish ``command``, or zero when disabled, stale, not primed or ``None``."""
+        if not hasattr(self, "cmd_pub"):
+            return
+        safe = (
+            command is not None
+            and self.enabled
+            and self.watchdog.state is WatchdogState.OK
+            and self.controller is not None
+            and self.controller.primed
+            and np.all(np.isfinite(command))
+        )
+        values = command if safe else np.zeros(len(COMMAND_NAMES[self.robot]), np.float32)
+        stamp = self.get_clock().now().to_msg()
+        self.commands_published += 1
+        self.cmd_pub.publish(
+            conv.command_to_twist(
+                values,
+                self.robot,
+                self.values["cmd_vel_stamped"],
+                stamp,
+                self.values["cmd_frame_id"],
+            )
+        )
+
+    def _on_watchdog(self) -> None:
+        """Publish zero while a sensor is stale (or has not started)."""
+        state, _ = self.watchdog.check(self._now())
+        if state is not WatchdogState.OK:
+            self._publish_command(None)
+
+    def _on_command_timer(self) -> None:
+        """Fixed-rate commanding: the latest command (zero when unsafe)."""
+        if self.watchdog.state is WatchdogState.OK:
+            self._publish_command(self.controller.command)
+
+    def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        """~/reset: clear the liquid hidden state."""
+        if self.controller is None:
+            response.success, response.message = False, "not configured: no model loaded"
+            return response
+        self.controller.reset()
+        response.success, response.message = True, "hidden state cleared"
+        return response
+
+    def _on_enable(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
+        """~/enable: false commands zero; true resumes from a fresh hidden state."""
+        if request.data and not self.enabled and self.controller is not None:
+            self.controller.reset()
+        self.enabled = bool(request.data)
+        if not self.enabled:
+            self._publish_command(None)
+        response.success, response.message = True, "enabled" if self.enabled else "disabled"
+        return response
+
+    def _on_diagnostics(self) -> None:
+        """Publish rates, latencies, rejected messages, watchdog state and counters."""
+        now = self._now()
+        camera, imu = self.watchdog.camera, self.watchdog.imu
+        values: dict[str, object] = {"watchdog": self.watchdog.state.value, "enabled": self.enabled}
+        for stats in (camera, imu):
+            p50, p99 = stats.latency_ms()
+            values[f"{stats.name}_rate_hz"] = stats.rate_hz(now)
+            values[f"{stats.name}_latency_ms_p50"] = p50
+            values[f"{stats.name}_latency_ms_p99"] = p99
+            values[f"{stats.name}_received"] = stats.received
+            for reason, count in sorted(stats.bad.items()):
+                values[f"{stats.name}_bad_{reason}"] = count
+        values["stale_events"] = self.watchdog.stale_events
+        values["commands_published"] = self.commands_published
+        if self.controller is not None:
+            for key, value in self.controller.counters.as_dict().items():
+                values[f"controller_{key}"] = value
+        bad_total = sum(camera.bad.values()) + sum(imu.bad.values())
+        new_bad = bad_total - self._reported.get("bad", 0)
+        self._reported["bad"] = bad_total
+        ok = self.watchdog.state is WatchdogState.OK and self.enabled and new_bad == 0
+        message = "ok" if ok else self._diagnostic_message(now, new_bad)
+        self.diag_pub.publish(
+            conv.diagnostic_array(
+                f"{self.get_fully_qualified_name()}",
+                0 if ok else 1,
+                message,
+                values,
+                self.get_clock().now().to_msg(),
+            )
+        )
+
+    def _diagnostic_message(self, now: float, new_bad: int) -> str:
+        """Why the status is a warning, in a few words."""
+        parts = []
+        if self.watchdog.state is not WatchdogState.OK:
+            parts.append(
+                f"{self.watchdog.state.value}: {', '.join(self.watchdog.stale_streams(now))}"
+            )
+        if not self.enabled:
+            parts.append("disabled")
+        if new_bad:
+            parts.append(f"{new_bad} bad messages")
+        return "; ".join(parts)
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run the controller node; with ``autostart`` it configures and activates itself."""
+    with rclpy.init(args=args):
+        node = ControllerNode()
+        try:
+            if node.values["autostart"] and node.trigger_configure() == SUCCESS:
+                node.trigger_activate()
+            rclpy.spin(node)
+        except (KeyboardInterrupt, ExternalShutdownException):
+            pass
+
+
+if __name__ == "__main__":
+    main()

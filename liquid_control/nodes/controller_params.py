@@ -1,0 +1,249 @@
+"""The controller node's parameters: one table with defaults, descriptors and checks.
+
+Every parameter the node declares is listed here once, with its description, range and
+whether it may change at run time; ``config/drone.yaml`` and ``config/rover.yaml``
+document the same names (a test compares them). Validation is plain Python so it is
+tested without a ROS graph.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+)
+
+from liquid_control.nodes.conversions import RobotProfile
+from liquid_control.runtime.controller import ControllerConfig, GapPolicy
+from liquid_control.sim.robots import DRONE, ROVER
+
+BACKENDS = ("numpy", "onnxruntime", "torch")
+RESIZE_METHODS = ("area", "nearest", "none")
+PACKAGE = "liquid_control"
+
+# per robot: command limits and rate limits (per second) from sim/robots.py
+ROBOT_DEFAULTS: dict[RobotProfile, dict[str, list[float]]] = {
+    RobotProfile.DRONE: {
+        "command_limits": [*DRONE.max_linear_velocity_mps, DRONE.max_yaw_rate_radps],
+        "rate_limits": [*DRONE.max_linear_accel_mps2, 6.0],
+    },
+    RobotProfile.ROVER: {
+        "command_limits": [ROVER.max_linear_velocity_mps, ROVER.max_angular_velocity_radps],
+        "rate_limits": [ROVER.max_linear_accel_mps2, ROVER.max_angular_accel_radps2],
+    },
+}
+COMMAND_NAMES = {RobotProfile.DRONE: DRONE.command_names, RobotProfile.ROVER: ROVER.command_names}
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter: default (None = per robot), description, range or choices, read-only."""
+
+    name: str
+    default: Any
+    description: str
+    read_only: bool = False
+    bounds: tuple[float, float] | None = None
+    choices: tuple[str, ...] | None = None
+
+    def descriptor(self) -> ParameterDescriptor:
+        """The ROS ParameterDescriptor (ranges for scalars, choices spelled in the text)."""
+        text = self.description
+        if self.choices:
+            text += f" One of: {', '.join(self.choices)}."
+        descriptor = ParameterDescriptor(name=self.name, description=text, read_only=self.read_only)
+        if self.bounds and isinstance(self.default, bool):
+            return descriptor
+        if self.bounds and isinstance(self.default, int):
+            low, high = (int(v) for v in self.bounds)
+            descriptor.integer_range = [IntegerRange(from_value=low, to_value=high, step=1)]
+        elif self.bounds and isinstance(self.default, float):
+            low, high = self.bounds
+            descriptor.floating_point_range = [
+                FloatingPointRange(from_value=low, to_value=high, step=0.0)
+            ]
+        return descriptor
+
+
+PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec(
+        "robot",
+        "rover",
+        "Robot profile: command axes and default limits.",
+        True,
+        choices=tuple(p.value for p in RobotProfile),
+    ),
+    ParamSpec(
+        "model_path",
+        "",
+        "Model directory; empty = the shipped models/policies/<robot>_cfc_ncp.",
+        True,
+    ),
+    ParamSpec("backend", "numpy", "Inference backend.", True, choices=BACKENDS),
+    ParamSpec("threads", 1, "Inference threads.", True, bounds=(1, 64)),
+    ParamSpec(
+        "autostart",
+        True,
+        "Configure and activate at start-up (else wait for the lifecycle manager).",
+        True,
+    ),
+    ParamSpec("image_topic", "camera/image_raw", "sensor_msgs/Image input.", True),
+    ParamSpec(
+        "compressed_image_topic", "", "sensor_msgs/CompressedImage input; empty = off.", True
+    ),
+    ParamSpec("imu_topic", "imu/data", "sensor_msgs/Imu input.", True),
+    ParamSpec("cmd_vel_topic", "cmd_vel", "Velocity command output.", True),
+    ParamSpec("cmd_vel_stamped", False, "Publish TwistStamped instead of Twist.", True),
+    ParamSpec("cmd_frame_id", "base_link", "frame_id of TwistStamped commands."),
+    ParamSpec(
+        "command_rate_hz",
+        0.0,
+        "Command publish rate; 0 = one per camera frame.",
+        True,
+        bounds=(0.0, 1000.0),
+    ),
+    ParamSpec(
+        "command_limits",
+        None,
+        "Symmetric limit per command axis (m/s, rad/s), in the robot's command order.",
+    ),
+    ParamSpec("rate_limits", None, "Max change per second per command axis; 0 = none."),
+    ParamSpec("command_gains", None, "Gain per command axis applied before the limits."),
+    ParamSpec(
+        "camera_timeout_s",
+        0.5,
+        "Zero commands when no camera frame for this long.",
+        bounds=(0.01, 10.0),
+    ),
+    ParamSpec(
+        "imu_timeout_s",
+        0.2,
+        "Zero commands when no IMU sample for this long.",
+        bounds=(0.005, 10.0),
+    ),
+    ParamSpec(
+        "reset_on_resume", True, "Clear the hidden state when data returns after a watchdog stop."
+    ),
+    ParamSpec("dt_min_s", 1e-4, "Smallest step the liquid state takes.", bounds=(1e-6, 1.0)),
+    ParamSpec("dt_max_s", 0.1, "Largest step the liquid state takes.", bounds=(1e-6, 10.0)),
+    ParamSpec(
+        "first_dt_s",
+        0.05,
+        "Step after a (re)start, when there is no previous stamp.",
+        bounds=(1e-6, 10.0),
+    ),
+    ParamSpec(
+        "max_gap_s",
+        0.5,
+        "A longer silence between events triggers the gap policy.",
+        bounds=(1e-6, 60.0),
+    ),
+    ParamSpec(
+        "gap_policy",
+        "reset",
+        "After a gap: reset the hidden state or clamp dt.",
+        choices=tuple(p.value for p in GapPolicy),
+    ),
+    ParamSpec(
+        "max_reorder_s",
+        0.1,
+        "An event this much older than the latest one of the "
+        "other stream counts as simultaneous; older is rejected.",
+        bounds=(0.0, 10.0),
+    ),
+    ParamSpec("expected_frame_id", "", "Required camera frame_id; empty = any."),
+    ParamSpec("expected_imu_frame_id", "", "Required IMU frame_id; empty = any."),
+    ParamSpec(
+        "resize_method",
+        "area",
+        "Frames of another size are resized (area, nearest) or rejected (none).",
+        choices=RESIZE_METHODS,
+    ),
+    ParamSpec("publish_neurons", False, "Publish the hidden state on ~/neurons every step."),
+    ParamSpec("diagnostics_period_s", 1.0, "Period of /diagnostics.", True, bounds=(0.1, 60.0)),
+)
+PARAM_NAMES = tuple(spec.name for spec in PARAMS)
+SPECS = {spec.name: spec for spec in PARAMS}
+CONTROLLER_KEYS = ("dt_min_s", "dt_max_s", "first_dt_s", "max_gap_s", "gap_policy", "max_reorder_s")
+
+
+def default_value(spec: ParamSpec, robot: RobotProfile) -> Any:
+    """The default of ``spec`` for ``robot`` (array parameters depend on the robot)."""
+    if spec.default is not None:
+        return spec.default
+    if spec.name == "command_gains":
+        return [1.0] * len(COMMAND_NAMES[robot])
+    return list(ROBOT_DEFAULTS[robot][spec.name])
+
+
+def check_values(values: Mapping[str, Any], robot: RobotProfile) -> str | None:
+    """The reason ``values`` (a full parameter set) is invalid, or None when it is fine."""
+    for name, value in values.items():
+        spec = SPECS.get(name)
+        if spec is None:
+            continue
+        if spec.choices and value not in spec.choices:
+            return f"{name}={value!r} is not one of {list(spec.choices)}"
+        if spec.bounds and not isinstance(value, bool):
+            low, high = spec.bounds
+            if not (isinstance(value, int | float) and low <= value <= high):
+                return f"{name}={value!r} is outside [{low}, {high}]"
+    axes = len(COMMAND_NAMES[robot])
+    for name in ("command_limits", "rate_limits", "command_gains"):
+        if len(values[name]) != axes:
+            names = ", ".join(COMMAND_NAMES[robot])
+            return f"{name} needs {axes} values ({names}) for robot {robot.value}"
+    try:
+        controller_config(values)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def controller_config(values: Mapping[str, Any]) -> ControllerConfig:
+    """The runtime ControllerConfig for a parameter set (rate limit 0 = unlimited)."""
+    rates = tuple(math.inf if v == 0 else float(v) for v in values["rate_limits"])
+    return ControllerConfig(
+        limits=tuple(values["command_limits"]),
+        rate_limits=rates,
+        gains=tuple(values["command_gains"]),
+        **{key: values[key] for key in CONTROLLER_KEYS},
+    )
+
+
+def model_candidates(robot: RobotProfile) -> list[Path]:
+    """Where the shipped model for ``robot`` may live: the installed share dir, the source tree."""
+    relative = Path("models") / "policies" / f"{robot.value}_cfc_ncp"
+    candidates = []
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        candidates.append(Path(get_package_share_directory(PACKAGE)) / relative)
+    except (ImportError, LookupError, ValueError):
+        pass
+    candidates.append(Path(__file__).resolve().parents[2] / relative)
+    return candidates
+
+
+def resolve_model_path(model_path: str, robot: RobotProfile) -> Path:
+    """The model directory to load; FileNotFoundError naming where it looked."""
+    if model_path:
+        path = Path(model_path).expanduser()
+        if not path.is_dir():
+            raise FileNotFoundError(f"model_path {path} is not a directory")
+        return path
+    candidates = model_candidates(robot)
+    for path in candidates:
+        if (path / "config.json").is_file():
+            return path
+    raise FileNotFoundError(
+        f"no shipped {robot.value} model in {', '.join(map(str, candidates))}; train one "
+        "(liquid-control train) or set the model_path parameter"
+    )

@@ -1,0 +1,154 @@
+"""A real ROS graph for controller-node tests: the node, a peer node with real topics, an executor.
+
+Imported by the node tests as ``node_harness`` (pytest puts this directory on sys.path).
+Model directories are randomly initialised policies written by the core's save function.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import Twist, TwistStamped
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.parameter import Parameter
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import CompressedImage, Image, Imu
+from std_msgs.msg import Float32MultiArray
+
+from liquid_control.nodes import conversions as conv
+from liquid_control.nodes.controller_node import ControllerNode
+
+IMAGE_SHAPE = (24, 32, 3)
+
+
+def save_random_model(directory: Path, robot: str, seed: int = 0) -> Path:
+    """Write a randomly initialised small CfC-NCP policy for ``robot`` (core's save_policy)."""
+    import torch
+
+    from liquid_control.core.policy import LiquidPolicy
+    from liquid_control.core.policy_config import PolicyConfig
+    from liquid_control.core.save import save_policy
+
+    torch.manual_seed(seed)
+    config = PolicyConfig(robot=robot, image_shape=IMAGE_SHAPE, encoder_channels=(8, 12))
+    return save_policy(LiquidPolicy(config), directory)
+
+
+class Harness:
+    """The controller node plus a peer that publishes sensors and records outputs."""
+
+    def __init__(self, overrides: dict[str, Any], configure: bool = True) -> None:
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        params = [Parameter(name, value=value) for name, value in overrides.items()]
+        self.node = ControllerNode(parameter_overrides=params, context=self.context)
+        self.peer = rclpy.create_node("controller_test_peer", context=self.context)
+        self.commands: list[np.ndarray] = []
+        self.stamped: list[TwistStamped] = []
+        self.neurons: list[np.ndarray] = []
+        self.diagnostics: list[DiagnosticArray] = []
+        stamped = bool(overrides.get("cmd_vel_stamped", False))
+        self.peer.create_subscription(
+            TwistStamped if stamped else Twist,
+            overrides.get("cmd_vel_topic", "cmd_vel"),
+            self._on_command,
+            50,
+        )
+        self.peer.create_subscription(
+            Float32MultiArray,
+            "/liquid_controller/neurons",
+            lambda m: self.neurons.append(np.array(m.data)),
+            50,
+        )
+        self.peer.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.append, 50)
+        sensor = qos_profile_sensor_data
+        self.image_pub = self.peer.create_publisher(Image, "camera/image_raw", sensor)
+        self.compressed_pub = self.peer.create_publisher(
+            CompressedImage, "camera/compressed", sensor
+        )
+        self.imu_pub = self.peer.create_publisher(Imu, "imu/data", sensor)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.executor.add_node(self.peer)
+        self.robot = self.node.robot
+        if configure:
+            assert self.node.trigger_configure() == conv_success()
+            assert self.node.trigger_activate() == conv_success()
+            self.spin_until(lambda: self.image_pub.get_subscription_count() > 0, "subscriptions")
+
+    def _on_command(self, msg: Twist | TwistStamped) -> None:
+        if isinstance(msg, TwistStamped):
+            self.stamped.append(msg)
+        self.commands.append(conv.twist_to_command(msg, self.robot))
+
+    def spin_until(self, predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+        """Spin both nodes until ``predicate`` holds; fail naming ``what`` after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout} s waiting for: {what}")
+            self.executor.spin_once(timeout_sec=0.01)
+
+    def spin_for(self, seconds: float) -> None:
+        """Spin for ``seconds`` of wall time."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.executor.spin_once(timeout_sec=0.01)
+
+    def processed(self, stream: str) -> int:
+        """Messages of ``stream`` the node has handled, good or bad."""
+        stats = getattr(self.node.watchdog, stream)
+        return stats.received + sum(stats.bad.values())
+
+    def send(self, stream: str, msg: Any, publisher: Any = None) -> None:
+        """Publish one message and spin until the node has handled it (keeps order exact)."""
+        before = self.processed(stream)
+        default = self.image_pub if stream == "camera" else self.imu_pub
+        (publisher or default).publish(msg)
+        self.spin_until(lambda: self.processed(stream) > before, f"node handles {stream} msg")
+
+    def send_imu(self, t: float, gyro=(0.0, 0.0, 0.0), accel=(0.0, 0.0, 9.81), quat=None) -> None:
+        """A good IMU sample stamped ``t``."""
+        self.send("imu", conv.make_imu(gyro, accel, quat, conv.seconds_to_stamp(t)))
+
+    def send_image(self, t: float, image: np.ndarray, encoding: str = "rgb8") -> np.ndarray:
+        """A good frame stamped ``t``; return the command it produced (per-frame commanding)."""
+        msg = conv.rgb_to_image(image, conv.seconds_to_stamp(t), encoding=encoding)
+        self.send("camera", msg, self.image_pub)
+        return self.latest_command()
+
+    def latest_command(self) -> np.ndarray:
+        """Wait until every command the node published has arrived; return the last one."""
+        self.spin_until(
+            lambda: len(self.commands) >= max(1, self.node.commands_published), "commands"
+        )
+        return self.commands[-1]
+
+    def call(self, client_type: Any, name: str, request: Any) -> Any:
+        """Call a service of the node over ROS and return the response."""
+        client = self.peer.create_client(client_type, name)
+        self.spin_until(client.service_is_ready, f"service {name}")
+        future = client.call_async(request)
+        self.spin_until(future.done, f"response from {name}")
+        self.peer.destroy_client(client)
+        return future.result()
+
+    def close(self) -> None:
+        """Shut the graph down."""
+        self.executor.shutdown()
+        self.node.destroy_node()
+        self.peer.destroy_node()
+        rclpy.shutdown(context=self.context)
+
+
+def conv_success() -> Any:
+    """The lifecycle SUCCESS value."""
+    from rclpy.lifecycle import TransitionCallbackReturn
+
+    return TransitionCallbackReturn.SUCCESS
