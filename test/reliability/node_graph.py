@@ -1,0 +1,204 @@
+"""A real ROS graph around the controller node for the reliability suite.
+
+The node spins in its own executor thread, as it would in its own process; a peer node in a
+second thread records every cmd_vel and /diagnostics message with its receipt time, while the
+test thread publishes sensors (and /clock) over real topics on a private localhost domain.
+An exception escaping the node's executor is recorded as a crash.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import Twist
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import Image, Imu
+
+from liquid_control.nodes import conversions as conv
+from liquid_control.nodes.controller_node import ControllerNode
+
+IMAGE_SHAPE = (24, 32, 3)
+LEVEL = ((0.0, 0.0, 0.0), (0.0, 0.0, 9.81), (0.0, 0.0, 0.0, 1.0))  # gyro, accel, quat at rest
+
+
+def save_random_model(directory: Path, robot: str = "rover", seed: int = 0) -> Path:
+    """Write a randomly initialised small CfC-NCP policy with the core's save function."""
+    import torch
+
+    from liquid_control.core.policy import LiquidPolicy
+    from liquid_control.core.policy_config import PolicyConfig
+    from liquid_control.core.save import save_policy
+
+    torch.manual_seed(seed)
+    config = PolicyConfig(robot=robot, image_shape=IMAGE_SHAPE, encoder_channels=(8, 12))
+    return save_policy(LiquidPolicy(config), directory)
+
+
+def diagnostics_values(msg: DiagnosticArray) -> dict[str, str]:
+    """The key/values of the controller's status in one DiagnosticArray (empty if absent)."""
+    for status in msg.status:
+        if "liquid_controller" in status.name:
+            values = {kv.key: kv.value for kv in status.values}
+            values["_level"] = str(status.level[0] if status.level else 0)
+            values["_message"] = status.message
+            return values
+    return {}
+
+
+class Graph:
+    """The controller node and a recording peer on one private rclpy context."""
+
+    def __init__(self, overrides: dict[str, Any], use_sim_time: bool = False) -> None:
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        params = [Parameter(k, value=v) for k, v in overrides.items()]
+        params.append(Parameter("use_sim_time", value=use_sim_time))
+        self.node = ControllerNode(parameter_overrides=params, context=self.context)
+        self.peer = rclpy.create_node("reliability_peer", context=self.context)
+        self.limits = tuple(self.node.values["command_limits"])
+        self.commands: list[tuple[float, np.ndarray]] = []
+        self.diagnostics: list[tuple[float, dict[str, str]]] = []
+        self.crashes: list[BaseException] = []
+        self._lock = threading.Lock()
+        reliable = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
+        self.peer.create_subscription(Twist, "cmd_vel", self._on_command, reliable)
+        self.peer.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, reliable)
+        self.make_publishers()
+        self.clock_pub = self.peer.create_publisher(Clock, "/clock", 10)
+        self._executors: list[tuple[SingleThreadedExecutor, threading.Thread]] = []
+
+    # ---- set-up ---------------------------------------------------------------------------
+    def make_publishers(self) -> None:
+        """(Re)create the sensor publishers, as a camera or IMU driver does when it starts."""
+        sensor = qos_profile_sensor_data
+        self.image_pub = self.peer.create_publisher(Image, "camera/image_raw", sensor)
+        self.imu_pub = self.peer.create_publisher(Imu, "imu/data", sensor)
+
+    def drop_publishers(self) -> None:
+        """Destroy the sensor publishers, as a driver that dies does."""
+        self.peer.destroy_publisher(self.image_pub)
+        self.peer.destroy_publisher(self.imu_pub)
+
+    def configure(self) -> TransitionCallbackReturn:
+        """Run the node's configure transition (before spinning, as autostart does)."""
+        return self.node.trigger_configure()
+
+    def start(self, activate: bool = True) -> Graph:
+        """Activate the node (if asked), then spin node and peer in their own threads."""
+        if activate:
+            assert self.configure() == TransitionCallbackReturn.SUCCESS
+            assert self.node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+        for node in (self.node, self.peer):
+            executor = SingleThreadedExecutor(context=self.context)
+            executor.add_node(node)
+            thread = threading.Thread(target=self._spin, args=(executor,), daemon=True)
+            thread.start()
+            self._executors.append((executor, thread))
+        if activate:
+            self.wait_for(lambda: self.image_pub.get_subscription_count() > 0, "node subscribes")
+            self.wait_for(lambda: self.imu_pub.get_subscription_count() > 0, "node subscribes")
+        return self
+
+    def _spin(self, executor: SingleThreadedExecutor) -> None:
+        try:
+            executor.spin()
+        except BaseException as error:  # noqa: BLE001 - a crash is what we are looking for
+            if self.context.ok():
+                self.crashes.append(error)
+
+    def alive(self) -> bool:
+        """True while both executor threads run and nothing escaped them."""
+        return not self.crashes and all(thread.is_alive() for _, thread in self._executors)
+
+    def close(self) -> None:
+        """Stop the executors and shut the context down."""
+        for executor, _ in self._executors:
+            executor.shutdown(timeout_sec=2.0)
+        for _, thread in self._executors:
+            thread.join(timeout=5.0)
+        self.node.destroy_node()
+        self.peer.destroy_node()
+        rclpy.shutdown(context=self.context)
+
+    # ---- recording ------------------------------------------------------------------------
+    def _on_command(self, msg: Twist) -> None:
+        command = conv.twist_to_command(msg, self.node.robot)
+        with self._lock:
+            self.commands.append((time.monotonic(), command))
+
+    def _on_diag(self, msg: DiagnosticArray) -> None:
+        values = diagnostics_values(msg)
+        if values:
+            with self._lock:
+                self.diagnostics.append((time.monotonic(), values))
+
+    def commands_since(self, t0: float) -> list[tuple[float, np.ndarray]]:
+        """Commands received at or after monotonic time ``t0``."""
+        with self._lock:
+            return [(t, c) for t, c in self.commands if t >= t0]
+
+    def latest_diagnostics(self, since: float = 0.0) -> dict[str, str]:
+        """The newest controller diagnostics received after ``since`` (empty if none)."""
+        with self._lock:
+            fresh = [v for t, v in self.diagnostics if t >= since]
+        return fresh[-1] if fresh else {}
+
+    def wait_for(self, predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+        """Poll ``predicate`` until true; fail naming ``what`` after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout} s waiting for: {what}")
+            if not self.alive():
+                raise AssertionError(f"node crashed while waiting for {what}: {self.crashes}")
+            time.sleep(0.0005)
+
+    # ---- sending --------------------------------------------------------------------------
+    def handled(self, stream: str) -> int:
+        """Messages of ``stream`` ('camera' or 'imu') the node has handled, good or bad."""
+        stats = getattr(self.node.watchdog, stream)
+        return stats.received + sum(stats.bad.values())
+
+    def bad(self, stream: str) -> dict[str, int]:
+        """The node's bad-message counters of ``stream`` by reason."""
+        return dict(getattr(self.node.watchdog, stream).bad)
+
+    def send(self, stream: str, msgs: list[Any], timeout: float = 10.0) -> None:
+        """Publish up to 4 messages (within the sensor QoS depth) and wait until all are handled."""
+        before = self.handled(stream)
+        publisher = self.image_pub if stream == "camera" else self.imu_pub
+        for msg in msgs:
+            publisher.publish(msg)
+        target = before + len(msgs)
+        self.wait_for(lambda: self.handled(stream) >= target, f"{stream} handled", timeout)
+
+    def set_clock(self, seconds: float) -> None:
+        """Publish /clock and wait until the node's clock shows it."""
+        self.clock_pub.publish(Clock(clock=conv.seconds_to_stamp(seconds)))
+        self.wait_for(
+            lambda: abs(self.node.get_clock().now().nanoseconds * 1e-9 - seconds) < 1e-6,
+            f"node clock at {seconds}",
+        )
+
+
+def good_imu(t: float, frame_id: str = "imu") -> Imu:
+    """A level, at-rest IMU sample stamped ``t``."""
+    gyro, accel, quat = LEVEL
+    return conv.make_imu(gyro, accel, quat, conv.seconds_to_stamp(t), frame_id)
+
+
+def good_image(t: float, seed: int = 0, frame_id: str = "camera") -> Image:
+    """A random RGB frame of the model's size stamped ``t``."""
+    pixels = np.random.default_rng(seed).integers(0, 256, IMAGE_SHAPE, dtype=np.uint8)
+    return conv.rgb_to_image(pixels, conv.seconds_to_stamp(t), frame_id)
