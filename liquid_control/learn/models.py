@@ -43,16 +43,31 @@ def command_scale(robot: str) -> tuple[float, ...]:
 
 def save_model(policy, path: str | Path, robot: str) -> Path:
     """Write a model directory (config.json + model.safetensors) per docs/interfaces.md."""
-    from liquid_control.core.policy import save_policy
+    from liquid_control.core.save import save_policy
 
+    if policy.config.robot.value != robot:
+        raise ValueError(f"policy is for a {policy.config.robot.value}, not a {robot}")
     return Path(save_policy(policy, Path(path)))
 
 
 def load_model(path: str | Path):
     """Load a model directory into a torch LiquidPolicy (sha256-checked, no pickle)."""
-    from liquid_control.core.policy import load_policy
+    import json
 
-    return load_policy(Path(path))
+    from safetensors.torch import load_file
+
+    from liquid_control.core.model_format import CONFIG_FILE, WEIGHTS_FILE, sha256_file
+    from liquid_control.core.policy import LiquidPolicy
+    from liquid_control.core.policy_config import PolicyConfig
+
+    path = Path(path)
+    config = json.loads((path / CONFIG_FILE).read_text())
+    digest = sha256_file(path / WEIGHTS_FILE)
+    if config.get("weights_sha256") != digest:
+        raise ValueError(f"{path / WEIGHTS_FILE}: sha256 {digest} differs from config.json")
+    policy = LiquidPolicy(PolicyConfig.from_dict(config["policy"]))
+    policy.load_state_dict(load_file(str(path / WEIGHTS_FILE)))
+    return policy
 
 
 def load_weights(policy, path: str | Path) -> None:
@@ -61,6 +76,6 @@ def load_weights(policy, path: str | Path) -> None:
 
 
 def parameter_counts(policy) -> dict[str, int]:
-    """{'core': ..., 'total': ...} trainable parameters, as the results table reports them."""
+    """Trainable parameters for the results table; 'core' excludes masked-out NCP synapses."""
     counts = policy.parameter_counts()
-    return {"core": int(counts["core"]), "total": int(counts["total"])}
+    return {"core": int(counts["core_active"]), "total": int(counts["total"])}

@@ -61,7 +61,8 @@ def run(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict:
 def _summary(result) -> dict:
     return {"best_dir": str(result.best_dir), "best_val_loss": result.best_val_loss,
             "first_val_loss": result.first_val_loss, "steps": result.steps,
-            "elapsed_s": round(result.elapsed_s, 1), "stopped": result.stopped}
+            "elapsed_s": round(result.elapsed_s, 1), "stopped": result.stopped,
+            "world_size": result.world_size, "replica_spread": result.replica_spread}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,9 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `liquid-control train`."""
     parser = build_parser()
-    args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # --a.b=value overrides go to the config (argparse would misread values with spaces)
+    overrides = [a for a in argv if a.startswith("--") and "=" in a]
+    args, rest = parser.parse_known_args([a for a in argv if a not in overrides])
+    if rest:
+        parser.error(f"unrecognised arguments {rest}; overrides look like --section.field=value")
     try:
-        cfg = TrainConfig.load(args.config, rest)
+        cfg = TrainConfig.load(args.config, overrides)
     except (ValueError, OSError) as err:
         parser.error(str(err))
     summary = run(cfg, resume=args.resume, progress=not args.no_progress)

@@ -48,6 +48,8 @@ class TrainResult:
     steps: int
     elapsed_s: float
     stopped: str  # "early_stopping" | "max_steps" | "max_minutes"
+    world_size: int = 1
+    replica_spread: float = 0.0  # max |w_rank - w_rank0| over all weights (0: in sync)
 
 
 class _Events(nn.Module):
@@ -113,6 +115,17 @@ class _Dist:
     def main(self) -> bool:
         return self.rank == 0
 
+    def replica_spread(self, policy: nn.Module) -> float:
+        """Largest weight difference between this rank and rank 0, maxed over ranks."""
+        if self.world == 1:
+            return 0.0
+        flat = torch.cat([p.detach().reshape(-1) for p in policy.parameters()])
+        ref = flat.clone()
+        torch.distributed.broadcast(ref, src=0)
+        spread = (flat - ref).abs().max().reshape(1)
+        torch.distributed.all_reduce(spread, op=torch.distributed.ReduceOp.MAX)
+        return float(spread)
+
     def mean(self, value: float) -> float:
         if self.world == 1:
             return value
@@ -164,7 +177,7 @@ def fit(cfg: TrainConfig, train: list[EventSequence], val: list[EventSequence],
             nn.utils.clip_grad_norm_(policy.parameters(), cfg.optim.grad_clip)
             opt.step()
             hidden = _detach(hidden)
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             state.updates += 1
             events += c.dt.size
         state.step += 1
@@ -181,7 +194,8 @@ def fit(cfg: TrainConfig, train: list[EventSequence], val: list[EventSequence],
             break
     bar.close()
     return TrainResult(out / "best", state.best_val_loss, state.first_val_loss, state.step,
-                       time.monotonic() - start, stopped or "max_steps")
+                       time.monotonic() - start, stopped or "max_steps", dist.world,
+                       dist.replica_spread(policy))
 
 
 def _validate(policy, opt, val, cfg, scale, state, dist, log, train_loss, rate, elapsed):

@@ -1,0 +1,129 @@
+"""`liquid-control eval`: closed-loop success of trained policies, nominal and under shifts.
+
+Every episode runs the shipped path: a runtime backend (numpy by default, no
+torch) inside ``LiquidController``, fed the simulator's camera/IMU event stream.
+For each (model, perturbation) it reports success with a Wilson 95% interval,
+collisions, time to goal and lane offset with t intervals, parameter counts and
+the median per-event controller latency, as JSON, CSV, markdown and a plot.
+Any perturbation YAML in the DESIGN.md format works; the simulator validates it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from liquid_control.learn import report
+from liquid_control.learn.collect import perturbation_json
+from liquid_control.learn.rollout import Job, run_jobs
+
+EVAL_SEED = 100_000  # evaluation scenes never overlap the training seeds (0..)
+
+
+def model_info(model_dir: str | Path) -> tuple[str, dict[str, int]]:
+    """(robot, parameter counts) of a saved model."""
+    from liquid_control.learn.models import load_model, parameter_counts
+
+    policy = load_model(model_dir)
+    return policy.config.robot.value, parameter_counts(policy)
+
+
+def model_label(model_dir: str | Path) -> str:
+    """A table label: the directory name, or run/best for training checkpoints."""
+    path = Path(model_dir)
+    return f"{path.parent.name}/{path.name}" if path.name in ("best", "last") else path.name
+
+
+def _lean(job: Job, result) -> dict:
+    """Worker-side hook: keep only numbers (no recordings travel back)."""
+    info = result.info
+    return {"key": (job.model_dir, job.perturbation), "seed": result.seed,
+            "success": bool(info.get("success")),
+            "collisions": int(info.get("collisions", int(bool(info.get("collision"))))),
+            "time_to_goal_s": info.get("time_to_goal_s"),
+            "mean_abs_lane_offset_m": info.get("mean_abs_lane_offset_m"),
+            "latency": result.step_latency_us[::10]}
+
+
+def evaluate(models: list[str], task: str, perturbations: list[str | None], episodes: int,
+             seed: int = EVAL_SEED, workers: int = 2, backend: str = "numpy",
+             progress: bool = True) -> list[report.EvalRecord]:
+    """Evaluate each model under each perturbation (None = nominal) on the same seeds."""
+    if episodes < 1:
+        raise ValueError(f"episodes={episodes} must be >= 1")
+    infos = {m: model_info(m) for m in models}
+    for m, (robot, _) in infos.items():
+        if robot != task:
+            raise ValueError(f"model {m} drives a {robot}, not the task {task!r}")
+    perts = [(Path(p).stem if p else "nominal", perturbation_json(p)) for p in perturbations]
+    perts = [(json.loads(pj).get("name") or name, pj) for name, pj in perts]
+    jobs = [Job(task, seed + i, pj, str(m), backend, 0.0, 0.0, False)
+            for m in models for _, pj in perts for i in range(episodes)]
+    rows = run_jobs(jobs, workers, f"eval {task}", progress, _lean)
+    by_key: dict[tuple, list] = {}
+    for row in sorted(rows, key=lambda r: r["seed"]):
+        by_key.setdefault(row["key"], []).append(row)
+    records = []
+    for m in models:
+        for name, pj in perts:
+            outcomes = [report.EpisodeOutcome(r["seed"], r["success"], r["collisions"],
+                                              r["time_to_goal_s"], r["mean_abs_lane_offset_m"]
+                                              if task == "rover" else None, r["latency"])
+                        for r in by_key[(str(m), pj)]]
+            records.append(report.summarise(model_label(m), task, name, outcomes,
+                                            infos[m][1], backend))
+    return records
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `eval` argument parser."""
+    p = argparse.ArgumentParser(
+        prog="liquid-control eval",
+        description="Closed-loop evaluation through the runtime (LiquidController + backend): "
+        "success rate with Wilson 95%% CI, collisions, time to goal, lane offset, parameter "
+        "counts and step latency, per model, nominal and under each perturbation YAML.")
+    p.add_argument("--model", action="append", required=True,
+                   help="model directory (repeat for several models)")
+    p.add_argument("--task", choices=("rover", "drone"), required=True)
+    p.add_argument("--perturb", action="append", default=[],
+                   help="perturbation YAML (repeat); the nominal world is always included")
+    p.add_argument("--no-nominal", action="store_true", help="skip the nominal world")
+    p.add_argument("--episodes", type=int, default=20, help="episodes per cell (default 20)")
+    p.add_argument("--seed", type=int, default=EVAL_SEED, help=f"first seed ({EVAL_SEED})")
+    p.add_argument("--workers", type=int, default=2, help="parallel processes (default 2)")
+    p.add_argument("--backend", choices=("numpy", "onnxruntime", "torch"), default="numpy")
+    p.add_argument("--json", help="write records as JSON")
+    p.add_argument("--csv", help="write records as CSV")
+    p.add_argument("--md", help="write a markdown table")
+    p.add_argument("--plot", help="write a PNG bar plot of success rates")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `liquid-control eval`."""
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    perts = ([] if args.no_nominal else [None]) + list(args.perturb)
+    if not perts:
+        parser.error("nothing to evaluate: --no-nominal and no --perturb")
+    try:
+        records = evaluate(args.model, args.task, perts, args.episodes, args.seed, args.workers,
+                           args.backend, not args.no_progress)
+    except (ValueError, OSError) as err:
+        parser.error(str(err))
+    table = report.markdown_table(records)
+    print(table, end="")
+    for path, write in ((args.json, report.write_json), (args.csv, report.write_csv),
+                        (args.plot, report.plot)):
+        if path:
+            write(records, path)
+    if args.md:
+        Path(args.md).write_text(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
