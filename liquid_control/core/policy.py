@@ -206,7 +206,7 @@ class LiquidPolicy(nn.Module):
         ]
         if self.wiring is not None:
             w = self.wiring
-            roles = {r.value: len(w.neurons_with_role(r)) for r in ("inter", "command", "motor")}
+            roles = {r: len(w.neurons_with_role(r)) for r in ("inter", "command", "motor")}
             lines.append(f"  wiring {w.kind}: {roles}, synapses={w.synapse_count}, "
                          f"sensory synapses={w.sensory_synapse_count}")
         return "\n".join(lines)
