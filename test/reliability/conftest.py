@@ -14,6 +14,14 @@ REPO = Path(__file__).resolve().parents[2]
 _RUN = {"soak": False, "start": time.time()}
 
 
+@pytest.fixture(scope="session")
+def rover_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A randomly initialised small rover policy written by the core's save function."""
+    from node_graph import save_random_model
+
+    return str(save_random_model(tmp_path_factory.mktemp("models") / "rover_cfc_ncp"))
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Remember whether any soak test ran in this session (only then is the results file written)."""
     if item.get_closest_marker("soak") is not None:

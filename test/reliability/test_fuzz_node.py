@@ -1,0 +1,207 @@
+"""Fuzz the real controller node over ROS topics with malformed Image and Imu messages.
+
+The node runs a real (randomly initialised) policy. Every malformed message must be
+counted under a message reason (never as an internal error) and reported on /diagnostics;
+every good one must be used; the node must stay alive; and every cmd_vel it publishes
+must be finite and within the limits.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import numpy as np
+import pytest
+from harness import REPORT, SOAK_EXAMPLES, TEST_EXAMPLES, command_violations, run_property
+from hypothesis import strategies as st
+from malformed import FRAME_IDS, image_messages, imu_messages, imu_should_decode, reference_rgb
+from node_graph import Graph, good_image, good_imu
+
+from liquid_control.nodes import conversions as conv
+
+FUZZ_PARAMS = {
+    "expected_frame_id": "camera",
+    "expected_imu_frame_id": "imu",
+    "camera_timeout_s": 5.0,
+    "imu_timeout_s": 5.0,
+    "diagnostics_period_s": 0.1,
+}
+EVENT = st.one_of(
+    st.tuples(st.just("camera"), image_messages(), st.one_of(st.just("camera"), FRAME_IDS)),
+    st.tuples(st.just("imu"), imu_messages(), st.one_of(st.just("imu"), FRAME_IDS)),
+)
+CASE = st.lists(EVENT, min_size=1, max_size=4)
+
+
+class Timeline:
+    """Strictly increasing stamps shared by both streams (the stamp fuzz is separate)."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.t = start
+
+    def next(self, step: float = 0.003) -> float:
+        """Advance and return the new stamp."""
+        self.t += step
+        return self.t
+
+
+def expected_bad(stream: str, msg) -> bool:
+    """The oracle for one message through the node."""
+    if stream == "camera":
+        return msg.header.frame_id != "camera" or reference_rgb(msg) is None
+    fields = (msg.angular_velocity, msg.linear_acceleration, msg.orientation)
+    finite = np.all(np.isfinite([[f.x, f.y, f.z] for f in fields])) and np.isfinite(
+        msg.orientation.w
+    )
+    return msg.header.frame_id != "imu" or not finite or not imu_should_decode(msg)
+
+
+class NodeFuzz:
+    """Sends fuzz cases through a graph and checks counters and commands after each."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.timeline = Timeline()
+        self.expected = {"camera": sum(graph.bad("camera").values()), "imu": 0}
+        self.expected["imu"] = sum(graph.bad("imu").values())
+        self.sent = 0
+        self.checked_commands = 0
+        self.bad_commands: list[str] = []
+
+    def check_case(self, case: list) -> None:
+        """Publish the case's messages (then a good pair) and check the node's accounting."""
+        graph = self.graph
+        since = time.monotonic()
+        for stream, template, frame_id in case:
+            msg = copy.deepcopy(template)
+            msg.header.frame_id = frame_id
+            msg.header.stamp = conv.seconds_to_stamp(self.timeline.next())
+            self.expected[stream] += int(expected_bad(stream, msg))
+            graph.send(stream, [msg])
+        graph.send("imu", [good_imu(self.timeline.next())])
+        graph.send("camera", [good_image(self.timeline.next(), self.sent)])
+        self.sent += len(case) + 2
+        for stream in ("camera", "imu"):
+            bad = graph.bad(stream)
+            assert "internal" not in bad, f"{stream} message caused an internal error: {bad}"
+            assert sum(bad.values()) == self.expected[stream], (stream, bad, case)
+        graph.wait_for(lambda: graph.commands_since(since), "a command after the good frame")
+        self.check_commands(since)
+
+    def check_commands(self, since: float) -> None:
+        """Every command received since ``since`` is finite and within the limits."""
+        for _, command in self.graph.commands_since(since):
+            self.checked_commands += 1
+            problems = command_violations(command, self.graph.limits)
+            if problems:
+                self.bad_commands.append(f"{command}: {problems}")
+        assert not self.bad_commands, self.bad_commands[:5]
+
+    def check_diagnostics(self) -> None:
+        """/diagnostics reports exactly the bad messages the node counted, per stream."""
+        graph, since = self.graph, time.monotonic()
+
+        def reported() -> bool:
+            values = graph.latest_diagnostics(since)
+            sums = {
+                s: sum(int(v) for k, v in values.items() if k.startswith(f"{s}_bad_"))
+                for s in ("camera", "imu")
+            }
+            return bool(values) and sums == self.expected
+
+        graph.wait_for(reported, f"diagnostics reporting {self.expected} bad messages")
+
+
+@pytest.fixture(scope="module")
+def fuzz_graph(rover_model: str):
+    """One rover controller requiring frame ids, for all fuzz cases of this module."""
+    graph = Graph({"model_path": rover_model, **FUZZ_PARAMS}).start()
+    yield graph
+    graph.close()
+
+
+def _run(graph: Graph, examples: int) -> None:
+    fuzz = NodeFuzz(graph)
+    what = "node: malformed Image/Imu over ROS"
+    try:
+        run_property(fuzz.check_case, CASE, examples)
+        fuzz.check_diagnostics()
+    finally:
+        REPORT.add_cases(what, fuzz.sent, crashes=len(graph.crashes))
+        REPORT.add_commands(what, fuzz.checked_commands, len(fuzz.bad_commands))
+    assert graph.alive()
+    assert fuzz.expected["camera"] > 0 and fuzz.expected["imu"] > 0  # the fuzz did hit
+    assert graph.node.watchdog.camera.received > 0 and graph.node.watchdog.imu.received > 0
+
+
+def test_malformed_messages_through_the_node(fuzz_graph: Graph) -> None:
+    _run(fuzz_graph, TEST_EXAMPLES)
+
+
+@pytest.mark.soak
+def test_soak_malformed_messages_through_the_node(fuzz_graph: Graph) -> None:
+    _run(fuzz_graph, max(SOAK_EXAMPLES // 3, 1))  # ~4 messages per case: >= 10,000 messages
+
+
+def test_imu_beyond_float32_is_a_bad_message_not_an_internal_error(fuzz_graph: Graph) -> None:
+    fuzz = NodeFuzz(fuzz_graph)
+    before = fuzz_graph.bad("imu")
+    msg = good_imu(fuzz.timeline.next() + 1e4)
+    msg.angular_velocity.x = 1e300
+    fuzz_graph.send("imu", [msg])
+    after = fuzz_graph.bad("imu")
+    REPORT.add_cases("node: Imu beyond float32", 1)
+    assert sum(after.values()) == sum(before.values()) + 1
+    assert after.get("internal", 0) == before.get("internal", 0), after
+
+
+GLITCHES = {
+    "zero": lambda t: 0.0,
+    "backwards": lambda t: t - 1.0,
+    "duplicate": lambda t: t,
+    "far_future": lambda t: 2.0**31 - 1.0,
+}
+
+
+@pytest.mark.parametrize("stream", ["imu", "camera"])
+@pytest.mark.parametrize("glitch", list(GLITCHES))
+def test_stamp_glitch_is_counted_and_control_resumes(rover_model, glitch, stream) -> None:
+    """One message with a bad stamp is rejected as 'stamp'; the good stream carries on."""
+    graph = Graph({"model_path": rover_model, "diagnostics_period_s": 0.1}).start()
+    try:
+        t = _good_traffic(graph, 1000.0, 30)
+        last = {"imu": t - 0.001, "camera": t}[stream]  # the stream's latest stamp
+        msg = good_imu(0) if stream == "imu" else good_image(0, 99)
+        msg.header.stamp = conv.seconds_to_stamp(GLITCHES[glitch](last))
+        graph.send(stream, [msg])
+        since = time.monotonic()
+        _good_traffic(graph, t, 30)
+        commands = [c for _, c in graph.commands_since(since)]
+        REPORT.add_cases("node: stamp glitches", 1, crashes=len(graph.crashes))
+        REPORT.add_commands("node: stamp glitches", len(commands), _violations(graph, commands))
+        assert graph.bad("imu") | graph.bad("camera") == {"stamp": 1}, (
+            graph.bad("imu"),
+            graph.bad("camera"),
+        )
+        assert commands and np.any(commands[-1] != 0), "control did not resume after the glitch"
+        graph.wait_for(
+            lambda: graph.latest_diagnostics(since).get(f"{stream}_bad_stamp") == "1",
+            "diagnostics reporting the stamp glitch",
+        )
+    finally:
+        graph.close()
+
+
+def _good_traffic(graph: Graph, t: float, frames: int) -> float:
+    """IMU at 200 Hz and a frame every 5th sample, stamps from ``t``; return the last stamp."""
+    for k in range(frames * 5):
+        t += 0.005
+        graph.send("imu", [good_imu(t - 0.001)])
+        if k % 5 == 4:
+            graph.send("camera", [good_image(t, k)])
+    return t
+
+
+def _violations(graph: Graph, commands: list[np.ndarray]) -> int:
+    return sum(bool(command_violations(c, graph.limits)) for c in commands)
