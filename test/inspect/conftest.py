@@ -1,4 +1,4 @@
-"""Saved model directories (random weights, fixed seeds) shared by the inspect tests."""
+"""Saved and ONNX-exported model directories (random weights, fixed seeds) for the inspect tests."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ import pytest
 
 
 def _save(path: Path, seed: int, **config) -> Path:
+    """Save a fresh policy with its ONNX export (encoder.onnx + core.onnx)."""
     import torch
 
+    from liquid_control.core.export import export_onnx
     from liquid_control.core.policy import LiquidPolicy
     from liquid_control.core.policy_config import PolicyConfig
-    from liquid_control.core.save import save_policy
 
     torch.manual_seed(seed)
-    return save_policy(LiquidPolicy(PolicyConfig(**config)), path)
+    export_onnx(LiquidPolicy(PolicyConfig(**config)), path)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,109 @@
+"""Check an exported model: ONNX Runtime and NumPy backends against torch on random sequences.
+
+Each backend runs its own closed recurrence (its hidden state is fed back to
+itself, as on the robot), so the error reported is the one that accumulates in
+deployment, not a single-step error. Inputs are drawn like real ones: uint8
+frames, IMU features in physical ranges, and irregular dt between 2 and 100 ms.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_TOLERANCE = 1e-5
+
+
+@dataclass(frozen=True)
+class BackendError:
+    """Worst absolute difference from torch over all sequences and steps."""
+
+    backend: str
+    features: float
+    command: float
+    hidden: float
+    tolerance: float
+
+    @property
+    def worst(self) -> float:
+        """The largest of the three errors."""
+        return max(self.features, self.command, self.hidden)
+
+    @property
+    def passed(self) -> bool:
+        """True when every error is within the tolerance."""
+        return self.worst <= self.tolerance
+
+
+def random_inputs(spec: object, steps: int, rng: np.random.Generator
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(frames (T, H, W, 3) uint8, imu (T, imu_dim), dt (T,)) for one random sequence."""
+    frames = rng.integers(0, 256, (steps, *spec.image_shape), dtype=np.uint8)
+    imu = rng.normal(0.0, 1.0, (steps, spec.imu_dim)).astype(np.float32)
+    if spec.imu_dim == 9:  # gyro rad/s, specific force m/s^2, a unit gravity direction
+        imu[:, 3:6] = imu[:, 3:6] * 2.0 + np.array([0.0, 0.0, 9.81], dtype=np.float32)
+        imu[:, 6:9] /= np.linalg.norm(imu[:, 6:9], axis=1, keepdims=True)
+    dt = rng.uniform(0.002, 0.1, steps).astype(np.float32)
+    return frames, imu, dt
+
+
+def run_sequence(backend: object, frames: np.ndarray, imu: np.ndarray, dt: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Encode every frame and step the core through the sequence: (features, commands, hiddens)."""
+    hidden = backend.initial_state()
+    features, commands, hiddens = [], [], []
+    for t in range(len(dt)):
+        feature = backend.encode_image(frames[t])
+        command, hidden = backend.step(feature, imu[t], hidden, float(dt[t]))
+        features.append(feature)
+        commands.append(command)
+        hiddens.append(hidden)
+    return np.array(features), np.array(commands), np.array(hiddens)
+
+
+def check_export(
+    model_dir: str | Path, backends: tuple[str, ...] = ("onnxruntime", "numpy"),
+    sequences: int = 4, steps: int = 40, seed: int = 0, tolerance: float = DEFAULT_TOLERANCE,
+) -> list[BackendError]:
+    """Max abs error of each backend vs the torch backend over random sequences."""
+    from liquid_control.runtime.backends import load_backend
+
+    if sequences < 1 or steps < 1:
+        raise ValueError(f"sequences={sequences} and steps={steps} must both be >= 1")
+    if not tolerance > 0:
+        raise ValueError(f"tolerance={tolerance} must be > 0")
+    reference = load_backend(model_dir, "torch")
+    others = {name: load_backend(model_dir, name) for name in backends}
+    worst = {name: np.zeros(3) for name in backends}
+    rng = np.random.default_rng(seed)
+    for _ in range(sequences):
+        inputs = random_inputs(reference.spec, steps, rng)
+        expected = run_sequence(reference, *inputs)
+        for name, backend in others.items():
+            got = run_sequence(backend, *inputs)
+            errors = [float(np.abs(g - e).max()) for g, e in zip(got, expected, strict=True)]
+            worst[name] = np.maximum(worst[name], errors)
+    return [BackendError(name, *map(float, worst[name]), tolerance) for name in backends]
+
+
+def format_report(model_dir: str | Path, results: list[BackendError]) -> str:
+    """A short Markdown table of the errors with a pass/fail verdict per backend."""
+    lines = [f"export check of {model_dir} (max |backend - torch|)", "",
+             "| backend | features | command | hidden | tolerance | result |",
+             "|---|---|---|---|---|---|"]
+    for r in results:
+        verdict = "pass" if r.passed else "FAIL"
+        lines.append(f"| {r.backend} | {r.features:.2e} | {r.command:.2e} | {r.hidden:.2e} | "
+                     f"{r.tolerance:.0e} | {verdict} |")
+    return "\n".join(lines)
+
+
+def write_json(path: str | Path, results: list[BackendError]) -> Path:
+    """Write the results as JSON records (one per backend)."""
+    path = Path(path)
+    records = [dict(asdict(r), worst=r.worst, passed=r.passed) for r in results]
+    path.write_text(json.dumps(records, indent=2) + "\n")
+    return path

@@ -1,0 +1,48 @@
+"""The ONNX export round trip: onnxruntime and numpy follow torch within 1e-5 over sequences."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from liquid_control.inspect.export_check import (
+    check_export,
+    format_report,
+    random_inputs,
+    write_json,
+)
+
+
+@pytest.mark.parametrize("fixture", ["rover_model", "drone_ltc_model", "rover_lstm_model"])
+def test_backends_follow_torch_within_1e_5(fixture, request):
+    results = check_export(request.getfixturevalue(fixture), sequences=2, steps=30)
+    assert [r.backend for r in results] == ["onnxruntime", "numpy"]
+    for result in results:
+        assert result.passed, result
+        assert 0.0 < result.worst <= 1e-5  # float32 round-off, never exactly zero
+
+
+def test_a_tolerance_below_round_off_fails_and_reports_it(rover_model, tmp_path):
+    results = check_export(rover_model, ("onnxruntime",), sequences=1, steps=10,
+                           tolerance=1e-12)
+    assert not results[0].passed
+    report = format_report(rover_model, results)
+    assert "| onnxruntime |" in report and report.rstrip().endswith("FAIL |")
+    records = json.loads(write_json(tmp_path / "check.json", results).read_text())
+    assert records[0]["backend"] == "onnxruntime" and records[0]["passed"] is False
+    assert records[0]["worst"] == pytest.approx(results[0].worst)
+
+
+def test_random_inputs_look_like_sensors():
+    from liquid_control.runtime.backends.base import BackendSpec
+
+    spec = BackendSpec("torch", (48, 64, 3), 9, 32, 19, ("a", "b"), (1.0, 1.0), "cfc_ncp")
+    frames, imu, dt = random_inputs(spec, 50, np.random.default_rng(0))
+    assert frames.dtype == np.uint8 and frames.shape == (50, 48, 64, 3)
+    assert np.allclose(np.linalg.norm(imu[:, 6:9], axis=1), 1.0, atol=1e-5)
+    assert 5.0 < imu[:, 5].mean() < 14.0  # specific force around +g
+    assert dt.min() >= 0.002 and dt.max() <= 0.1
+    with pytest.raises(ValueError, match="sequences=0"):
+        check_export("unused", sequences=0)
