@@ -15,20 +15,11 @@ from torch import nn
 
 from liquid_control.core.activations import make_activation
 from liquid_control.core.choices import Activation, Pooling, parse_choice
+from liquid_control.core.policy_config import conv_output_hw
 
 # Default IMU scaling for imu_features() (docs/interfaces.md): gyro / 2 rad/s,
 # specific force / g, gravity direction as is.
 DEFAULT_IMU_SCALE = (0.5, 0.5, 0.5) + (1 / 9.81,) * 3 + (1.0, 1.0, 1.0)
-
-
-def conv_output_hw(height: int, width: int, layers: int, kernel: int, stride: int
-                   ) -> tuple[int, int]:
-    """Spatial size after ``layers`` convolutions with 'same'-style padding kernel // 2."""
-    pad = kernel // 2
-    for _ in range(layers):
-        height = (height + 2 * pad - kernel) // stride + 1
-        width = (width + 2 * pad - kernel) // stride + 1
-    return height, width
 
 
 class ImageEncoder(nn.Module):

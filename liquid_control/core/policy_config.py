@@ -169,6 +169,16 @@ def robot_commands(robot: Robot | str) -> tuple[tuple[str, ...], tuple[float, ..
     return tuple(spec.command_names), tuple(float(s) for s in scale)
 
 
+def conv_output_hw(height: int, width: int, layers: int, kernel: int, stride: int
+                   ) -> tuple[int, int]:
+    """Spatial size after ``layers`` convolutions with 'same'-style padding kernel // 2."""
+    pad = kernel // 2
+    for _ in range(layers):
+        height = (height + 2 * pad - kernel) // stride + 1
+        width = (width + 2 * pad - kernel) // stride + 1
+    return height, width
+
+
 def _positive(config: PolicyConfig, *names: str) -> None:
     for name in names:
         if int(getattr(config, name)) < 1:

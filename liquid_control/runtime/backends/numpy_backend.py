@@ -11,7 +11,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from liquid_control.core.choices import CoreKind, Pooling
-from liquid_control.core.encoders import conv_output_hw
+from liquid_control.core.policy_config import conv_output_hw
 from liquid_control.runtime.backends.base import BackendSpec, fit_image, step_inputs
 from liquid_control.runtime.backends.numpy_cores import ACTIVATIONS, build_core
 from liquid_control.runtime.model_io import ModelFiles
