@@ -202,3 +202,31 @@ def good_image(t: float, seed: int = 0, frame_id: str = "camera") -> Image:
     """A random RGB frame of the model's size stamped ``t``."""
     pixels = np.random.default_rng(seed).integers(0, 256, IMAGE_SHAPE, dtype=np.uint8)
     return conv.rgb_to_image(pixels, conv.seconds_to_stamp(t), frame_id)
+
+
+def drive(
+    graph: Graph, seconds: float, streams: tuple[str, ...] = ("camera", "imu"), seed: int = 0
+) -> dict[str, float]:
+    """Publish good traffic in real time (IMU 200 Hz, camera 20 Hz) with wall-clock stamps.
+
+    Returns the monotonic time at which the last message of each stream had been handled.
+    """
+    periods = {"imu": 0.005, "camera": 0.05}
+    start = time.monotonic()
+    due = {stream: start for stream in streams}
+    handled: dict[str, float] = {}
+    frame = seed
+    while time.monotonic() - start < seconds:
+        stream = min(due, key=due.get)
+        delay = due[stream] - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        stamp = time.time()
+        if stream == "imu":
+            graph.send("imu", [good_imu(stamp)])
+        else:
+            frame += 1
+            graph.send("camera", [good_image(stamp, frame)])
+        handled[stream] = time.monotonic()
+        due[stream] += periods[stream]
+    return handled
