@@ -39,7 +39,7 @@ DRONE_GROUND_SIM_PX = 2048  # the simulator's texture size (sim/mjcf.py GROUND_T
 DRONE_GROUND_PX = 512
 
 ROVER_TRACK_SEED = 0
-ROVER_TRACK_LENGTH_M = 20.0
+ROVER_TRACK_LENGTH_M = 14.0  # the longest track the simulator draws (sim/rover.py)
 ROVER_GROUND_EXTENT_M = 20.0  # the textured plane of worlds/rover_track.sdf
 ROVER_GROUND_PX = 1024  # 1.95 cm per pixel, as in the simulator (2048 px over 40 m)
 
@@ -71,8 +71,7 @@ def drone_ground() -> np.ndarray:
     image = paint_ground(Ground.DEFAULT, DRONE_GROUND_SIM_PX, DRONE_GROUND_EXTENT_M, seed=0)
     factor = DRONE_GROUND_SIM_PX // DRONE_GROUND_PX
     blocks = image.reshape(DRONE_GROUND_PX, factor, DRONE_GROUND_PX, factor, 3)
-    return to_gazebo_rows(blocks.mean(axis=(1, 3)).round().astype(np.uint8),
-                          DRONE_GROUND_EXTENT_M)
+    return to_gazebo_rows(blocks.mean(axis=(1, 3)).round().astype(np.uint8), DRONE_GROUND_EXTENT_M)
 
 
 def rover_ground() -> np.ndarray:
