@@ -131,6 +131,14 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "reset_on_resume", True, "Clear the hidden state when data returns after a watchdog stop."
     ),
+    ParamSpec("expected_frame_id", "", "Required camera frame_id; empty = any."),
+    ParamSpec("expected_imu_frame_id", "", "Required IMU frame_id; empty = any."),
+    ParamSpec(
+        "resize_method",
+        "area",
+        "Frames of another size are resized (area, nearest) or rejected (none).",
+        choices=RESIZE_METHODS,
+    ),
     ParamSpec("dt_min_s", 1e-4, "Smallest step the liquid state takes.", bounds=(1e-6, 1.0)),
     ParamSpec("dt_max_s", 0.1, "Largest step the liquid state takes.", bounds=(1e-6, 10.0)),
     ParamSpec(
@@ -157,14 +165,6 @@ PARAMS: tuple[ParamSpec, ...] = (
         "An event this much older than the latest one of the "
         "other stream counts as simultaneous; older is rejected.",
         bounds=(0.0, 10.0),
-    ),
-    ParamSpec("expected_frame_id", "", "Required camera frame_id; empty = any."),
-    ParamSpec("expected_imu_frame_id", "", "Required IMU frame_id; empty = any."),
-    ParamSpec(
-        "resize_method",
-        "area",
-        "Frames of another size are resized (area, nearest) or rejected (none).",
-        choices=RESIZE_METHODS,
     ),
     ParamSpec("publish_neurons", False, "Publish the hidden state on ~/neurons every step."),
     ParamSpec("diagnostics_period_s", 1.0, "Period of /diagnostics.", True, bounds=(0.1, 60.0)),
