@@ -55,205 +55,163 @@ ROBOTS = {
     },
 }
 
+SHARE = FindPackageShare("liquid_control")
+ROBOT = LaunchConfiguration("robot")
+IS_DRONE = EqualsSubstitution(ROBOT, "drone")
+ENTITY = ["liquid_", ROBOT]  # the gz model name; its gz topics live under /model/<entity>
+WORLD = LaunchConfiguration("world")
+ROBOT_SDF = LaunchConfiguration("robot_sdf")
+PARAMS_FILE = LaunchConfiguration("params_file")
+BRIDGE_CONFIG = LaunchConfiguration("bridge_config")
+MODEL = LaunchConfiguration("model")
+NAMESPACE = LaunchConfiguration("namespace")
+HEADLESS = LaunchConfiguration("headless")
+USE_SIM_TIME = LaunchConfiguration("use_sim_time")
+ENABLE_VELOCITY_CONTROL = LaunchConfiguration("enable_velocity_control")
+RVIZ = LaunchConfiguration("rviz")
+FOXGLOVE = LaunchConfiguration("foxglove")
+X, Y, Z, YAW = (LaunchConfiguration("x"), LaunchConfiguration("y"), LaunchConfiguration("z"),
+                LaunchConfiguration("yaw"))  # fmt: skip
+SIM_TIME = {"use_sim_time": ParameterValue(USE_SIM_TIME, value_type=bool)}
 
-def generate_launch_description() -> LaunchDescription:
-    """Gazebo + spawn + bridge + controller (+ optional RViz and Foxglove bridge)."""
-    share = FindPackageShare("liquid_control")
-    robot = LaunchConfiguration("robot")
-    is_drone = EqualsSubstitution(robot, "drone")
-    world = LaunchConfiguration("world")
-    robot_sdf = LaunchConfiguration("robot_sdf")
-    params_file = LaunchConfiguration("params_file")
-    bridge_config = LaunchConfiguration("bridge_config")
-    model = LaunchConfiguration("model")
-    namespace = LaunchConfiguration("namespace")
-    headless = LaunchConfiguration("headless")
-    use_sim_time = LaunchConfiguration("use_sim_time")
-    enable_velocity_control = LaunchConfiguration("enable_velocity_control")
-    x, y, z, yaw = (LaunchConfiguration(axis) for axis in ("x", "y", "z", "yaw"))
-    entity = ["liquid_", robot]  # the gz model name; its topics live under /model/<entity>
-    sim_time = {"use_sim_time": ParameterValue(use_sim_time, value_type=bool)}
 
-    def per_robot(key: str, index: int | None = None) -> IfElseSubstitution:
-        """The drone's or the rover's default for one argument."""
-        drone, rover = (ROBOTS[name][key] for name in ("drone", "rover"))
-        if index is not None:
-            return IfElseSubstitution(is_drone, drone[index], rover[index])
-        return IfElseSubstitution(
-            is_drone, PathJoinSubstitution([share, drone]), PathJoinSubstitution([share, rover])
-        )
+def per_robot(key: str, index: int | None = None) -> IfElseSubstitution:
+    """The drone's or the rover's default for one argument (a share path, or a pose entry)."""
+    drone, rover = ROBOTS["drone"][key], ROBOTS["rover"][key]
+    if index is not None:
+        return IfElseSubstitution(IS_DRONE, drone[index], rover[index])
+    return IfElseSubstitution(
+        IS_DRONE, PathJoinSubstitution([SHARE, drone]), PathJoinSubstitution([SHARE, rover])
+    )
 
-    arguments = [
-        DeclareLaunchArgument(
-            "robot",
-            default_value="rover",
-            choices=["drone", "rover"],
-            description="Which robot: drone or rover.",
-        ),
-        DeclareLaunchArgument(
-            "world", default_value=per_robot("world"), description="SDF world file for gz sim."
-        ),
-        DeclareLaunchArgument(
-            "robot_sdf",
-            default_value=per_robot("robot_sdf"),
-            description="SDF model of the robot to spawn.",
-        ),
-        DeclareLaunchArgument(
-            "params_file",
-            default_value=per_robot("params_file"),
-            description="Controller parameters (config/<robot>.yaml).",
-        ),
-        DeclareLaunchArgument(
-            "bridge_config",
-            default_value=per_robot("bridge_config"),
-            description="ros_gz_bridge YAML (config/<robot>_bridge.yaml).",
-        ),
-        DeclareLaunchArgument(
-            "model",
-            default_value="",
-            description="Policy directory (the controller's model_path); "
-            "empty = keep params_file's value.",
-        ),
-        DeclareLaunchArgument(
-            "namespace",
-            default_value="",
-            description="ROS namespace of the bridge and the controller.",
-        ),
-        DeclareLaunchArgument(
-            "headless",
-            default_value="false",
-            description="true: gz server only (-s --headless-rendering).",
-        ),
-        DeclareLaunchArgument(
-            "use_sim_time",
-            default_value="true",
-            description="Run the controller and bridge on Gazebo's /clock.",
-        ),
-        DeclareLaunchArgument(
-            "enable_velocity_control",
-            default_value="true",
-            description="Drone only: enable MulticopterVelocityControl and hover after spawning.",
-        ),
+
+def file_arguments() -> list[DeclareLaunchArgument]:
+    """Which robot, and the files it runs with."""
+    return [
+        DeclareLaunchArgument("robot", default_value="rover", choices=["drone", "rover"],
+                              description="Which robot: drone or rover."),
+        DeclareLaunchArgument("world", default_value=per_robot("world"),
+                              description="SDF world file for gz sim."),
+        DeclareLaunchArgument("robot_sdf", default_value=per_robot("robot_sdf"),
+                              description="SDF model of the robot to spawn."),
+        DeclareLaunchArgument("params_file", default_value=per_robot("params_file"),
+                              description="Controller parameters (config/<robot>.yaml)."),
+        DeclareLaunchArgument("bridge_config", default_value=per_robot("bridge_config"),
+                              description="ros_gz_bridge YAML (config/<robot>_bridge.yaml)."),
+        DeclareLaunchArgument("model", default_value="",
+                              description="Policy directory (the controller's model_path); "
+                                          "empty = keep params_file's value."),
+    ]  # fmt: skip
+
+
+def run_arguments() -> list[DeclareLaunchArgument]:
+    """How to run: namespace, headless, clock, extras, spawn pose."""
+    return [
+        DeclareLaunchArgument("namespace", default_value="",
+                              description="ROS namespace of the bridge and the controller."),
+        DeclareLaunchArgument("headless", default_value="false",
+                              description="true: gz server only (-s --headless-rendering)."),
+        DeclareLaunchArgument("use_sim_time", default_value="true",
+                              description="Run the controller and bridge on Gazebo's /clock."),
+        DeclareLaunchArgument("enable_velocity_control", default_value="true",
+                              description="Drone only: enable MulticopterVelocityControl "
+                                          "and hover after spawning."),
         DeclareLaunchArgument("rviz", default_value="false", description="Start RViz 2."),
-        DeclareLaunchArgument(
-            "foxglove",
-            default_value="false",
-            description="Start foxglove_bridge (ws://localhost:8765).",
-        ),
-        *(
-            DeclareLaunchArgument(
-                axis, default_value=per_robot("pose", i), description=f"Spawn {axis} ({unit})."
-            )
-            for i, (axis, unit) in enumerate((("x", "m"), ("y", "m"), ("z", "m"), ("yaw", "rad")))
-        ),
-    ]
+        DeclareLaunchArgument("foxglove", default_value="false",
+                              description="Start foxglove_bridge (ws://localhost:8765)."),
+        DeclareLaunchArgument("x", default_value=per_robot("pose", 0),
+                              description="Spawn x (m)."),
+        DeclareLaunchArgument("y", default_value=per_robot("pose", 1),
+                              description="Spawn y (m)."),
+        DeclareLaunchArgument("z", default_value=per_robot("pose", 2),
+                              description="Spawn z (m)."),
+        DeclareLaunchArgument("yaw", default_value=per_robot("pose", 3),
+                              description="Spawn yaw (rad)."),
+    ]  # fmt: skip
 
+
+def simulation() -> list:
+    """gz sim on the world, the robot spawned into it, and (drone) the controller armed."""
     gazebo = IncludeLaunchDescription(
         PythonLaunchDescriptionSource(
             PathJoinSubstitution([FindPackageShare("ros_gz_sim"), "launch", "gz_sim.launch.py"])
         ),
         launch_arguments={
-            "gz_args": [world, " -r", IfElseSubstitution(headless, " -s --headless-rendering")],
+            "gz_args": [WORLD, " -r", IfElseSubstitution(HEADLESS, " -s --headless-rendering")],
             "on_exit_shutdown": "true",
         }.items(),
     )
     spawn = Node(
         package="ros_gz_sim",
         executable="create",
-        arguments=["-file", robot_sdf, "-name", entity, "-x", x, "-y", y, "-z", z, "-Y", yaw],
-        parameters=[sim_time],
+        arguments=["-file", ROBOT_SDF, "-name", ENTITY, "-x", X, "-y", Y, "-z", Z, "-Y", YAW],
+        parameters=[SIM_TIME],
         output="screen",
     )
+    # once the drone exists: enable through the bridge (waits for the bridge's subscription),
+    # and a zero twist straight to gz so it hovers instead of dropping before the policy starts
+    enable = ExecuteProcess(
+        cmd=["ros2", "topic", "pub", "--times", "3", "--rate", "2", [NAMESPACE, "/enable"],
+             "std_msgs/msg/Bool", "{data: true}"],
+        output="screen",
+    )  # fmt: skip
+    hover = ExecuteProcess(
+        cmd=["gz", "topic", "-t", ["/model/", *ENTITY, "/cmd_vel"], "-m", "gz.msgs.Twist",
+             "-p", "linear: {x: 0.0}"],
+        output="screen",
+    )  # fmt: skip
+    arm_drone = RegisterEventHandler(
+        OnProcessExit(target_action=spawn, on_exit=[enable, hover]),
+        condition=IfCondition(AndSubstitution(IS_DRONE, ENABLE_VELOCITY_CONTROL)),
+    )
+    # model:// URIs and relative resources of our SDF models resolve from the package share
+    resources = AppendEnvironmentVariable(
+        "GZ_SIM_RESOURCE_PATH", PathJoinSubstitution([SHARE, "models"])
+    )
+    return [resources, gazebo, spawn, arm_drone]
+
+
+def controller(overrides: list, condition: IfCondition | UnlessCondition) -> Node:
+    """The liquid controller on the robot's parameters file, plus ``overrides``."""
+    return Node(
+        package="liquid_control",
+        executable="controller",
+        namespace=NAMESPACE,
+        parameters=[PARAMS_FILE, *overrides, SIM_TIME],
+        condition=condition,
+        output="screen",
+    )
+
+
+def ros_nodes() -> list[Node]:
+    """The bridge, the controller (model:= overrides model_path only when given), extras."""
     bridge = Node(
         package="ros_gz_bridge",
         executable="parameter_bridge",
-        namespace=namespace,
-        parameters=[{"config_file": bridge_config}, sim_time],
+        namespace=NAMESPACE,
+        parameters=[{"config_file": BRIDGE_CONFIG}, SIM_TIME],
         output="screen",
     )
-
-    def controller(overrides: list, condition: IfCondition) -> Node:
-        """The liquid controller; ``model:=`` overrides the params file's model_path only if set."""
-        return Node(
-            package="liquid_control",
-            executable="controller",
-            namespace=namespace,
-            parameters=[params_file, *overrides, sim_time],
-            condition=condition,
-            output="screen",
-        )
-
-    model_given = NotEqualsSubstitution(model, "")
-    controllers = [
-        controller(
-            [{"model_path": ParameterValue(model, value_type=str)}], IfCondition(model_given)
-        ),
-        controller([], UnlessCondition(model_given)),
-    ]
-    arm_drone = RegisterEventHandler(
-        OnProcessExit(
-            target_action=spawn,
-            on_exit=[
-                ExecuteProcess(
-                    cmd=[
-                        "ros2",
-                        "topic",
-                        "pub",
-                        "--times",
-                        "3",
-                        "--rate",
-                        "2",
-                        [namespace, "/enable"],
-                        "std_msgs/msg/Bool",
-                        "{data: true}",
-                    ],
-                    output="screen",
-                ),
-                ExecuteProcess(
-                    cmd=[
-                        "gz",
-                        "topic",
-                        "-t",
-                        ["/model/", *entity, "/cmd_vel"],
-                        "-m",
-                        "gz.msgs.Twist",
-                        "-p",
-                        "linear: {x: 0.0}",
-                    ],
-                    output="screen",
-                ),
-            ],
-        ),
-        condition=IfCondition(AndSubstitution(is_drone, enable_velocity_control)),
-    )
-    rviz = Node(
-        package="rviz2",
-        executable="rviz2",
-        parameters=[sim_time],
-        condition=IfCondition(LaunchConfiguration("rviz")),
-        output="screen",
-    )
+    model_given = NotEqualsSubstitution(MODEL, "")
+    model_path = {"model_path": ParameterValue(MODEL, value_type=str)}
+    rviz = Node(package="rviz2", executable="rviz2", parameters=[SIM_TIME],
+                condition=IfCondition(RVIZ), output="screen")  # fmt: skip
     foxglove = Node(
         package="foxglove_bridge",
         executable="foxglove_bridge",
-        parameters=[{"port": 8765}, sim_time],
-        condition=IfCondition(LaunchConfiguration("foxglove")),
+        parameters=[{"port": 8765}, SIM_TIME],
+        condition=IfCondition(FOXGLOVE),
         output="screen",
     )
+    return [
+        bridge,
+        controller([model_path], IfCondition(model_given)),
+        controller([], UnlessCondition(model_given)),
+        rviz,
+        foxglove,
+    ]
 
-    return LaunchDescription(
-        [
-            *arguments,
-            # model:// URIs and relative resources of our SDF models resolve from the package share
-            AppendEnvironmentVariable(
-                "GZ_SIM_RESOURCE_PATH", PathJoinSubstitution([share, "models"])
-            ),
-            gazebo,
-            spawn,
-            bridge,
-            arm_drone,
-            *controllers,
-            rviz,
-            foxglove,
-        ]
-    )
+
+def generate_launch_description() -> LaunchDescription:
+    """Gazebo + spawn + bridge + controller (+ optional RViz and Foxglove bridge)."""
+    return LaunchDescription([*file_arguments(), *run_arguments(), *simulation(), *ros_nodes()])
