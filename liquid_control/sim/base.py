@@ -24,6 +24,8 @@ from liquid_control.sim.textures import paint_ground
 ensure_gl_backend()
 import mujoco  # noqa: E402  (the GL backend must be chosen first)
 
+SETTLE_TICKS = 100  # physics run before t = 0 of every episode
+
 
 class BaseSim(ABC):
     """One robot in one world under one perturbation; reset(seed) draws a new scene."""
@@ -88,6 +90,11 @@ class BaseSim(ABC):
         self._jitter_appearance(scene)
         self._reset_task(scene, distract)
         mujoco.mj_forward(self.model, self.data)
+        for _ in range(SETTLE_TICKS):  # land on the wheels / spin the rotors up: IMU at rest
+            self._apply_control(PHYSICS_DT_S)
+            mujoco.mj_step(self.model, self.data)
+        self.data.time = 0.0
+        self._on_settled()
         self._effects.new_episode(camera, *self.image_shape[:2])
         self._sample_imu()
         self._capture_frame()
@@ -157,6 +164,10 @@ class BaseSim(ABC):
 
     @abstractmethod
     def _apply_control(self, dt: float) -> None: ...
+
+    def _on_settled(self) -> None:
+        """Called once the robot has settled at the start of an episode (t = 0)."""
+        return None
 
     @abstractmethod
     def _update_task(self) -> None: ...

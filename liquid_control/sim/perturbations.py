@@ -171,7 +171,10 @@ def _check_value(key: str, spec: Any, value: Any) -> Any:
     if meta.get("vec3"):
         if not isinstance(value, (list, tuple)) or len(value) != 3:
             raise ValueError(f"perturbation key {key!r} = {value!r} must be a list of 3 numbers")
-        return tuple(_check_number(f"{key}[{i}]", v, lo, hi, False) for i, v in enumerate(value))
+        try:
+            return tuple(_check_number(f"{key}[{i}]", v, lo, hi, False) for i, v in enumerate(value))
+        except ValueError as error:
+            raise ValueError(f"perturbation key {key!r} = {list(value)!r}: {error}") from None
     return _check_number(key, value, lo, hi, meta.get("integer", False))
 
 

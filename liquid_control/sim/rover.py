@@ -54,6 +54,7 @@ class RoverSim(BaseSim):
         for side in ("left", "right"):  # slip: less grip and wheels that lose speed at random
             self.model.geom_friction[self._geom_id(f"wheel_{side}"), 0] *= 1.0 - 0.8 * dyn.wheel_slip
         self._slip_state = np.zeros(2)
+        self._odom = np.zeros(3)
         self.track: Track | None = None
 
     def _reset_task(self, scene: np.random.Generator, distract: np.random.Generator) -> None:
@@ -77,7 +78,7 @@ class RoverSim(BaseSim):
         lateral = scene.uniform(-0.12, 0.12)
         xy = self.track.points[start] + lateral * np.array([-math.sin(heading), math.cos(heading)])
         self.data.qpos[self._qpos : self._qpos + 7] = (
-            xy[0], xy[1], self.spec.wheel_radius_m + 0.002,
+            xy[0], xy[1], self.spec.wheel_radius_m,
             math.cos(heading / 2), 0.0, 0.0, math.sin(heading / 2),
         )
         self._place_distractors(distract, self._distractor_positions(distract))
@@ -89,6 +90,9 @@ class RoverSim(BaseSim):
         self._outcome: dict[str, Any] = {"success": False, "out_of_lane": False, "timeout": False}
         self._time_to_goal = math.nan
         self._timeout_s = length / TIMEOUT_SPEED_MPS
+
+    def _on_settled(self) -> None:
+        self._odom = np.zeros(3)
 
     def _distractor_positions(self, rng: np.random.Generator) -> np.ndarray:
         """Beside the track, outside the lane, along its whole length."""

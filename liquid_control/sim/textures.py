@@ -8,6 +8,7 @@ than hundreds of line geoms, and the camera sees the same thing either way.
 
 from __future__ import annotations
 
+import functools
 from enum import Enum
 
 import numpy as np
@@ -45,8 +46,12 @@ def ground_mean_rgb(ground: Ground) -> tuple[float, float, float]:
     return _GROUND_LOOK[Ground(ground)][0]
 
 
+@functools.lru_cache(maxsize=8)
 def paint_ground(ground: Ground, size_px: int, extent_m: float, seed: int = 0) -> np.ndarray:
-    """Paint a (size_px, size_px, 3) uint8 ground pattern covering extent_m x extent_m."""
+    """Paint a read-only (size_px, size_px, 3) uint8 ground pattern over extent_m x extent_m.
+
+    Cached: every simulator in a process shares the few patterns it uses.
+    """
     ground = Ground(ground)
     rng = np.random.default_rng(seed)
     colour, amplitude = _GROUND_LOOK[ground]
@@ -58,13 +63,19 @@ def paint_ground(ground: Ground, size_px: int, extent_m: float, seed: int = 0) -
         image[light] = (0.85, 0.85, 0.85)
         image[~light] = (0.25, 0.25, 0.25)
     if amplitude > 0:
-        coarse = rng.normal(0.0, amplitude, (size_px // 64, size_px // 64, 1))
-        image += np.kron(coarse, np.ones((64, 64, 1), dtype=np.float32))[:size_px, :size_px]
-        image += rng.normal(0.0, amplitude, (size_px, size_px, 1)).astype(np.float32)
+        image += _upsample(rng.normal(0.0, amplitude, (size_px // 64,) * 2), 64, size_px)
+        image += _upsample(rng.normal(0.0, amplitude, (size_px // 2,) * 2), 2, size_px)
     if ground == Ground.GRASS:  # darker tufts
-        tufts = rng.random((size_px, size_px)) < 0.15
-        image[tufts] *= 0.7
-    return (np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
+        image *= np.where(_upsample(rng.random((size_px // 2,) * 2), 2, size_px) < 0.15, 0.7, 1.0)
+    out = (np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
+    out.flags.writeable = False
+    return out
+
+
+def _upsample(field: np.ndarray, factor: int, size_px: int) -> np.ndarray:
+    """Nearest-neighbour upsampling of a 2-D field to (size_px, size_px, 1), float32."""
+    big = np.repeat(np.repeat(field.astype(np.float32), factor, axis=0), factor, axis=1)
+    return big[:size_px, :size_px, None]
 
 
 def world_to_pixel(xy: np.ndarray, centre: np.ndarray, extent_m: float, size_px: int) -> tuple:
