@@ -1,0 +1,25 @@
+"""A rover policy saved with its ONNX export, for the deployment tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DEPLOY_DIR = Path(__file__).resolve().parent
+NO_TORCH = DEPLOY_DIR / "no_torch.py"
+
+
+@pytest.fixture(scope="session")
+def deploy_model(tmp_path_factory) -> Path:
+    """A randomly initialised rover CfC-NCP policy (64x48 camera) with encoder/core ONNX."""
+    import torch
+
+    from liquid_control.core.export import export_onnx
+    from liquid_control.core.policy import LiquidPolicy
+    from liquid_control.core.policy_config import PolicyConfig
+
+    torch.manual_seed(11)
+    path = tmp_path_factory.mktemp("deploy") / "rover_cfc_ncp"
+    export_onnx(LiquidPolicy(PolicyConfig(robot="rover")), path)
+    return path
