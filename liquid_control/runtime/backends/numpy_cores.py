@@ -79,44 +79,58 @@ class CfCCore:
 
 
 class WiredCfCCore:
-    """Wired CfC (core.WiredCfCCell): masks and polarity folded into the weights at load."""
+    """Wired CfC (core.WiredCfCCell): masks and polarity folded into the weights at load.
+
+    The recurrent products of all layers depend only on the previous state, so
+    they are one matrix-vector product per step; only the feed-forward part
+    runs layer by layer.
+    """
 
     def __init__(self, model: ModelFiles, wiring: Wiring, prefix: str = "core.") -> None:
-        """Precompute one fused, masked weight per wiring layer."""
+        """Precompute one fused, masked weight per wiring layer, split into feed and state."""
         c = model.config
         self.mode, self.state_size = c.cfc_mode, wiring.units
         self.output_size = wiring.output_dim
         heads = ("ff1",) if self.mode == CfCMode.MINIMAL else _HEADS
-        self.layers = []
+        self.layers, state_weights, biases, offset = [], [], [], 0
         for index, neurons in enumerate(wiring.layers):
-            p = f"{prefix}layers.{index}."
+            p, n = f"{prefix}layers.{index}.", len(neurons)
             sign = model.tensor(f"{p}sign", layer_polarity(wiring, index).T.shape)
-            weights, biases = [], []
+            weights = []
             for head in heads:
                 w = model.tensor(f"{p}{head}.weight", sign.shape)
                 signed = c.cfc_enforce_polarity and head in ("ff1", "ff2")
                 weights.append(np.abs(w) * sign if signed else w * np.abs(sign))
-                biases.append(model.tensor(f"{p}{head}.bias", (len(neurons),)))
-            extra = ()
+                biases.append(model.tensor(f"{p}{head}.bias", (n,)))
+            weight, bias = np.concatenate(weights), np.concatenate(biases[-len(heads):])
+            extra: tuple[np.ndarray, ...] = ()
             if self.mode == CfCMode.MINIMAL:
-                extra = (np.abs(model.tensor(f"{p}w_tau", (1, len(neurons)))[0]),
-                         model.tensor(f"{p}A", (1, len(neurons)))[0])
-            weight, bias = np.concatenate(weights), np.concatenate(biases)
-            if self.mode != CfCMode.MINIMAL:
-                weight, bias = halve_time_heads(weight, bias, len(neurons))
-            self.layers.append((weight, bias, extra))
+                extra = (np.abs(model.tensor(f"{p}w_tau", (1, n))[0]),
+                         model.tensor(f"{p}A", (1, n))[0])
+            else:
+                weight, bias = halve_time_heads(weight, bias, n)
+            biases[-len(heads):] = [bias]
+            feed_width = weight.shape[1] - wiring.units
+            state_weights.append(weight[:, feed_width:])
+            rows = weight.shape[0]
+            self.layers.append((np.ascontiguousarray(weight[:, :feed_width]),
+                                slice(offset, offset + rows), n, extra))
+            offset += rows
+        self.state_weight = np.ascontiguousarray(np.concatenate(state_weights))
+        self.bias = np.concatenate(biases)
         order = np.concatenate([np.asarray(x) for x in wiring.layers])
         self.inverse_order = np.argsort(order)
 
     def step(self, x: np.ndarray, h: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
         """One wired step: layers in order, each fed by the previous layer's new state."""
+        recurrent = self.state_weight @ h + self.bias
         feed, news = x, []
-        for weight, bias, extra in self.layers:
-            out = weight @ np.concatenate([feed, h]) + bias
+        for feed_weight, rows, n, extra in self.layers:
+            out = feed_weight @ feed + recurrent[rows]
             if self.mode == CfCMode.MINIMAL:
                 feed = minimal(out, dt, *extra)
             else:
-                feed = closed_form(out, bias.shape[0] // 4, dt, self.mode)
+                feed = closed_form(out, n, dt, self.mode)
             news.append(feed)
         state = np.concatenate(news)[self.inverse_order]
         return state[: self.output_size], state
@@ -242,7 +256,7 @@ def closed_form(out: np.ndarray, n: int, dt: float, mode: CfCMode) -> np.ndarray
     """Gated CfC interpolation from fused head outputs [ff1, ff2, t_a / 2, t_b / 2]."""
     targets = np.tanh(out[: 2 * n])
     ff1, ff2 = targets[:n], targets[n:]
-    t_interp = 0.5 + 0.5 * np.tanh(out[2 * n : 3 * n] * np.float32(dt) + out[3 * n :])
+    t_interp = 0.5 + 0.5 * np.tanh(out[2 * n : 3 * n] * dt + out[3 * n :])
     if mode == CfCMode.NO_GATE:
         return ff1 + t_interp * ff2
     return ff1 + t_interp * (ff2 - ff1)
@@ -250,7 +264,7 @@ def closed_form(out: np.ndarray, n: int, dt: float, mode: CfCMode) -> np.ndarray
 
 def minimal(ff1: np.ndarray, dt: float, w_tau: np.ndarray, a: np.ndarray) -> np.ndarray:
     """Minimal CfC solution."""
-    return -a * np.exp(-np.float32(dt) * (w_tau + np.abs(ff1))) * ff1 + a
+    return -a * np.exp(-dt * (w_tau + np.abs(ff1))) * ff1 + a
 
 
 def build_core(model: ModelFiles):
