@@ -1,23 +1,17 @@
-"""Shared paths and tools for the Gazebo tests: our SDF files, the SDF spec, a strict checker."""
+"""Fixtures for the Gazebo tests: the SDF command line, the SDF 1.9 spec, a strict checker.
+
+Paths live in gz_paths.py (import that, not this file: every test directory has a conftest).
+"""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-sys.path.insert(0, str(HERE))  # sdf_validate, gz_assets
-
-from sdf_validate import APT_HINT, SdfSpec, find_spec_dir  # noqa: E402
-
-WORLDS = sorted((REPO / "worlds").glob("*.sdf"))
-MODELS = sorted((REPO / "models").glob("*/model.sdf"))
-SDF_FILES = WORLDS + MODELS
+from gz_paths import HERE
+from sdf_validate import APT_HINT, SdfSpec, find_spec_dir
 
 
 def sdf_tool() -> list[str] | None:

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from gz_paths import REPO
 
 LAUNCH = REPO / "launch"
 BRINGUP = LAUNCH / "gz_robot.launch.py"

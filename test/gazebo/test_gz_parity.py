@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from conftest import REPO
+from gz_paths import REPO
 from sdf_read import geometry, inertia_about_com, links, load_model, numbers, plugins, pose, sensor
 
 from liquid_control.sim.robots import DRONE, ROVER, CameraSpec, ImuSpec

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 import gz_assets
 import numpy as np
 import pytest
-from conftest import REPO
+from gz_paths import REPO
 from sdf_read import geometry, numbers, pose
 
 from liquid_control.sim import mjcf

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import MODELS, REPO, SDF_FILES, WORLDS
+from gz_paths import MODELS, REPO, SDF_FILES, WORLDS
 from sdf_validate import SPEC_VERSION, validate_file
 
 IDS = [str(p.relative_to(REPO)) for p in SDF_FILES]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO
+from gz_paths import REPO
 from sdf_read import load_model, plugins, sensor
 
 ROBOTS = ("drone", "rover")
