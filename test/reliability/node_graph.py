@@ -8,6 +8,7 @@ An exception escaping the node's executor is recorded as a crash.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -45,10 +46,10 @@ def save_random_model(directory: Path, robot: str = "rover", seed: int = 0) -> P
     return save_policy(LiquidPolicy(config), directory)
 
 
-def diagnostics_values(msg: DiagnosticArray) -> dict[str, str]:
-    """The key/values of the controller's status in one DiagnosticArray (empty if absent)."""
+def diagnostics_values(msg: DiagnosticArray, name: str) -> dict[str, str]:
+    """The key/values of the status called ``name`` in one DiagnosticArray (empty if absent)."""
     for status in msg.status:
-        if "liquid_controller" in status.name:
+        if status.name == name:
             values = {kv.key: kv.value for kv in status.values}
             values["_level"] = str(status.level[0] if status.level else 0)
             values["_message"] = status.message
@@ -57,15 +58,28 @@ def diagnostics_values(msg: DiagnosticArray) -> dict[str, str]:
 
 
 class Graph:
-    """The controller node and a recording peer on one private rclpy context."""
+    """The controller node and a recording peer on one private rclpy context.
+
+    Each graph lives in its own namespace, so graphs that overlap in time never hear each
+    other (only /diagnostics and /clock are global; diagnostics are filtered by node name).
+    """
+
+    count = 0
 
     def __init__(self, overrides: dict[str, Any], use_sim_time: bool = False) -> None:
+        Graph.count += 1
+        self.namespace = f"/reliability_{os.getpid()}_{Graph.count}"
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         params = [Parameter(k, value=v) for k, v in overrides.items()]
         params.append(Parameter("use_sim_time", value=use_sim_time))
-        self.node = ControllerNode(parameter_overrides=params, context=self.context)
-        self.peer = rclpy.create_node("reliability_peer", context=self.context)
+        self.node = ControllerNode(
+            parameter_overrides=params, context=self.context, namespace=self.namespace
+        )
+        self.peer = rclpy.create_node(
+            "reliability_peer", context=self.context, namespace=self.namespace
+        )
+        self.node_name = self.node.get_fully_qualified_name()
         self.limits = tuple(self.node.values["command_limits"])
         self.commands: list[tuple[float, np.ndarray]] = []
         self.diagnostics: list[tuple[float, dict[str, str]]] = []
@@ -138,7 +152,7 @@ class Graph:
             self.commands.append((time.monotonic(), command))
 
     def _on_diag(self, msg: DiagnosticArray) -> None:
-        values = diagnostics_values(msg)
+        values = diagnostics_values(msg, self.node_name)
         if values:
             with self._lock:
                 self.diagnostics.append((time.monotonic(), values))

@@ -221,7 +221,7 @@ def test_node_refuses_to_configure_with_a_bad_model(model, tmp_path, capfd, how,
         state = _get_state(graph)
         REPORT.add_cases("model files: node start-up refusal", 1, crashes=len(graph.crashes))
         assert state == "unconfigured", state
-        assert graph.peer.count_publishers("/cmd_vel") == 0  # never commands the robot
+        assert graph.peer.count_publishers(f"{graph.namespace}/cmd_vel") == 0  # never commands
         assert graph.node.controller is None and not graph.node.active
         assert not (tmp_path / "pwned").exists()
     finally:
@@ -231,7 +231,7 @@ def test_node_refuses_to_configure_with_a_bad_model(model, tmp_path, capfd, how,
 
 def _get_state(graph: Graph) -> str:
     """The node's lifecycle state label, asked over ROS."""
-    client = graph.peer.create_client(GetState, "/liquid_controller/get_state")
+    client = graph.peer.create_client(GetState, f"{graph.node_name}/get_state")
     graph.wait_for(client.service_is_ready, "the lifecycle get_state service")
     future = client.call_async(GetState.Request())
     graph.wait_for(future.done, "get_state response")
