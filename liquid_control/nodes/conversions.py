@@ -7,10 +7,12 @@ when importable; the NumPy path below is the tested one and handles any row padd
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from collections.abc import Mapping, Sequence
 from enum import Enum
+from typing import Any
 
 import numpy as np
 from builtin_interfaces.msg import Time
@@ -86,11 +88,20 @@ def image_to_rgb(msg: Image) -> np.ndarray:
             f"{', '.join(SUPPORTED_ENCODINGS)} (depth images such as 16UC1/32FC1 are not "
             "camera input)"
         )
-    try:  # cv_bridge when present (ROS installs); same checks and result as the NumPy path
+    bridge = _cv_bridge()
+    if bridge is None:
+        return _numpy_image_to_rgb(msg)
+    return np.ascontiguousarray(bridge.imgmsg_to_cv2(msg, desired_encoding="rgb8"))
+
+
+@functools.cache
+def _cv_bridge() -> Any:
+    """A CvBridge when cv_bridge is importable (ROS installs), else None; looked up once."""
+    try:
         from cv_bridge import CvBridge
     except ImportError:
-        return _numpy_image_to_rgb(msg)
-    return np.ascontiguousarray(CvBridge().imgmsg_to_cv2(msg, desired_encoding="rgb8"))
+        return None
+    return CvBridge()
 
 
 def rgb_to_image(
