@@ -23,66 +23,57 @@ APT_HINT = "apt-get install libsdformat12-12 sdformat-sdf ignition-tools libsdfo
 
 # gz-sim (Harmonic/Ionic) systems we use: filename -> (class name, parameters it reads).
 # Parameter lists come from each system's header docs and Configure() in gazebosim/gz-sim.
+_DIFF_DRIVE_LIMITS = " ".join(
+    f"{bound}_{axis}{kind}"
+    for bound in ("min", "max")
+    for axis in ("", "linear_", "angular_")
+    for kind in ("velocity", "acceleration", "jerk")
+)
 KNOWN_SYSTEMS: dict[str, tuple[str, frozenset[str]]] = {
-    "gz-sim-physics-system": ("gz::sim::systems::Physics", frozenset({"engine"})),
-    "gz-sim-sensors-system": (
-        "gz::sim::systems::Sensors",
-        frozenset({"render_engine", "background_color", "ambient_light", "disable_on_drained_battery"}),
-    ),
-    "gz-sim-imu-system": ("gz::sim::systems::Imu", frozenset()),
-    "gz-sim-scene-broadcaster-system": (
-        "gz::sim::systems::SceneBroadcaster",
-        frozenset({"dynamic_pose_hertz", "state_hertz"}),
-    ),
-    "gz-sim-user-commands-system": ("gz::sim::systems::UserCommands", frozenset()),
-    "gz-sim-multicopter-motor-model-system": (
-        "gz::sim::systems::MulticopterMotorModel",
-        frozenset(
-            {
-                "robotNamespace", "jointName", "linkName", "turningDirection",
-                "timeConstantUp", "timeConstantDown", "maxRotVelocity", "motorConstant",
-                "momentConstant", "commandSubTopic", "actuator_number", "motorNumber",
-                "rotorDragCoefficient", "rollingMomentCoefficient", "motorSpeedPubTopic",
-                "rotorVelocitySlowdownSim", "motorType",
-            }
+    filename: (classname, frozenset(params.split()))
+    for filename, classname, params in (
+        ("gz-sim-physics-system", "gz::sim::systems::Physics", "engine"),
+        (
+            "gz-sim-sensors-system",
+            "gz::sim::systems::Sensors",
+            "render_engine background_color ambient_light disable_on_drained_battery",
         ),
-    ),
-    "gz-sim-multicopter-control-system": (
-        "gz::sim::systems::MulticopterVelocityControl",
-        frozenset(
-            {
-                "robotNamespace", "commandSubTopic", "enableSubTopic", "comLinkName",
-                "velocityGain", "attitudeGain", "angularRateGain", "maximumLinearAcceleration",
-                "maximumLinearVelocity", "maximumAngularVelocity", "linearVelocityNoiseMean",
-                "linearVelocityNoiseStdDev", "angularVelocityNoiseMean",
-                "angularVelocityNoiseStdDev", "rotorConfiguration",
-            }
+        ("gz-sim-imu-system", "gz::sim::systems::Imu", ""),
+        (
+            "gz-sim-scene-broadcaster-system",
+            "gz::sim::systems::SceneBroadcaster",
+            "dynamic_pose_hertz state_hertz",
         ),
-    ),
-    "gz-sim-diff-drive-system": (
-        "gz::sim::systems::DiffDrive",
-        frozenset(
-            {
-                "left_joint", "right_joint", "wheel_separation", "wheel_radius",
-                "odom_publish_frequency", "topic", "odom_topic", "tf_topic", "frame_id",
-                "child_frame_id",
-                *(f"{bound}_{kind}" for bound in ("min", "max")
-                  for kind in ("velocity", "acceleration", "jerk", "linear_velocity",
-                               "angular_velocity", "linear_acceleration",
-                               "angular_acceleration", "linear_jerk", "angular_jerk")),
-            }
+        ("gz-sim-user-commands-system", "gz::sim::systems::UserCommands", ""),
+        (
+            "gz-sim-multicopter-motor-model-system",
+            "gz::sim::systems::MulticopterMotorModel",
+            "robotNamespace jointName linkName turningDirection timeConstantUp timeConstantDown"
+            " maxRotVelocity motorConstant momentConstant commandSubTopic actuator_number"
+            " motorNumber rotorDragCoefficient rollingMomentCoefficient motorSpeedPubTopic"
+            " rotorVelocitySlowdownSim motorType",
         ),
-    ),
-    "gz-sim-odometry-publisher-system": (
-        "gz::sim::systems::OdometryPublisher",
-        frozenset(
-            {
-                "odom_frame", "robot_base_frame", "odom_publish_frequency", "odom_topic",
-                "odom_covariance_topic", "tf_topic", "dimensions", "xyz_offset", "rpy_offset",
-                "gaussian_noise",
-            }
+        (
+            "gz-sim-multicopter-control-system",
+            "gz::sim::systems::MulticopterVelocityControl",
+            "robotNamespace commandSubTopic enableSubTopic comLinkName velocityGain attitudeGain"
+            " angularRateGain maximumLinearAcceleration maximumLinearVelocity"
+            " maximumAngularVelocity linearVelocityNoiseMean linearVelocityNoiseStdDev"
+            " angularVelocityNoiseMean angularVelocityNoiseStdDev rotorConfiguration",
         ),
-    ),
+        (
+            "gz-sim-diff-drive-system",
+            "gz::sim::systems::DiffDrive",
+            "left_joint right_joint wheel_separation wheel_radius odom_publish_frequency topic"
+            " odom_topic tf_topic frame_id child_frame_id " + _DIFF_DRIVE_LIMITS,
+        ),
+        (
+            "gz-sim-odometry-publisher-system",
+            "gz::sim::systems::OdometryPublisher",
+            "odom_frame robot_base_frame odom_publish_frequency odom_topic odom_covariance_topic"
+            " tf_topic dimensions xyz_offset rpy_offset gaussian_noise",
+        ),
+    )
 }
 
 
@@ -196,8 +187,10 @@ def _walk(spec: SdfSpec, node: ET.Element, desc: SpecElement, where: str) -> lis
         child_where = f"{where}/{_label(child)}"
         child_desc = spec.child(desc, child.tag)
         if child_desc is None:
-            errors.append(f"{child_where}: element <{child.tag}> is not defined by SDF "
-                          f"{SPEC_VERSION} inside <{node.tag}>")
+            errors.append(
+                f"{child_where}: element <{child.tag}> is not defined by SDF "
+                f"{SPEC_VERSION} inside <{node.tag}>"
+            )
             continue
         errors.extend(_walk(spec, child, child_desc, child_where))
     return errors
