@@ -8,6 +8,8 @@ gains and structure, so a policy trained here meets the same plant in Gazebo.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from liquid_control.sim.robots import DroneSpec, RoverSpec
@@ -24,6 +26,7 @@ class FirstOrderLag:
             raise ValueError(f"tau_s={tau_s} must be >= 0")
         self.tau_s = tau_s
         self.value = np.zeros(size)
+        self._alpha = (0.0, 1.0)  # (dt, 1 - exp(-dt / tau)) of the last dt seen
 
     def reset(self) -> None:
         """Forget the state (back to zero)."""
@@ -33,8 +36,10 @@ class FirstOrderLag:
         """Advance by ``dt`` toward ``target`` and return the lagged value."""
         if self.tau_s == 0:
             self.value[:] = target
-        else:
-            self.value += (1.0 - np.exp(-dt / self.tau_s)) * (np.asarray(target) - self.value)
+            return self.value
+        if dt != self._alpha[0]:
+            self._alpha = (dt, 1.0 - math.exp(-dt / self.tau_s))
+        self.value += self._alpha[1] * (np.asarray(target) - self.value)
         return self.value
 
 
@@ -54,14 +59,30 @@ class DiffDriveController:
     def wheel_speeds(self, command: np.ndarray, dt: float) -> np.ndarray:
         """Left and right wheel angular velocity targets (rad/s) for a (linear_x, angular_z)."""
         s = self.spec
-        limits = np.array([s.max_linear_velocity_mps, s.max_angular_velocity_radps])
-        accels = np.array([s.max_linear_accel_mps2, s.max_angular_accel_radps2]) * dt
-        target = np.clip(np.asarray(command, dtype=float), -limits, limits)
-        self._last = self._last + np.clip(target - self._last, -accels, accels)
-        linear, angular = self._last
+        linear = _step_toward(self._last[0], _clamp(command[0], s.max_linear_velocity_mps),
+                              s.max_linear_accel_mps2 * dt)
+        angular = _step_toward(self._last[1], _clamp(command[1], s.max_angular_velocity_radps),
+                               s.max_angular_accel_radps2 * dt)
+        self._last[:] = linear, angular
         half = s.wheel_separation_m / 2
         wheels = np.array([linear - angular * half, linear + angular * half]) / s.wheel_radius_m
         return self._lag(wheels, dt).copy()
+
+
+def _clamp(value: float, limit: float) -> float:
+    """``value`` clipped to [-limit, limit] (plain floats: this runs at the physics rate)."""
+    return max(-limit, min(limit, float(value)))
+
+
+def _step_toward(current: float, target: float, max_step: float) -> float:
+    """Move from ``current`` toward ``target`` by at most ``max_step``."""
+    return current + _clamp(target - current, max_step)
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """3-vector cross product (np.cross costs ~10x more on tiny arrays)."""
+    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
+                     a[0] * b[1] - a[1] * b[0]])
 
 
 def yaw_of(rotation: np.ndarray) -> float:
@@ -111,10 +132,10 @@ class MulticopterVelocityController:
         limit = np.asarray(s.max_linear_accel_mps2)
         accel = np.clip(accel, -limit, limit)
         force = s.mass_kg * (accel + np.array([0.0, 0.0, GRAVITY]))
-        b3 = force / np.linalg.norm(force)
-        b2 = np.cross(b3, np.array([c, si, 0.0]))
-        b2 /= np.linalg.norm(b2)
-        desired = np.column_stack((np.cross(b2, b3), b2, b3))
+        b3 = force / math.sqrt(force @ force)
+        b2 = _cross(b3, np.array([c, si, 0.0]))
+        b2 /= math.sqrt(b2 @ b2)
+        desired = np.column_stack((_cross(b2, b3), b2, b3))
         error_matrix = 0.5 * (desired.T @ rotation - rotation.T @ desired)
         attitude_error = np.array([error_matrix[2, 1], error_matrix[0, 2], error_matrix[1, 0]])
         rate_desired = rotation.T @ desired @ np.array([0.0, 0.0, cmd[3]])

@@ -28,6 +28,7 @@ POLE_HEIGHT_M = 4.0
 TIMEOUT_S = 15.0
 DRAG_N_PER_MPS = 0.3  # linear aerodynamic drag; wind pushes through it
 GUST_TIME_S = 1.0  # correlation time of gusts
+CONTROL_DECIMATION = 2  # the flight controller runs at 250 Hz, every other physics step
 
 
 class DroneSim(BaseSim):
@@ -58,6 +59,7 @@ class DroneSim(BaseSim):
         self._texture_view(self._ground_tex)[:] = self._ground_base
         self._upload(self._ground_tex)
         self._gust = np.zeros(3)
+        self.enabled = True  # like MulticopterVelocityControl's enable topic: False cuts the rotors
 
     @property
     def target_position(self) -> np.ndarray:
@@ -86,6 +88,7 @@ class DroneSim(BaseSim):
             self.model.body_pos[body] = (*xy, 0.0 if i < len(self._obstacles) else -50.0)
         self._place_distractors(distract, self._distractor_positions(distract, direction, distance))
         self.controller.reset()
+        self._control_phase = 0
         self._gust[:] = 0.0
         self._start = np.array([0.0, 0.0, height])
         self._initial_distance = float(np.linalg.norm(target - self._start))
@@ -112,12 +115,18 @@ class DroneSim(BaseSim):
         return np.column_stack((xy, z))
 
     def _apply_control(self, dt: float) -> None:
+        self._control_phase = (self._control_phase + 1) % CONTROL_DECIMATION
+        if self._control_phase != 1 % CONTROL_DECIMATION:
+            return  # forces held between controller updates
+        dt *= CONTROL_DECIMATION
         rotation = self.data.xmat[self._root].reshape(3, 3)
         velocity = self.data.qvel[self._qvel : self._qvel + 3]
         omega = self.data.qvel[self._qvel + 3 : self._qvel + 6]
         thrust, torque = self.controller.thrust_and_torque(
             self.command, rotation, velocity, omega, dt
         )
+        if not self.enabled:
+            thrust, torque = 0.0, np.zeros(3)
         dyn = self.perturbation.dynamics
         if dyn.gust_std_mps > 0:  # Ornstein-Uhlenbeck gusts
             noise = self._rng_dynamics.normal(0.0, 1.0, 3)
