@@ -99,10 +99,13 @@ def load_model(model_dir: str | Path) -> ModelFiles:
         config = PolicyConfig.from_dict(meta["policy"])
     except (TypeError, ValueError) as error:
         raise ModelLoadError(f"{model_dir}: invalid policy config: {error}") from None
-    weights = {
-        k: np.ascontiguousarray(v, dtype=np.float32)
-        for k, v in load_file(str(weights_path)).items()
-    }
+    try:
+        raw = load_file(str(weights_path))
+    except Exception as error:  # safetensors raises its own SafetensorError (and OSError)
+        raise ModelLoadError(
+            f"{weights_path} is not a readable safetensors file ({error}); re-save the model"
+        ) from None
+    weights = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in raw.items()}
     return ModelFiles(Path(model_dir), meta, config, weights)
 
 

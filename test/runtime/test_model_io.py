@@ -82,6 +82,18 @@ def test_tampered_weights_are_refused(saved: tuple[Path, LiquidPolicy], tmp_path
             loader(copy)
 
 
+@pytest.mark.parametrize("content", [b"", b"\x00" * 64, b"\x80\x04N."],
+                         ids=["empty", "zeros", "pickle"])
+def test_corrupt_weights_with_matching_checksum_are_refused(
+    saved: tuple[Path, LiquidPolicy], tmp_path: Path, content: bytes
+) -> None:
+    copy = _copy(saved[0], tmp_path)
+    (copy / "model.safetensors").write_bytes(content)
+    _edit_config(copy, weights_sha256=sha256_file(copy / "model.safetensors"))
+    with pytest.raises(ModelLoadError, match="model.safetensors is not a readable safetensors"):
+        load_model(copy)
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
