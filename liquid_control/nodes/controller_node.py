@@ -89,7 +89,6 @@ class ControllerNode(LifecycleNode):
         self.commands_published = 0
         self._entities: list[Any] = []  # subscriptions, services: destroyed on cleanup
         self._timers: list[Any] = []  # created on activate, destroyed on deactivate
-        self._reported: dict[str, int] = {}
 
     # ---- parameters ---------------------------------------------------------------------
     def _validate_parameters(self, params: list[Parameter]) -> SetParametersResult:
@@ -382,49 +381,14 @@ class ControllerNode(LifecycleNode):
 
     def _on_diagnostics(self) -> None:
         """Publish rates, latencies, rejected messages, watchdog state and counters."""
-        now = self._now()
-        camera, imu = self.watchdog.camera, self.watchdog.imu
-        values: dict[str, object] = {"watchdog": self.watchdog.state.value, "enabled": self.enabled}
-        for stats in (camera, imu):
-            p50, p99 = stats.latency_ms()
-            values[f"{stats.name}_rate_hz"] = stats.rate_hz(now)
-            values[f"{stats.name}_latency_ms_p50"] = p50
-            values[f"{stats.name}_latency_ms_p99"] = p99
-            values[f"{stats.name}_received"] = stats.received
-            for reason, count in sorted(stats.bad.items()):
-                values[f"{stats.name}_bad_{reason}"] = count
-        values["stale_events"] = self.watchdog.stale_events
-        values["commands_published"] = self.commands_published
-        if self.controller is not None:
-            for key, value in self.controller.counters.as_dict().items():
-                values[f"controller_{key}"] = value
-        bad_total = sum(camera.bad.values()) + sum(imu.bad.values())
-        new_bad = bad_total - self._reported.get("bad", 0)
-        self._reported["bad"] = bad_total
-        ok = self.watchdog.state is WatchdogState.OK and self.enabled and new_bad == 0
-        message = "ok" if ok else self._diagnostic_message(now, new_bad)
-        self.diag_pub.publish(
-            conv.diagnostic_array(
-                f"{self.get_fully_qualified_name()}",
-                0 if ok else 1,
-                message,
-                values,
-                self.get_clock().now().to_msg(),
-            )
-        )
-
-    def _diagnostic_message(self, now: float, new_bad: int) -> str:
-        """Why the status is a warning, in a few words."""
-        parts = []
-        if self.watchdog.state is not WatchdogState.OK:
-            parts.append(
-                f"{self.watchdog.state.value}: {', '.join(self.watchdog.stale_streams(now))}"
-            )
+        counters = self.controller.counters.as_dict() if self.controller is not None else {}
+        extra = {"enabled": self.enabled, "commands_published": self.commands_published}
+        level, message, values = self.watchdog.summary(self._now(), counters, extra)
         if not self.enabled:
-            parts.append("disabled")
-        if new_bad:
-            parts.append(f"{new_bad} bad messages")
-        return "; ".join(parts)
+            level, message = 1, "disabled" if level == 0 else f"{message}; disabled"
+        stamp = self.get_clock().now().to_msg()
+        name = self.get_fully_qualified_name()
+        self.diag_pub.publish(conv.diagnostic_array(name, level, message, values, stamp))
 
 
 def main(args: list[str] | None = None) -> None:

@@ -72,6 +72,7 @@ class Watchdog:
         self.imu = StreamStats("imu", imu_timeout_s)
         self.state = WatchdogState.WAITING
         self.stale_events = 0
+        self._reported_bad = 0
 
     def set_timeouts(self, camera_timeout_s: float, imu_timeout_s: float) -> None:
         """Change the timeouts; they apply at the next check."""
@@ -100,3 +101,27 @@ class Watchdog:
         """Back to WAITING with no receipts (on activation)."""
         self.camera.last_receipt = self.imu.last_receipt = None
         self.state = WatchdogState.WAITING
+
+    def summary(
+        self, now: float, counters: dict[str, float], extra: dict[str, object]
+    ) -> tuple[int, str, dict[str, object]]:
+        """(level 0 OK / 1 WARN, message, values) for /diagnostics since the previous call."""
+        values: dict[str, object] = {"watchdog": self.state.value, **extra}
+        for stats in (self.camera, self.imu):
+            p50, p99 = stats.latency_ms()
+            values[f"{stats.name}_rate_hz"] = stats.rate_hz(now)
+            values[f"{stats.name}_latency_ms_p50"] = p50
+            values[f"{stats.name}_latency_ms_p99"] = p99
+            values[f"{stats.name}_received"] = stats.received
+            for reason, count in sorted(stats.bad.items()):
+                values[f"{stats.name}_bad_{reason}"] = count
+        values["stale_events"] = self.stale_events
+        values.update({f"controller_{key}": value for key, value in counters.items()})
+        bad = sum(self.camera.bad.values()) + sum(self.imu.bad.values())
+        new_bad, self._reported_bad = bad - self._reported_bad, bad
+        problems = []
+        if self.state is not WatchdogState.OK:
+            problems.append(f"{self.state.value}: {', '.join(self.stale_streams(now))}")
+        if new_bad:
+            problems.append(f"{new_bad} bad messages")
+        return (1, "; ".join(problems), values) if problems else (0, "ok", values)

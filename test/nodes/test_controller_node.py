@@ -174,8 +174,9 @@ def test_bad_messages_are_counted_reported_and_survived(models) -> None:
         png.header.stamp, png.header.frame_id = conv.seconds_to_stamp(60.1), "camera"
         harness.send("camera", png, harness.compressed_pub)
         assert sum(harness.node.watchdog.camera.bad.values()) == 5
-        harness.spin_until(lambda: _diagnostic(harness, "camera_bad_encoding") == "1", "diag")
-        assert _diagnostic(harness, "imu_bad_nonfinite") == "1"
+        harness.spin_until(lambda: _diagnostic(harness, "imu_bad_invalid") == "1", "diagnostics")
+        for key in ("camera_bad_encoding", "camera_bad_stamp", "imu_bad_nonfinite"):
+            assert _diagnostic(harness, key) == "1", key
         assert _diagnostic(harness, "watchdog") == "ok"
     finally:
         harness.close()

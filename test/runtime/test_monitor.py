@@ -60,3 +60,20 @@ def test_rates_bad_counts_and_latency_percentiles() -> None:
     assert dict(camera.bad) == {"encoding": 2, "stamp": 1}
     p50, p99 = camera.latency_ms()
     assert p50 == pytest.approx(15.5) and 29.0 < p99 <= 30.0
+
+
+def test_summary_reports_state_rates_bad_messages_once_and_counters() -> None:
+    watchdog = Watchdog(0.5, 0.5)
+    watchdog.camera.received_at(0.0)
+    watchdog.check(0.0)
+    level, message, values = watchdog.summary(0.1, {"steps": 4}, {"enabled": True})
+    assert (level, message) == (1, "waiting: imu")
+    assert values["watchdog"] == "waiting" and values["controller_steps"] == 4
+    assert values["enabled"] is True and values["camera_received"] == 1
+    watchdog.imu.received_at(0.2)
+    watchdog.check(0.2)
+    watchdog.imu.rejected("nonfinite")
+    level, message, values = watchdog.summary(0.3, {}, {})
+    assert (level, message) == (1, "1 bad messages") and values["imu_bad_nonfinite"] == 1
+    level, message, values = watchdog.summary(0.4, {}, {})
+    assert (level, message) == (0, "ok") and values["imu_bad_nonfinite"] == 1
