@@ -23,3 +23,18 @@ def deploy_model(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("deploy") / "rover_cfc_ncp"
     export_onnx(LiquidPolicy(PolicyConfig(robot="rover")), path)
     return path
+
+
+@pytest.fixture(scope="session")
+def deploy_drone_model(tmp_path_factory) -> Path:
+    """A randomly initialised drone CfC-NCP policy with encoder/core ONNX."""
+    import torch
+
+    from liquid_control.core.export import export_onnx
+    from liquid_control.core.policy import LiquidPolicy
+    from liquid_control.core.policy_config import PolicyConfig
+
+    torch.manual_seed(12)
+    path = tmp_path_factory.mktemp("deploy") / "drone_cfc_ncp"
+    export_onnx(LiquidPolicy(PolicyConfig(robot="drone")), path)
+    return path
