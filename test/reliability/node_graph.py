@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
+from harness import command_violations
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
@@ -66,7 +68,9 @@ class Graph:
 
     count = 0
 
-    def __init__(self, overrides: dict[str, Any], use_sim_time: bool = False) -> None:
+    def __init__(
+        self, overrides: dict[str, Any], use_sim_time: bool = False, keep: int = 100_000
+    ) -> None:
         Graph.count += 1
         self.namespace = f"/reliability_{os.getpid()}_{Graph.count}"
         self.context = rclpy.Context()
@@ -81,8 +85,11 @@ class Graph:
         )
         self.node_name = self.node.get_fully_qualified_name()
         self.limits = tuple(self.node.values["command_limits"])
-        self.commands: list[tuple[float, np.ndarray]] = []
-        self.diagnostics: list[tuple[float, dict[str, str]]] = []
+        # the latest ``keep`` commands; every one is checked on receipt
+        self.commands: deque[tuple[float, np.ndarray]] = deque(maxlen=keep)
+        self.received = 0
+        self.violations: list[str] = []
+        self.diagnostics: deque[tuple[float, dict[str, str]]] = deque(maxlen=min(keep, 1000))
         self.crashes: list[BaseException] = []
         self._lock = threading.Lock()
         reliable = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
@@ -148,8 +155,12 @@ class Graph:
     # ---- recording ------------------------------------------------------------------------
     def _on_command(self, msg: Twist) -> None:
         command = conv.twist_to_command(msg, self.node.robot)
+        problems = command_violations(command, tuple(self.node.values["command_limits"]))
         with self._lock:
             self.commands.append((time.monotonic(), command))
+            self.received += 1
+            if problems and len(self.violations) < 100:
+                self.violations.append(f"{command}: {problems}")
 
     def _on_diag(self, msg: DiagnosticArray) -> None:
         values = diagnostics_values(msg, self.node_name)
