@@ -90,8 +90,11 @@ def run_worker(model: Path, backend: str, events: int, scratch: Path) -> dict:
         report = scratch / f"imports_{backend}.json"
         command = [sys.executable, str(NO_TORCH), str(report), "bench_deploy", *args]
     path = os.pathsep.join([str(REPO / "bench"), str(REPO), os.environ.get("PYTHONPATH", "")])
+    # one BLAS thread: the numpy backend ignores ``threads`` and OpenBLAS would otherwise
+    # spin one thread per core, which on a loaded machine costs 20-100x in p50 latency
+    single = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     result = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                            env={**os.environ, "PYTHONPATH": path})
+                            env={**os.environ, **single, "PYTHONPATH": path})
     if result.returncode != 0:
         raise RuntimeError(f"{backend} worker failed:\n{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
