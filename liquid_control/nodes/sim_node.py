@@ -111,6 +111,8 @@ PARAMS = (
     ),
     SimParam("publish_clock", True, "Publish /clock (needed by use_sim_time nodes)."),
     SimParam("sensor_qos", "sensor_data", "QoS of sensor topics: sensor_data | reliable."),
+    SimParam("viewer", False, "Open MuJoCo's interactive viewer (needs a display and "
+             "MUJOCO_GL=glfw); headless when false or when no viewer can start."),
 )
 SPECS = {p.name: p for p in PARAMS}
 
@@ -139,6 +141,7 @@ class SimNode(Node):
         self._awaiting: float | None = None  # wall time a frame went out without an answer
         self.bad_commands = 0
         self._create_interfaces(p)
+        self._viewer = self._open_viewer() if p["viewer"] else None
         self._pacer = WallPacer(p["real_time_factor"])
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
@@ -181,6 +184,16 @@ class SimNode(Node):
             self.create_subscription(Bool, p["enable_topic"], self._on_enable, 10)
         self.create_service(Trigger, "~/reset", self._on_reset)
         self._camera_info = self._make_camera_info()
+
+    def _open_viewer(self) -> Any:
+        """MuJoCo's passive viewer on the simulated world, or None (logged) if it cannot start."""
+        try:
+            import mujoco.viewer
+
+            return mujoco.viewer.launch_passive(self.stream.sim.model, self.stream.sim.data)
+        except Exception as error:  # no display, no glfw, wrong MUJOCO_GL: stay headless
+            self.get_logger().error(f"viewer unavailable, running headless: {error}")
+            return None
 
     def _make_camera_info(self) -> CameraInfo:
         """Pinhole intrinsics from the horizontal FOV, as gz-sensors reports them."""
@@ -258,6 +271,8 @@ class SimNode(Node):
             if self._wait_s > 0 and any(isinstance(e, CameraFrame) for e in events):
                 self._awaiting = time.monotonic()
                 break
+        if self._viewer is not None and chunks > 0 and self._viewer.is_running():
+            self._viewer.sync()
 
     # ----- publishing -------------------------------------------------------------------
     def _publish(self, events: list[ImuSample | CameraFrame]) -> None:
@@ -299,7 +314,9 @@ class SimNode(Node):
         self._odom_pub.publish(msg)
 
     def destroy_node(self) -> None:
-        """Release the renderer with the node."""
+        """Release the renderer (and viewer) with the node."""
+        if self._viewer is not None:
+            self._viewer.close()
         self.stream.sim.close()
         super().destroy_node()
 
