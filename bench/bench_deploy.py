@@ -75,8 +75,8 @@ def worker(model: str, backend: str, events: int) -> dict:
         "peak_rss_mb": peak,
         "frame_event_us_p50": float(np.percentile(image_us[warm], 50)),
         "frame_event_us_p99": float(np.percentile(image_us[warm], 99)),
-        "imu_event_us_p50": float(np.percentile(imu_us[len(imu_us) // 10:], 50)),
-        "imu_event_us_p99": float(np.percentile(imu_us[len(imu_us) // 10:], 99)),
+        "imu_event_us_p50": float(np.percentile(imu_us[len(imu_us) // 10 :], 50)),
+        "imu_event_us_p99": float(np.percentile(imu_us[len(imu_us) // 10 :], 99)),
         "torch_loaded": "torch" in sys.modules,
     }
 
@@ -93,8 +93,13 @@ def run_worker(model: Path, backend: str, events: int, scratch: Path) -> dict:
     # one BLAS thread: the numpy backend ignores ``threads`` and OpenBLAS would otherwise
     # spin one thread per core, which on a loaded machine costs 20-100x in p50 latency
     single = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                            env={**os.environ, **single, "PYTHONPATH": path})
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **single, "PYTHONPATH": path},
+    )
     if result.returncode != 0:
         raise RuntimeError(f"{backend} worker failed:\n{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -128,14 +133,23 @@ def ensure_model(model: str | None, scratch: Path) -> Path:
 def report(model: Path, sizes: dict[str, int], rows: list[dict]) -> str:
     """Markdown tables: files, then each backend with ratios to torch."""
     reference = next(r for r in rows if r["backend"] == "torch")
-    lines = [f"## Deployment footprint of {model}", "",
-             "| file | bytes | vs model.safetensors |", "|---|---|---|"]
+    lines = [
+        f"## Deployment footprint of {model}",
+        "",
+        "| file | bytes | vs model.safetensors |",
+        "|---|---|---|",
+    ]
     base = sizes.get("model.safetensors", 1)
     lines += [f"| {n} | {b:,} | {b / base:.2f}x |" for n, b in sizes.items()]
-    lines += ["", "| backend | torch loaded | RSS MB (x torch) | import s (x torch) | "
-              "load s (x torch) | frame event us p50 (x torch) | p99 | IMU event us p50 "
-              "(x torch) | p99 |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| backend | torch loaded | RSS MB (x torch) | import s (x torch) | "
+        "load s (x torch) | frame event us p50 (x torch) | p99 | IMU event us p50 "
+        "(x torch) | p99 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
+
         def cell(key: str, r: dict = r) -> str:
             return f"{r[key]:.3g} ({r[key] / reference[key]:.2f}x)"
 
@@ -143,17 +157,23 @@ def report(model: Path, sizes: dict[str, int], rows: list[dict]) -> str:
             f"| {r['backend']} | {'yes' if r['torch_loaded'] else 'no'} | {cell('rss_mb')} | "
             f"{cell('import_s')} | {cell('load_s')} | {cell('frame_event_us_p50')} | "
             f"{r['frame_event_us_p99']:.0f} | {cell('imu_event_us_p50')} | "
-            f"{r['imu_event_us_p99']:.0f} |")
-    lines += ["", "One thread per backend; frame event = encode + core step + limits, IMU event "
-              "= core step + limits. Ratios are against the torch backend in this run."]
+            f"{r['imu_event_us_p99']:.0f} |"
+        )
+    lines += [
+        "",
+        "One thread per backend; frame event = encode + core step + limits, IMU event "
+        "= core step + limits. Ratios are against the torch backend in this run.",
+    ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Measure every backend in its own process and print the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="model directory with ONNX export (default: shipped "
-                        "rover policy, else a random one)")
+    parser.add_argument(
+        "--model",
+        help="model directory with ONNX export (default: shipped rover policy, else a random one)",
+    )
     parser.add_argument("--events", type=int, default=600)
     parser.add_argument("--json", help="write the raw measurements here")
     parser.add_argument("--worker", choices=BACKENDS, help=argparse.SUPPRESS)

@@ -34,7 +34,11 @@ def _perturbation(value: Any) -> Any:
 
 
 def paired_frames(
-    robot: str, perturbation: Any, seed: int = 0, seconds: float = 6.0, count: int = 6,
+    robot: str,
+    perturbation: Any,
+    seed: int = 0,
+    seconds: float = 6.0,
+    count: int = 6,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """``count`` (nominal, perturbed) frame pairs evenly spread over one expert-driven episode."""
     from liquid_control.sim import make_sim
@@ -63,8 +67,7 @@ def paired_frames(
     return [pairs[i] for i in picks]
 
 
-def policy_saliency(policy: Any, image: np.ndarray, method: str = "visual_backprop"
-                    ) -> np.ndarray:
+def policy_saliency(policy: Any, image: np.ndarray, method: str = "visual_backprop") -> np.ndarray:
     """(H, W) saliency of a LiquidPolicy on one frame.
 
     ``gradient`` differentiates the squared command of one step from the zero
@@ -102,13 +105,22 @@ class StabilityResult:
 
     def as_record(self) -> dict[str, Any]:
         """Fields for an evaluation record (``saliency_ssim`` is the table column)."""
-        return {"saliency_ssim": self.ssim_mean, "saliency_ssim_std": self.ssim_std,
-                "saliency_pairs": self.pairs, "saliency_method": self.method}
+        return {
+            "saliency_ssim": self.ssim_mean,
+            "saliency_ssim_std": self.ssim_std,
+            "saliency_pairs": self.pairs,
+            "saliency_method": self.method,
+        }
 
 
 def saliency_stability(
-    model_dir: str | Path, task: str, perturbation: Any, episodes: int = 3,
-    frames_per_episode: int = 6, seconds: float = 6.0, method: str = "visual_backprop",
+    model_dir: str | Path,
+    task: str,
+    perturbation: Any,
+    episodes: int = 3,
+    frames_per_episode: int = 6,
+    seconds: float = 6.0,
+    method: str = "visual_backprop",
 ) -> StabilityResult:
     """Mean SSIM of the model's saliency on nominal vs shifted frames (seeds 0..episodes-1).
 
@@ -124,15 +136,28 @@ def saliency_stability(
     scores = []
     for seed in range(int(episodes)):
         for nominal, shifted in paired_frames(task, shift, seed, seconds, frames_per_episode):
-            scores.append(ssim(policy_saliency(policy, nominal, method),
-                               policy_saliency(policy, shifted, method)))
-    return StabilityResult(Path(model_dir).name, shift.name, method, float(np.mean(scores)),
-                           float(np.std(scores)), len(scores), int(episodes))
+            scores.append(
+                ssim(
+                    policy_saliency(policy, nominal, method),
+                    policy_saliency(policy, shifted, method),
+                )
+            )
+    return StabilityResult(
+        Path(model_dir).name,
+        shift.name,
+        method,
+        float(np.mean(scores)),
+        float(np.std(scores)),
+        len(scores),
+        int(episodes),
+    )
 
 
 def saliency_figure(
-    models: dict[str, str | Path], pairs: list[tuple[np.ndarray, np.ndarray]],
-    path: str | Path, shift_name: str = "shifted",
+    models: dict[str, str | Path],
+    pairs: list[tuple[np.ndarray, np.ndarray]],
+    path: str | Path,
+    shift_name: str = "shifted",
 ) -> tuple[Path, dict[str, float]]:
     """Rows of frames (nominal, then shifted when it differs); per model VBP and gradient overlays.
 
@@ -151,11 +176,15 @@ def saliency_figure(
     shifted = any(not np.array_equal(a, b) for a, b in pairs)
     rows = [(f"nominal {i}", a) for i, (a, _) in enumerate(pairs)]
     if shifted:
-        rows = [r for i, (a, b) in enumerate(pairs)
-                for r in ((f"nominal {i}", a), (f"{shift_name} {i}", b))]
+        rows = [
+            r
+            for i, (a, b) in enumerate(pairs)
+            for r in ((f"nominal {i}", a), (f"{shift_name} {i}", b))
+        ]
     columns = ["frame"] + [f"{n}\n{m}" for n in policies for m in ("VBP", "gradient")]
-    fig, axes = plt.subplots(len(rows), len(columns), squeeze=False,
-                             figsize=(1.9 * len(columns), 1.55 * len(rows) + 0.6))
+    fig, axes = plt.subplots(
+        len(rows), len(columns), squeeze=False, figsize=(1.9 * len(columns), 1.55 * len(rows) + 0.6)
+    )
     maps: dict[tuple[str, int, str], np.ndarray] = {}
     for r, (label, image) in enumerate(rows):
         axes[r, 0].imshow(image)
@@ -173,11 +202,24 @@ def saliency_figure(
     scores = {}
     if shifted:
         for name in policies:
-            scores[name] = float(np.mean([
-                ssim(maps[(name, 2 * i, "visual_backprop")],
-                     maps[(name, 2 * i + 1, "visual_backprop")]) for i in range(len(pairs))]))
-        fig.suptitle("saliency SSIM nominal vs " + shift_name + ": " + ", ".join(
-            f"{n} {s:.2f}" for n, s in scores.items()), fontsize=9)
+            scores[name] = float(
+                np.mean(
+                    [
+                        ssim(
+                            maps[(name, 2 * i, "visual_backprop")],
+                            maps[(name, 2 * i + 1, "visual_backprop")],
+                        )
+                        for i in range(len(pairs))
+                    ]
+                )
+            )
+        fig.suptitle(
+            "saliency SSIM nominal vs "
+            + shift_name
+            + ": "
+            + ", ".join(f"{n} {s:.2f}" for n, s in scores.items()),
+            fontsize=9,
+        )
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -44,8 +44,15 @@ def _traces(args: argparse.Namespace) -> int:
     if args.bag:
         trace = trace_bag(args.model, args.bag, args.backend)
     else:
-        trace = trace_sim(args.model, args.robot or _robot(args.model), args.seconds, args.seed,
-                          args.backend, args.driver, args.perturb)
+        trace = trace_sim(
+            args.model,
+            args.robot or _robot(args.model),
+            args.seconds,
+            args.seed,
+            args.backend,
+            args.driver,
+            args.perturb,
+        )
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = [trace.save(out / "trace.npz"), plot_traces(trace, out / "traces.png")]
@@ -78,14 +85,16 @@ def _stability(args: argparse.Namespace) -> int:
     for name, model in _names(args.models).items():
         robot = args.robot or _robot(model)
         for perturb in args.perturb:
-            result = saliency_stability(model, robot, perturb, args.episodes, args.frames,
-                                        args.seconds, args.method)
+            result = saliency_stability(
+                model, robot, perturb, args.episodes, args.frames, args.seconds, args.method
+            )
             results.append(result)
             print(f"{name} / {result.perturbation}: SSIM {result.ssim_mean:.3f}", flush=True)
     print(format_stability(results))
     if args.json:
-        records = [{"model": r.model, "perturbation": r.perturbation, **r.as_record()}
-                   for r in results]
+        records = [
+            {"model": r.model, "perturbation": r.perturbation, **r.as_record()} for r in results
+        ]
         Path(args.json).write_text(json.dumps(records, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
@@ -94,8 +103,9 @@ def _stability(args: argparse.Namespace) -> int:
 def _check_export(args: argparse.Namespace) -> int:
     from liquid_control.inspect.export_check import check_export, format_report, write_json
 
-    results = check_export(args.model, tuple(args.backends), args.sequences, args.steps,
-                           args.seed, args.tolerance)
+    results = check_export(
+        args.model, tuple(args.backends), args.sequences, args.steps, args.seed, args.tolerance
+    )
     print(format_report(args.model, results))
     if args.json:
         write_json(args.json, results)
@@ -117,8 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--robot", choices=("rover", "drone"), help="default: the model's robot")
     p.add_argument("--seconds", type=float, default=10.0, help="sim episode length")
     p.add_argument("--seed", type=int, default=0, help="sim scene seed")
-    p.add_argument("--driver", choices=("policy", "expert"), default="policy",
-                   help="who drives the sim robot (the policy always computes)")
+    p.add_argument(
+        "--driver",
+        choices=("policy", "expert"),
+        default="policy",
+        help="who drives the sim robot (the policy always computes)",
+    )
     p.add_argument("--perturb", help="perturbation YAML for the sim run")
     p.add_argument("--backend", choices=("numpy", "onnxruntime", "torch"), default="numpy")
     p.add_argument("--out-dir", default="inspect_traces")
@@ -142,8 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check-export", help="ONNX Runtime / NumPy backends vs torch")
     p.add_argument("model")
-    p.add_argument("--backends", nargs="+", default=["onnxruntime", "numpy"],
-                   choices=("onnxruntime", "numpy"))
+    p.add_argument(
+        "--backends", nargs="+", default=["onnxruntime", "numpy"], choices=("onnxruntime", "numpy")
+    )
     p.add_argument("--sequences", type=int, default=4)
     p.add_argument("--steps", type=int, default=40)
     p.add_argument("--seed", type=int, default=0)

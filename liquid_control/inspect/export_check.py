@@ -38,8 +38,9 @@ class BackendError:
         return self.worst <= self.tolerance
 
 
-def random_inputs(spec: object, steps: int, rng: np.random.Generator
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def random_inputs(
+    spec: object, steps: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(frames (T, H, W, 3) uint8, imu (T, imu_dim), dt (T,)) for one random sequence."""
     frames = rng.integers(0, 256, (steps, *spec.image_shape), dtype=np.uint8)
     imu = rng.normal(0.0, 1.0, (steps, spec.imu_dim)).astype(np.float32)
@@ -50,8 +51,9 @@ def random_inputs(spec: object, steps: int, rng: np.random.Generator
     return frames, imu, dt
 
 
-def run_sequence(backend: object, frames: np.ndarray, imu: np.ndarray, dt: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def run_sequence(
+    backend: object, frames: np.ndarray, imu: np.ndarray, dt: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Encode every frame and step the core through the sequence: (features, commands, hiddens)."""
     hidden = backend.initial_state()
     features, commands, hiddens = [], [], []
@@ -65,8 +67,12 @@ def run_sequence(backend: object, frames: np.ndarray, imu: np.ndarray, dt: np.nd
 
 
 def check_export(
-    model_dir: str | Path, backends: tuple[str, ...] = ("onnxruntime", "numpy"),
-    sequences: int = 4, steps: int = 40, seed: int = 0, tolerance: float = DEFAULT_TOLERANCE,
+    model_dir: str | Path,
+    backends: tuple[str, ...] = ("onnxruntime", "numpy"),
+    sequences: int = 4,
+    steps: int = 40,
+    seed: int = 0,
+    tolerance: float = DEFAULT_TOLERANCE,
 ) -> list[BackendError]:
     """Max abs error of each backend vs the torch backend over random sequences."""
     from liquid_control.runtime.backends import load_backend
@@ -91,13 +97,18 @@ def check_export(
 
 def format_report(model_dir: str | Path, results: list[BackendError]) -> str:
     """A short Markdown table of the errors with a pass/fail verdict per backend."""
-    lines = [f"export check of {model_dir} (max |backend - torch|)", "",
-             "| backend | features | command | hidden | tolerance | result |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"export check of {model_dir} (max |backend - torch|)",
+        "",
+        "| backend | features | command | hidden | tolerance | result |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in results:
         verdict = "pass" if r.passed else "FAIL"
-        lines.append(f"| {r.backend} | {r.features:.2e} | {r.command:.2e} | {r.hidden:.2e} | "
-                     f"{r.tolerance:.0e} | {verdict} |")
+        lines.append(
+            f"| {r.backend} | {r.features:.2e} | {r.command:.2e} | {r.hidden:.2e} | "
+            f"{r.tolerance:.0e} | {verdict} |"
+        )
     return "\n".join(lines)
 
 

@@ -57,8 +57,11 @@ def bar(value: float, scale: float, half_width: int) -> str:
 
 
 def render_bars(
-    values: np.ndarray, labels: list[str] | None = None, width: int = 60,
-    scale: float | None = None, header: str = "",
+    values: np.ndarray,
+    labels: list[str] | None = None,
+    width: int = 60,
+    scale: float | None = None,
+    header: str = "",
 ) -> str:
     """One line per neuron: label, centre-zero bar scaled to ``scale`` (default max |v|), value."""
     values = np.asarray(values, dtype=np.float64).reshape(-1)
@@ -82,14 +85,23 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="liquid-control monitor",
         description="Live terminal bars of a liquid controller's neuron states "
-        "(std_msgs/Float32MultiArray, published with publish_neurons:=true).")
+        "(std_msgs/Float32MultiArray, published with publish_neurons:=true).",
+    )
     parser.add_argument("--topic", default=DEFAULT_TOPIC, help="neurons topic (%(default)s)")
     parser.add_argument("--model", help="model directory: label bars by neuron role/command")
     parser.add_argument("--once", action="store_true", help="print the first message and exit")
-    parser.add_argument("--duration", type=float, default=math.inf,
-                        help="stop after this many seconds (default: until Ctrl-C)")
-    parser.add_argument("--timeout", type=float, default=10.0,
-                        help="with --once: give up after this many seconds (%(default)s)")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=math.inf,
+        help="stop after this many seconds (default: until Ctrl-C)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="with --once: give up after this many seconds (%(default)s)",
+    )
     parser.add_argument("--rate", type=float, default=10.0, help="max redraws per second")
     parser.add_argument("--scale", type=float, help="bar full scale (default: running max |v|)")
     parser.add_argument("--width", type=int, default=72, help="line width in characters")
@@ -145,9 +157,11 @@ def _watch(node: object, args: argparse.Namespace, screen: _Screen, limit: float
 
     latest: list[np.ndarray] = []
     node.create_subscription(
-        Float32MultiArray, args.topic,
+        Float32MultiArray,
+        args.topic,
         lambda msg: latest.append(np.asarray(msg.data, dtype=np.float32)),
-        qos_profile_sensor_data)
+        qos_profile_sensor_data,
+    )
     received, peak, last_draw, labels = 0, 0.0, -math.inf, None
     start = time.monotonic()
     while time.monotonic() - start < limit:
@@ -162,8 +176,9 @@ def _watch(node: object, args: argparse.Namespace, screen: _Screen, limit: float
         now = time.monotonic()
         if args.once or now - last_draw >= 1.0 / args.rate:
             header = f"{args.topic}  messages={received}  t={now - start:.1f}s"
-            screen.show(render_bars(values, labels, args.width,
-                                    args.scale or max(peak, 1e-6), header))
+            screen.show(
+                render_bars(values, labels, args.width, args.scale or max(peak, 1e-6), header)
+            )
             last_draw = now
         if args.once:
             break
@@ -193,9 +208,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         screen.close()
     if received == 0:
-        print(f"liquid-control monitor: no message on {args.topic} within {limit:g} s; start "
-              "the controller with publish_neurons:=true (and check ROS_DOMAIN_ID)",
-              file=sys.stderr)
+        print(
+            f"liquid-control monitor: no message on {args.topic} within {limit:g} s; start "
+            "the controller with publish_neurons:=true (and check ROS_DOMAIN_ID)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

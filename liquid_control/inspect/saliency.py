@@ -63,9 +63,7 @@ def _as_batch(image: np.ndarray, encoder: Any) -> Any:
 
     array = np.asarray(image)
     if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
-        raise ValueError(
-            f"image must be uint8 of shape (H, W, 3), got {array.dtype} {array.shape}"
-        )
+        raise ValueError(f"image must be uint8 of shape (H, W, 3), got {array.dtype} {array.shape}")
     device = next(encoder.parameters()).device
     return torch.from_numpy(array.astype(np.float32) / 255.0)[None].to(device)
 
@@ -109,10 +107,16 @@ def visual_backprop(encoder: Any, image: np.ndarray) -> np.ndarray:
     outputs: dict[int, Any] = {}
     hooks = []
     for index, tap in enumerate(taps):
-        hooks.append(tap.conv.register_forward_hook(
-            lambda _m, args, _out, i=index: inputs.__setitem__(i, tuple(args[0].shape[2:]))))
-        hooks.append(tap.tap.register_forward_hook(
-            lambda _m, _args, out, i=index: outputs.__setitem__(i, out.detach())))
+        hooks.append(
+            tap.conv.register_forward_hook(
+                lambda _m, args, _out, i=index: inputs.__setitem__(i, tuple(args[0].shape[2:]))
+            )
+        )
+        hooks.append(
+            tap.tap.register_forward_hook(
+                lambda _m, _args, out, i=index: outputs.__setitem__(i, out.detach())
+            )
+        )
     try:
         with torch.no_grad():
             encoder(_as_batch(image, encoder))

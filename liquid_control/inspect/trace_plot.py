@@ -37,16 +37,29 @@ def plot_traces(trace: Trace, path: str | Path, title: str = "") -> Path:
     t = trace.time_s
     order = _neuron_order(trace)
     panels = 5 if trace.quantities else 4
-    fig, grid = plt.subplots(panels, 2, figsize=(11, 2.2 * panels + 2.5), squeeze=False,
-                             gridspec_kw={"height_ratios": [1, 1, 2.2, 1, 1][:panels],
-                                          "width_ratios": [60, 1]})
+    fig, grid = plt.subplots(
+        panels,
+        2,
+        figsize=(11, 2.2 * panels + 2.5),
+        squeeze=False,
+        gridspec_kw={"height_ratios": [1, 1, 2.2, 1, 1][:panels], "width_ratios": [60, 1]},
+    )
     axes, bars = list(grid[:, 0]), list(grid[:, 1])
     for ax in axes[1:]:
         ax.sharex(axes[0])
     for ax in bars:
         ax.axis("off")
-    imu_names = ("gyro x", "gyro y", "gyro z", "acc x/g", "acc y/g", "acc z/g",
-                 "grav x", "grav y", "grav z")
+    imu_names = (
+        "gyro x",
+        "gyro y",
+        "gyro z",
+        "acc x/g",
+        "acc y/g",
+        "acc z/g",
+        "grav x",
+        "grav y",
+        "grav z",
+    )
     imu_scale = np.array([1, 1, 1, 1 / 9.81, 1 / 9.81, 1 / 9.81, 1, 1, 1])
     for k in range(trace.imu.shape[1]):
         scale = imu_scale[k] if trace.imu.shape[1] == 9 else 1.0
@@ -57,16 +70,29 @@ def plot_traces(trace: Trace, path: str | Path, title: str = "") -> Path:
     extent = (t[0], t[-1]) if len(t) > 1 else (0.0, 1.0)
     features = trace.image_features.T
     limit = float(np.abs(features).max(initial=1e-6))
-    image = axes[1].imshow(features, aspect="auto", cmap="coolwarm", vmin=-limit, vmax=limit,
-                           extent=(*extent, features.shape[0] - 0.5, -0.5),
-                           interpolation="nearest")
+    image = axes[1].imshow(
+        features,
+        aspect="auto",
+        cmap="coolwarm",
+        vmin=-limit,
+        vmax=limit,
+        extent=(*extent, features.shape[0] - 0.5, -0.5),
+        interpolation="nearest",
+    )
     axes[1].set_ylabel("image\nfeature")
     fig.colorbar(image, cax=bars[1])
     bars[1].axis("on")
     states = trace.hidden[:, order].T
     limit = float(np.abs(states).max(initial=1e-6))
-    image = axes[2].imshow(states, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit,
-                           extent=(*extent, len(order) - 0.5, -0.5), interpolation="nearest")
+    image = axes[2].imshow(
+        states,
+        aspect="auto",
+        cmap="RdBu_r",
+        vmin=-limit,
+        vmax=limit,
+        extent=(*extent, len(order) - 0.5, -0.5),
+        interpolation="nearest",
+    )
     axes[2].set_yticks(range(len(order)))
     axes[2].set_yticklabels([trace.neuron_labels[n] for n in order], fontsize=6)
     _role_separators(axes[2], [trace.roles[n] for n in order])
@@ -101,14 +127,23 @@ def _role_separators(ax: object, roles: list[str]) -> None:
         if i == len(roles) or roles[i] != roles[start]:
             if i < len(roles):
                 ax.axhline(i - 0.5, color="black", lw=1.0)
-            ax.text(0.002, 1 - (start + i) / 2 / len(roles), roles[start], rotation=90,
-                    transform=ax.transAxes, va="center", ha="left", fontsize=8,
-                    bbox={"facecolor": "white", "alpha": 0.7, "lw": 0})
+            ax.text(
+                0.002,
+                1 - (start + i) / 2 / len(roles),
+                roles[start],
+                rotation=90,
+                transform=ax.transAxes,
+                va="center",
+                ha="left",
+                fontsize=8,
+                bbox={"facecolor": "white", "alpha": 0.7, "lw": 0},
+            )
             start = i
 
 
-def plot_correlations(trace: Trace, path: str | Path,
-                      roles: tuple[str, ...] = ("command", "motor")) -> Path:
+def plot_correlations(
+    trace: Trace, path: str | Path, roles: tuple[str, ...] = ("command", "motor")
+) -> Path:
     """Heatmap of Pearson r between each command/motor neuron and each task quantity."""
     import matplotlib
 
@@ -122,8 +157,15 @@ def plot_correlations(trace: Trace, path: str | Path,
     for r in range(len(rows)):
         for c in range(len(cols)):
             text = "n/a" if np.isnan(matrix[r, c]) else f"{matrix[r, c]:+.2f}"
-            ax.text(c, r, text, ha="center", va="center", fontsize=8,
-                    color="white" if abs(np.nan_to_num(matrix[r, c])) > 0.6 else "black")
+            ax.text(
+                c,
+                r,
+                text,
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if abs(np.nan_to_num(matrix[r, c])) > 0.6 else "black",
+            )
     ax.set_xticks(range(len(cols)))
     ax.set_xticklabels(cols, rotation=20, ha="right", fontsize=8)
     ax.set_yticks(range(len(rows)))

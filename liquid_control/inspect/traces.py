@@ -40,8 +40,9 @@ class Trace:
         steps = len(self.time_s)
         for name in ("hidden", "commands", "imu", "image_features"):
             if len(getattr(self, name)) != steps:
-                raise ValueError(f"trace {name} has {len(getattr(self, name))} rows, "
-                                 f"time_s has {steps}")
+                raise ValueError(
+                    f"trace {name} has {len(getattr(self, name))} rows, time_s has {steps}"
+                )
         for name, values in self.quantities.items():
             if len(values) != steps:
                 raise ValueError(f"quantity {name!r} has {len(values)} samples, expected {steps}")
@@ -51,10 +52,18 @@ class Trace:
         path = Path(path)
         arrays = {f"q_{k}": v for k, v in self.quantities.items()}
         np.savez_compressed(
-            path, time_s=self.time_s, hidden=self.hidden, commands=self.commands, imu=self.imu,
-            image_features=self.image_features, command_names=np.array(self.command_names),
-            neuron_labels=np.array(self.neuron_labels), roles=np.array(self.roles),
-            source=np.array(self.source), **arrays)
+            path,
+            time_s=self.time_s,
+            hidden=self.hidden,
+            commands=self.commands,
+            imu=self.imu,
+            image_features=self.image_features,
+            command_names=np.array(self.command_names),
+            neuron_labels=np.array(self.neuron_labels),
+            roles=np.array(self.roles),
+            source=np.array(self.source),
+            **arrays,
+        )
         return path
 
     @classmethod
@@ -62,10 +71,17 @@ class Trace:
         """Read a trace written by ``save``."""
         with np.load(path, allow_pickle=False) as data:
             return cls(
-                data["time_s"], data["hidden"], data["commands"], data["imu"],
-                data["image_features"], data["command_names"].tolist(),
-                data["neuron_labels"].tolist(), data["roles"].tolist(),
-                {k[2:]: data[k] for k in data.files if k.startswith("q_")}, str(data["source"]))
+                data["time_s"],
+                data["hidden"],
+                data["commands"],
+                data["imu"],
+                data["image_features"],
+                data["command_names"].tolist(),
+                data["neuron_labels"].tolist(),
+                data["roles"].tolist(),
+                {k[2:]: data[k] for k in data.files if k.startswith("q_")},
+                str(data["source"]),
+            )
 
 
 def neuron_roles(meta: dict[str, Any], hidden_size: int) -> tuple[list[str], list[str]]:
@@ -117,7 +133,8 @@ class _Recorder:
         self.backend = load_backend(model_dir, backend)
         spec = self.backend.spec
         self.controller = LiquidController(
-            self.backend, ControllerConfig(limits=tuple(spec.command_scale)))
+            self.backend, ControllerConfig(limits=tuple(spec.command_scale))
+        )
         self.roles, self.labels = neuron_roles(read_meta(model_dir), spec.hidden_size)
         self.features = np.zeros(spec.feature_dim, dtype=np.float32)
         self.imu = np.zeros(spec.imu_dim, dtype=np.float32)
@@ -128,35 +145,54 @@ class _Recorder:
         self.controller.update_image(image, stamp)
         self.features = np.asarray(self.backend.encode_image(image), dtype=np.float32)
 
-    def imu_sample(self, gyro: np.ndarray, accel: np.ndarray, quat: np.ndarray | None,
-                   stamp: float) -> None:
+    def imu_sample(
+        self, gyro: np.ndarray, accel: np.ndarray, quat: np.ndarray | None, stamp: float
+    ) -> None:
         from liquid_control.runtime import imu_features
 
         self.imu = imu_features(gyro, accel, quat)
         self.controller.update_imu(self.imu, stamp)
 
     def sample(self, time_s: float, quantities: dict[str, float]) -> None:
-        for key, value in (("t", time_s), ("h", self.controller.hidden),
-                           ("c", self.controller.command), ("i", self.imu),
-                           ("f", self.features)):
+        for key, value in (
+            ("t", time_s),
+            ("h", self.controller.hidden),
+            ("c", self.controller.command),
+            ("i", self.imu),
+            ("f", self.features),
+        ):
             self.rows[key].append(value)
         for name, value in quantities.items():
             self.quantities.setdefault(name, []).append(float(value))
 
     def trace(self, source: str) -> Trace:
         spec = self.backend.spec
-        rows = {k: np.asarray(v, dtype=np.float32 if k != "t" else np.float64)
-                for k, v in self.rows.items()}
-        return Trace(rows["t"], rows["h"].reshape(-1, spec.hidden_size),
-                     rows["c"].reshape(-1, len(spec.command_names)),
-                     rows["i"].reshape(-1, spec.imu_dim), rows["f"].reshape(-1, spec.feature_dim),
-                     list(spec.command_names), self.labels, self.roles,
-                     {k: np.asarray(v) for k, v in self.quantities.items()}, source)
+        rows = {
+            k: np.asarray(v, dtype=np.float32 if k != "t" else np.float64)
+            for k, v in self.rows.items()
+        }
+        return Trace(
+            rows["t"],
+            rows["h"].reshape(-1, spec.hidden_size),
+            rows["c"].reshape(-1, len(spec.command_names)),
+            rows["i"].reshape(-1, spec.imu_dim),
+            rows["f"].reshape(-1, spec.feature_dim),
+            list(spec.command_names),
+            self.labels,
+            self.roles,
+            {k: np.asarray(v) for k, v in self.quantities.items()},
+            source,
+        )
 
 
 def trace_sim(
-    model_dir: str | Path, robot: str, seconds: float = 10.0, seed: int = 0,
-    backend: str = "numpy", driver: str = "policy", perturbation: Any = None,
+    model_dir: str | Path,
+    robot: str,
+    seconds: float = 10.0,
+    seed: int = 0,
+    backend: str = "numpy",
+    driver: str = "policy",
+    perturbation: Any = None,
 ) -> Trace:
     """Run one simulator episode and record the policy's neurons once per camera period.
 
@@ -199,21 +235,24 @@ def trace_episode(model_dir: str | Path, episode: Any, backend: str = "numpy") -
     names = recorder.backend.spec.command_names
     events = sorted(
         [(int(s), 1, i) for i, s in enumerate(episode.frame_stamps_ns)]
-        + [(int(s), 0, i) for i, s in enumerate(episode.imu_stamps_ns)])
+        + [(int(s), 0, i) for i, s in enumerate(episode.imu_stamps_ns)]
+    )
     cmd_index = -1
     for stamp_ns, is_frame, i in events:
         stamp = stamp_ns * 1e-9
         if not is_frame:
             quat = episode.quat_xyzw[i]
-            recorder.imu_sample(episode.gyro[i], episode.accel[i],
-                                None if np.isnan(quat).any() else quat, stamp)
+            recorder.imu_sample(
+                episode.gyro[i], episode.accel[i], None if np.isnan(quat).any() else quat, stamp
+            )
             continue
         recorder.image(episode.frames[i], stamp)
-        while (cmd_index + 1 < len(episode.cmd_stamps_ns)
-               and episode.cmd_stamps_ns[cmd_index + 1] <= stamp_ns):
+        while (
+            cmd_index + 1 < len(episode.cmd_stamps_ns)
+            and episode.cmd_stamps_ns[cmd_index + 1] <= stamp_ns
+        ):
             cmd_index += 1
-        held = (episode.commands[cmd_index] if cmd_index >= 0
-                else np.full(len(names), np.nan))
+        held = episode.commands[cmd_index] if cmd_index >= 0 else np.full(len(names), np.nan)
         recorder.sample(stamp, {f"recorded_{n}": held[k] for k, n in enumerate(names)})
     return recorder.trace(f"episode:{episode.robot} {episode.metadata.get('seed', '')}".strip())
 
@@ -227,8 +266,9 @@ def trace_bag(model_dir: str | Path, bag: str | Path, backend: str = "numpy") ->
     return trace
 
 
-def correlations(trace: Trace, roles: tuple[str, ...] = ("command", "motor")
-                 ) -> tuple[list[str], list[str], np.ndarray]:
+def correlations(
+    trace: Trace, roles: tuple[str, ...] = ("command", "motor")
+) -> tuple[list[str], list[str], np.ndarray]:
     """Pearson r of each neuron with the given roles against each quantity: (rows, cols, r).
 
     Constant series (or quantities with NaN) give NaN rather than a spurious number.

@@ -56,8 +56,9 @@ def _cfc_synapses(wiring: Wiring, weights: dict[str, np.ndarray], prefix: str) -
         for j, dest in enumerate(layer):
             for i, src in enumerate(feed):
                 target = sensory if index == 0 else recurrent
-                if (wiring.sensory_adjacency_matrix if index == 0 else
-                        wiring.adjacency_matrix)[src, dest]:
+                if (wiring.sensory_adjacency_matrix if index == 0 else wiring.adjacency_matrix)[
+                    src, dest
+                ]:
                     target[src, dest] = signed[j, i]
             for src in range(units):
                 if wiring.adjacency_matrix[src, dest] and recurrent[src, dest] == 0:
@@ -65,9 +66,11 @@ def _cfc_synapses(wiring: Wiring, weights: dict[str, np.ndarray], prefix: str) -
     return Synapses(recurrent, sensory)
 
 
-def _ltc_synapses(wiring: Wiring, weights: dict[str, np.ndarray], prefix: str,
-                  implicit: bool) -> Synapses:
+def _ltc_synapses(
+    wiring: Wiring, weights: dict[str, np.ndarray], prefix: str, implicit: bool
+) -> Synapses:
     """Strength = maximum conductance w (softplus'd if implicit); sign = learned reversal potential."""
+
     def conductance(name: str) -> np.ndarray:
         value = weights[prefix + name]
         return _softplus(value) if implicit else np.maximum(value, 0.0)
@@ -95,8 +98,11 @@ def model_synapses(model_dir: str | Path) -> tuple[Wiring, Synapses, list[str], 
         synapses = _cfc_synapses(wiring, model.weights, "core.")
     else:
         synapses = _ltc_synapses(wiring, model.weights, "core.", config.ltc_implicit_constraints)
-    imu = list(IMU_NAMES) if config.imu_dim == len(IMU_NAMES) else [
-        f"imu{i}" for i in range(config.imu_dim)]
+    imu = (
+        list(IMU_NAMES)
+        if config.imu_dim == len(IMU_NAMES)
+        else [f"imu{i}" for i in range(config.imu_dim)]
+    )
     inputs = [f"img{i}" for i in range(config.feature_dim)] + imu
     return wiring, synapses, inputs, list(config.command_names)
 
@@ -105,12 +111,15 @@ def polarity_synapses(wiring: Wiring) -> Synapses:
     """Unit-strength synapses carrying only the wiring's polarity (no trained weights)."""
     if not wiring.is_built():
         raise ValueError("wiring is not built: call build(input_dim) before drawing it")
-    return Synapses(wiring.adjacency_matrix.astype(np.float32),
-                    wiring.sensory_adjacency_matrix.astype(np.float32))
+    return Synapses(
+        wiring.adjacency_matrix.astype(np.float32),
+        wiring.sensory_adjacency_matrix.astype(np.float32),
+    )
 
 
 def layout(wiring: Wiring) -> tuple[np.ndarray, np.ndarray]:
     """Positions: input i -> (0, y), neuron n -> (column of its role, y); y in [0, 1], top down."""
+
     def column(count: int) -> np.ndarray:
         """Top to bottom, centred on 0.5, at most 0.18 apart."""
         half = min(0.5, 0.09 * (count - 1))
@@ -146,17 +155,31 @@ def draw_wiring(
         raise ValueError(f"diagram path {path} must end in .png, .svg or .pdf")
     synapses = polarity_synapses(wiring) if synapses is None else synapses
     inputs, neurons = layout(wiring)
-    peak = max(float(np.abs(synapses.recurrent).max(initial=0)),
-               float(np.abs(synapses.sensory).max(initial=0)), 1e-12)
+    peak = max(
+        float(np.abs(synapses.recurrent).max(initial=0)),
+        float(np.abs(synapses.sensory).max(initial=0)),
+        1e-12,
+    )
     height = max(6.0, 0.16 * wiring.input_dim)
     fig, ax = plt.subplots(figsize=(11, height))
 
     def edge(start: np.ndarray, end: np.ndarray, value: float, arc: float = 0.0) -> None:
         colour = EXCITATORY if value > 0 else INHIBITORY
-        ax.add_patch(FancyArrowPatch(
-            start, end, connectionstyle=f"arc3,rad={arc}", arrowstyle="-|>", mutation_scale=7,
-            color=colour, alpha=0.35 + 0.5 * abs(value) / peak,
-            linewidth=0.3 + 2.7 * abs(value) / peak, shrinkA=5, shrinkB=6, zorder=1))
+        ax.add_patch(
+            FancyArrowPatch(
+                start,
+                end,
+                connectionstyle=f"arc3,rad={arc}",
+                arrowstyle="-|>",
+                mutation_scale=7,
+                color=colour,
+                alpha=0.35 + 0.5 * abs(value) / peak,
+                linewidth=0.3 + 2.7 * abs(value) / peak,
+                shrinkA=5,
+                shrinkB=6,
+                zorder=1,
+            )
+        )
 
     for src, dest in zip(*np.nonzero(synapses.sensory), strict=True):
         edge(inputs[src], neurons[dest], synapses.sensory[src, dest])
@@ -166,12 +189,33 @@ def draw_wiring(
             continue  # self-synapses are drawn as a ring on the node below
         edge(neurons[src], neurons[dest], synapses.recurrent[src, dest], 0.5 if same else 0.0)
     self_ids = [n for n in range(wiring.units) if synapses.recurrent[n, n] != 0]
-    ax.scatter(neurons[self_ids, 0], neurons[self_ids, 1], s=420, facecolors="none",
-               edgecolors="grey", linewidths=1.0, zorder=2)
-    ax.scatter(inputs[:, 0], inputs[:, 1], s=60, c=ROLE_COLOURS[NeuronRole.SENSORY],
-               edgecolors="black", linewidths=0.5, zorder=3)
-    ax.scatter(neurons[:, 0], neurons[:, 1], s=260, edgecolors="black", linewidths=0.7,
-               c=[ROLE_COLOURS[r] for r in wiring.roles], zorder=3)
+    ax.scatter(
+        neurons[self_ids, 0],
+        neurons[self_ids, 1],
+        s=420,
+        facecolors="none",
+        edgecolors="grey",
+        linewidths=1.0,
+        zorder=2,
+    )
+    ax.scatter(
+        inputs[:, 0],
+        inputs[:, 1],
+        s=60,
+        c=ROLE_COLOURS[NeuronRole.SENSORY],
+        edgecolors="black",
+        linewidths=0.5,
+        zorder=3,
+    )
+    ax.scatter(
+        neurons[:, 0],
+        neurons[:, 1],
+        s=260,
+        edgecolors="black",
+        linewidths=0.7,
+        c=[ROLE_COLOURS[r] for r in wiring.roles],
+        zorder=3,
+    )
     names = input_names or [f"in{i}" for i in range(wiring.input_dim)]
     for i, name in enumerate(names):
         ax.text(-0.04, inputs[i, 1], name, ha="right", va="center", fontsize=6)
@@ -179,19 +223,35 @@ def draw_wiring(
     for n in range(wiring.units):
         ax.text(*neurons[n], str(n), ha="center", va="center", fontsize=7, zorder=4)
         if wiring.roles[n] == NeuronRole.MOTOR and n < len(motors):
-            ax.text(neurons[n, 0] + 0.07, neurons[n, 1], motors[n], ha="left", va="center",
-                    fontsize=9)
+            ax.text(
+                neurons[n, 0] + 0.07, neurons[n, 1], motors[n], ha="left", va="center", fontsize=9
+            )
     for x, label in enumerate(("sensory", "inter", "command", "motor")):
         ax.text(x, 1.06, label, ha="center", va="bottom", fontsize=11, weight="bold")
-    ax.legend(handles=[
-        Line2D([0], [0], color=EXCITATORY, lw=2, label="excitatory"),
-        Line2D([0], [0], color=INHIBITORY, lw=2, label="inhibitory"),
-        Line2D([0], [0], color="grey", lw=0.5, label="width = |weight|"),
-        Line2D([0], [0], marker="o", color="grey", lw=0, markerfacecolor="none",
-               markersize=12, label="self-synapse"),
-    ], loc="lower right", fontsize=8, framealpha=0.9)
-    counts = (f"{wiring.units} neurons, {int(np.count_nonzero(synapses.recurrent))} synapses, "
-              f"{int(np.count_nonzero(synapses.sensory))} sensory synapses")
+    ax.legend(
+        handles=[
+            Line2D([0], [0], color=EXCITATORY, lw=2, label="excitatory"),
+            Line2D([0], [0], color=INHIBITORY, lw=2, label="inhibitory"),
+            Line2D([0], [0], color="grey", lw=0.5, label="width = |weight|"),
+            Line2D(
+                [0],
+                [0],
+                marker="o",
+                color="grey",
+                lw=0,
+                markerfacecolor="none",
+                markersize=12,
+                label="self-synapse",
+            ),
+        ],
+        loc="lower right",
+        fontsize=8,
+        framealpha=0.9,
+    )
+    counts = (
+        f"{wiring.units} neurons, {int(np.count_nonzero(synapses.recurrent))} synapses, "
+        f"{int(np.count_nonzero(synapses.sensory))} sensory synapses"
+    )
     ax.set_title(f"{title}\n{counts}" if title else counts, fontsize=10)
     ax.set_xlim(-0.45, 3.45)
     ax.set_ylim(-0.05, 1.12)

@@ -50,12 +50,14 @@ def clamp_speed(linear: np.ndarray, max_speed: float) -> np.ndarray:
     return linear if norm <= max_speed or norm == 0.0 else linear * (max_speed / norm)
 
 
-def _descriptor(text: str, low: float | None = None, high: float | None = None,
-                read_only: bool = False) -> ParameterDescriptor:
+def _descriptor(
+    text: str, low: float | None = None, high: float | None = None, read_only: bool = False
+) -> ParameterDescriptor:
     descriptor = ParameterDescriptor(description=text, read_only=read_only)
     if low is not None:
         descriptor.floating_point_range = [
-            FloatingPointRange(from_value=low, to_value=high, step=0.0)]
+            FloatingPointRange(from_value=low, to_value=high, step=0.0)
+        ]
     return descriptor
 
 
@@ -65,21 +67,39 @@ class MavrosAdapter(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__(NODE_NAME, **kwargs)
         declare = self.declare_parameter
-        self.input_stamped = declare("input_stamped", False, _descriptor(
-            "cmd_vel input is TwistStamped instead of Twist.", read_only=True)).value
-        self.frame = declare("frame", "body", _descriptor(
-            "body: forward body FLU velocities (MAVROS mav_frame BODY_NED); local_enu: rotate "
-            "into ENU with the pose yaw (mav_frame LOCAL_NED).", read_only=True)).value
-        self.frame_id = declare("frame_id", "base_link", _descriptor(
-            "header.frame_id of the setpoints.")).value
-        self.rate_hz = declare("rate_hz", 20.0, _descriptor(
-            "Setpoint rate (PX4 offboard needs > 2 Hz).", 2.0, 100.0, True)).value
-        self.timeout_s = declare("timeout_s", 0.5, _descriptor(
-            "Zero velocity when cmd_vel is older than this.", 0.05, 5.0)).value
-        self.max_speed = declare("max_speed_mps", 2.0, _descriptor(
-            "Norm limit of the linear setpoint.", 0.0, 20.0)).value
-        self.max_yaw_rate = declare("max_yaw_rate_radps", 1.5, _descriptor(
-            "Limit of the yaw-rate setpoint.", 0.0, 10.0)).value
+        self.input_stamped = declare(
+            "input_stamped",
+            False,
+            _descriptor("cmd_vel input is TwistStamped instead of Twist.", read_only=True),
+        ).value
+        self.frame = declare(
+            "frame",
+            "body",
+            _descriptor(
+                "body: forward body FLU velocities (MAVROS mav_frame BODY_NED); local_enu: rotate "
+                "into ENU with the pose yaw (mav_frame LOCAL_NED).",
+                read_only=True,
+            ),
+        ).value
+        self.frame_id = declare(
+            "frame_id", "base_link", _descriptor("header.frame_id of the setpoints.")
+        ).value
+        self.rate_hz = declare(
+            "rate_hz",
+            20.0,
+            _descriptor("Setpoint rate (PX4 offboard needs > 2 Hz).", 2.0, 100.0, True),
+        ).value
+        self.timeout_s = declare(
+            "timeout_s",
+            0.5,
+            _descriptor("Zero velocity when cmd_vel is older than this.", 0.05, 5.0),
+        ).value
+        self.max_speed = declare(
+            "max_speed_mps", 2.0, _descriptor("Norm limit of the linear setpoint.", 0.0, 20.0)
+        ).value
+        self.max_yaw_rate = declare(
+            "max_yaw_rate_radps", 1.5, _descriptor("Limit of the yaw-rate setpoint.", 0.0, 10.0)
+        ).value
         if self.frame not in FRAMES:
             raise ValueError(f"frame={self.frame!r} must be one of {FRAMES}")
         self.add_on_set_parameters_callback(self._validate)
@@ -89,8 +109,9 @@ class MavrosAdapter(Node):
         self.yaw: float | None = None
         self.published = 0
         self.publisher = self.create_publisher(TwistStamped, SETPOINT_TOPIC, 10)
-        self.create_subscription(TwistStamped if self.input_stamped else Twist, "cmd_vel",
-                                 self._on_command, 10)
+        self.create_subscription(
+            TwistStamped if self.input_stamped else Twist, "cmd_vel", self._on_command, 10
+        )
         if self.frame == "local_enu":
             self.create_subscription(PoseStamped, POSE_TOPIC, self._on_pose, 10)
         self.create_timer(1.0 / self.rate_hz, self._on_timer)
@@ -104,8 +125,12 @@ class MavrosAdapter(Node):
 
     def _apply(self, params: list[Parameter]) -> None:
         """Apply accepted run-time changes."""
-        names = {"frame_id": "frame_id", "timeout_s": "timeout_s",
-                 "max_speed_mps": "max_speed", "max_yaw_rate_radps": "max_yaw_rate"}
+        names = {
+            "frame_id": "frame_id",
+            "timeout_s": "timeout_s",
+            "max_speed_mps": "max_speed",
+            "max_yaw_rate_radps": "max_yaw_rate",
+        }
         for p in params:
             if p.name in names:
                 setattr(self, names[p.name], p.value)
@@ -123,8 +148,11 @@ class MavrosAdapter(Node):
 
     def setpoint(self) -> tuple[np.ndarray, float, str]:
         """The (linear, yaw rate) to send now and why: ok, stale, no_pose."""
-        fresh = (self.command is not None and self.command_time is not None
-                 and self._now() - self.command_time <= self.timeout_s)
+        fresh = (
+            self.command is not None
+            and self.command_time is not None
+            and self._now() - self.command_time <= self.timeout_s
+        )
         if not fresh:
             return np.zeros(3), 0.0, "stale"
         linear = self.command.linear
@@ -145,7 +173,8 @@ class MavrosAdapter(Node):
             self.get_logger().warning(
                 f"sending zero velocity: {status} (is the controller publishing cmd_vel"
                 f"{'' if status == 'stale' else ', and MAVROS local_position/pose'}?)",
-                throttle_duration_sec=5.0)
+                throttle_duration_sec=5.0,
+            )
         msg = TwistStamped()
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.header.frame_id = self.frame_id

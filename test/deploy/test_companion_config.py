@@ -21,8 +21,11 @@ from conftest import NO_TORCH
 
 REPO = Path(__file__).resolve().parents[2]
 COMPANION = REPO / "config" / "companion.yaml"
-CAMERA, IMU, SETPOINT = ("/camera/camera/color/image_raw", "/mavros/imu/data",
-                         "/mavros/setpoint_velocity/cmd_vel")
+CAMERA, IMU, SETPOINT = (
+    "/camera/camera/color/image_raw",
+    "/mavros/imu/data",
+    "/mavros/setpoint_velocity/cmd_vel",
+)
 
 
 def _sections() -> tuple[dict, dict]:
@@ -65,9 +68,13 @@ def test_adapter_section_matches_the_adapter_parameters():
 
 def _spawn(module: str, report: Path, namespace: str, *extra: str) -> subprocess.Popen:
     args = ["--ros-args", "--params-file", str(COMPANION), "-r", f"__ns:={namespace}", *extra]
-    return subprocess.Popen([sys.executable, str(NO_TORCH), str(report), module, *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=dict(os.environ))
+    return subprocess.Popen(
+        [sys.executable, str(NO_TORCH), str(report), module, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(os.environ),
+    )
 
 
 def _stop(process: subprocess.Popen) -> str:
@@ -118,8 +125,13 @@ def test_companion_chain_runs_torch_free(deploy_drone_model, tmp_path):
     import rclpy
 
     namespace = f"/companion_{os.getpid()}"
-    controller = _spawn("liquid_control.nodes.controller_node", tmp_path / "controller.json",
-                        namespace, "-p", f"model_path:={deploy_drone_model}")
+    controller = _spawn(
+        "liquid_control.nodes.controller_node",
+        tmp_path / "controller.json",
+        namespace,
+        "-p",
+        f"model_path:={deploy_drone_model}",
+    )
     adapter = _spawn("liquid_control.nodes.mavros_adapter", tmp_path / "adapter.json", namespace)
     try:
         with rclpy.init():
@@ -136,4 +148,3 @@ def test_companion_chain_runs_torch_free(deploy_drone_model, tmp_path):
     assert "(onnxruntime, drone)" in logs
     for name in ("controller.json", "adapter.json"):
         assert json.loads((tmp_path / name).read_text())["loaded"] == []
-

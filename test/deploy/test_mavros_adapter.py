@@ -25,11 +25,14 @@ from liquid_control.nodes.mavros_adapter import (
 def test_frame_helpers():
     half = math.pi / 4  # quaternion of a 90 degree yaw
     assert yaw_from_quaternion(0.0, 0.0, math.sin(half), math.cos(half)) == pytest.approx(
-        math.pi / 2)
-    np.testing.assert_allclose(body_to_enu(np.array([1.0, 0.0, 0.3]), math.pi / 2),
-                               [0.0, 1.0, 0.3], atol=1e-12)
-    np.testing.assert_allclose(body_to_enu(np.array([0.0, 1.0, 0.0]), math.pi), [0, -1, 0],
-                               atol=1e-12)
+        math.pi / 2
+    )
+    np.testing.assert_allclose(
+        body_to_enu(np.array([1.0, 0.0, 0.3]), math.pi / 2), [0.0, 1.0, 0.3], atol=1e-12
+    )
+    np.testing.assert_allclose(
+        body_to_enu(np.array([0.0, 1.0, 0.0]), math.pi), [0, -1, 0], atol=1e-12
+    )
     np.testing.assert_allclose(clamp_speed(np.array([3.0, 4.0, 0.0]), 2.0), [1.2, 1.6, 0.0])
     np.testing.assert_allclose(clamp_speed(np.array([0.3, 0.0, 0.0]), 2.0), [0.3, 0.0, 0.0])
 
@@ -99,12 +102,15 @@ def test_local_enu_frame_rotates_by_the_pose_yaw_and_waits_for_it():
     try:
         assert _values(graph.command(1.0)) == [0, 0, 0, 0]  # no pose yet: refuse to guess
         pose = PoseStamped()
-        pose.pose.orientation.z, pose.pose.orientation.w = math.sin(math.pi / 4), math.cos(
-            math.pi / 4)
+        pose.pose.orientation.z, pose.pose.orientation.w = (
+            math.sin(math.pi / 4),
+            math.cos(math.pi / 4),
+        )
         graph.pose.publish(pose)
         graph.spin(0.2)
         assert _values(graph.command(1.0, 0.0, 0.1, 0.2)) == pytest.approx(
-            [0.0, 1.0, 0.1, 0.2], abs=1e-9)
+            [0.0, 1.0, 0.1, 0.2], abs=1e-9
+        )
     finally:
         graph.close()
 

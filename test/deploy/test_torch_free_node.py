@@ -27,17 +27,25 @@ LIMITS = np.array([1.0, 2.0], dtype=np.float32)  # rover command_limits (config/
 
 def _start_node(model, backend: str, namespace: str, report) -> subprocess.Popen:
     params = {
-        "robot": "rover", "model_path": str(model), "backend": backend,
-        "publish_neurons": "true", "rate_limits": "[0.0, 0.0]",
-        "camera_timeout_s": "3.0", "imu_timeout_s": "3.0", "max_gap_s": "1.0",
+        "robot": "rover",
+        "model_path": str(model),
+        "backend": backend,
+        "publish_neurons": "true",
+        "rate_limits": "[0.0, 0.0]",
+        "camera_timeout_s": "3.0",
+        "imu_timeout_s": "3.0",
+        "max_gap_s": "1.0",
     }
     args = ["--ros-args", "-r", f"__ns:={namespace}"]
     for name, value in params.items():
         args += ["-p", f"{name}:={value}"]
     return subprocess.Popen(
-        [sys.executable, str(NO_TORCH), str(report), "liquid_control.nodes.controller_node",
-         *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env=dict(os.environ))
+        [sys.executable, str(NO_TORCH), str(report), "liquid_control.nodes.controller_node", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(os.environ),
+    )
 
 
 class _Peer:
@@ -52,17 +60,24 @@ class _Peer:
 
         self.rclpy = rclpy
         self.node = rclpy.create_node("torch_free_peer", namespace=namespace)
-        self.image_pub = self.node.create_publisher(Image, "camera/image_raw",
-                                                    qos_profile_sensor_data)
+        self.image_pub = self.node.create_publisher(
+            Image, "camera/image_raw", qos_profile_sensor_data
+        )
         self.imu_pub = self.node.create_publisher(Imu, "imu/data", qos_profile_sensor_data)
         self.neurons: list[np.ndarray] = []
         self.commands: list[np.ndarray] = []
         self.node.create_subscription(
-            Float32MultiArray, "liquid_controller/neurons",
-            lambda m: self.neurons.append(np.array(m.data, dtype=np.float32)), 100)
+            Float32MultiArray,
+            "liquid_controller/neurons",
+            lambda m: self.neurons.append(np.array(m.data, dtype=np.float32)),
+            100,
+        )
         self.node.create_subscription(
-            Twist, "cmd_vel",
-            lambda m: self.commands.append(np.array([m.linear.x, m.angular.z], np.float32)), 100)
+            Twist,
+            "cmd_vel",
+            lambda m: self.commands.append(np.array([m.linear.x, m.angular.z], np.float32)),
+            100,
+        )
 
     def spin_until(self, done, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -76,10 +91,14 @@ class _Peer:
         def ready() -> bool:
             if process.poll() is not None:
                 raise AssertionError(f"node exited early:\n{process.stdout.read()}")
-            return (self.image_pub.get_subscription_count() > 0
-                    and self.imu_pub.get_subscription_count() > 0
-                    and self.node.count_publishers(
-                        self.node.resolve_topic_name("liquid_controller/neurons")) > 0)
+            return (
+                self.image_pub.get_subscription_count() > 0
+                and self.imu_pub.get_subscription_count() > 0
+                and self.node.count_publishers(
+                    self.node.resolve_topic_name("liquid_controller/neurons")
+                )
+                > 0
+            )
 
         assert self.spin_until(ready, timeout), "controller node never subscribed"
         time.sleep(0.3)  # configure -> activate runs right after the subscriptions appear
@@ -110,9 +129,12 @@ def _stream(peer: _Peer) -> list[dict]:
         stepped = peer.spin_until(lambda n=neurons_before: len(peer.neurons) > n, patience)
         if stepped and event["kind"] == "frame":
             assert peer.spin_until(lambda c=commands_before: len(peer.commands) > c, 5.0)
-        event.update(stamp=stamp, stepped=stepped,
-                     hidden=peer.neurons[-1] if stepped else None,
-                     command=peer.commands[-1] if stepped and event["kind"] == "frame" else None)
+        event.update(
+            stamp=stamp,
+            stepped=stepped,
+            hidden=peer.neurons[-1] if stepped else None,
+            command=peer.commands[-1] if stepped and event["kind"] == "frame" else None,
+        )
         log.append(event)
         time.sleep(0.004)  # ~ sensor pacing; dt stays well inside [dt_min, dt_max]
     return log
@@ -138,8 +160,9 @@ def _check_against_torch(model, log: list[dict]) -> tuple[int, int, float]:
             np.testing.assert_allclose(event["hidden"], hidden, atol=1e-5)
             steps += 1
             if event["command"] is not None:
-                np.testing.assert_allclose(event["command"], np.clip(raw, -LIMITS, LIMITS),
-                                           atol=1e-5)
+                np.testing.assert_allclose(
+                    event["command"], np.clip(raw, -LIMITS, LIMITS), atol=1e-5
+                )
                 commands += 1
                 largest = max(largest, float(np.abs(event["command"]).max()))
         previous = event
@@ -180,8 +203,16 @@ def test_controller_node_runs_torch_free(backend, deploy_model, tmp_path):
 def test_the_blocker_really_blocks_torch(tmp_path):
     report = tmp_path / "imports.json"
     result = subprocess.run(
-        [sys.executable, str(NO_TORCH), str(report), "liquid_control.runtime.backends.torch_backend"],
-        capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            str(NO_TORCH),
+            str(report),
+            "liquid_control.runtime.backends.torch_backend",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0 and "No module named 'torch' (torch-free run)" in result.stderr
     imports = json.loads(report.read_text())
     assert imports["attempts"][0] == "torch" and imports["loaded"] == []

@@ -12,13 +12,17 @@ HEIGHT, WIDTH = 48, 64
 RADIUS = 5
 
 
-def blob_frame(rng: np.random.Generator, centre: tuple[int, int] | None = None
-               ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+def blob_frame(
+    rng: np.random.Generator, centre: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
     """A noisy green-grey frame with one red disc; returns (image, disc mask, centre)."""
     image = rng.integers(60, 140, size=(HEIGHT, WIDTH, 3)).astype(np.float32)
     image[..., 1] += 30  # a greenish field
     if centre is None:
-        centre = (int(rng.integers(RADIUS, HEIGHT - RADIUS)), int(rng.integers(RADIUS, WIDTH - RADIUS)))
+        centre = (
+            int(rng.integers(RADIUS, HEIGHT - RADIUS)),
+            int(rng.integers(RADIUS, WIDTH - RADIUS)),
+        )
     rows, cols = np.mgrid[:HEIGHT, :WIDTH]
     mask = (rows - centre[0]) ** 2 + (cols - centre[1]) ** 2 <= RADIUS**2
     image[mask] = (230, 30, 30)

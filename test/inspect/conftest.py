@@ -29,12 +29,12 @@ def rover_model(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def drone_ltc_model(tmp_path_factory) -> Path:
     """A drone LTC-NCP policy (19 neurons, 4 motors)."""
-    return _save(tmp_path_factory.mktemp("models") / "drone_ltc_ncp", 1,
-                 robot="drone", core="ltc_ncp")
+    return _save(
+        tmp_path_factory.mktemp("models") / "drone_ltc_ncp", 1, robot="drone", core="ltc_ncp"
+    )
 
 
 @pytest.fixture(scope="session")
 def rover_lstm_model(tmp_path_factory) -> Path:
     """A rover LSTM baseline policy (no wiring)."""
-    return _save(tmp_path_factory.mktemp("models") / "rover_lstm", 2, core="lstm",
-                 hidden_size=16)
+    return _save(tmp_path_factory.mktemp("models") / "rover_lstm", 2, core="lstm", hidden_size=16)

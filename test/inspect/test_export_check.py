@@ -25,8 +25,7 @@ def test_backends_follow_torch_within_1e_5(fixture, request):
 
 
 def test_a_tolerance_below_round_off_fails_and_reports_it(rover_model, tmp_path):
-    results = check_export(rover_model, ("onnxruntime",), sequences=1, steps=10,
-                           tolerance=1e-12)
+    results = check_export(rover_model, ("onnxruntime",), sequences=1, steps=10, tolerance=1e-12)
     assert not results[0].passed
     report = format_report(rover_model, results)
     assert "| onnxruntime |" in report and report.rstrip().endswith("FAIL |")

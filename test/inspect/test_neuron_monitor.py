@@ -47,7 +47,11 @@ def test_labels_name_roles_and_motor_commands(rover_model):
 def _monitor(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "liquid_control.inspect.monitor", "--plain", *args],
-        capture_output=True, text=True, timeout=timeout, env=dict(os.environ))
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ),
+    )
 
 
 def test_monitor_prints_a_live_message_from_a_real_topic(rover_model):
@@ -67,8 +71,15 @@ def test_monitor_prints_a_live_message_from_a_real_topic(rover_model):
         thread = threading.Thread(target=publish, daemon=True)
         thread.start()
         try:
-            result = _monitor("--topic", "/inspect_test/neurons", "--once", "--timeout", "20",
-                              "--model", str(rover_model))
+            result = _monitor(
+                "--topic",
+                "/inspect_test/neurons",
+                "--once",
+                "--timeout",
+                "20",
+                "--model",
+                str(rover_model),
+            )
         finally:
             stop.set()
             thread.join()

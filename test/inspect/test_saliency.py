@@ -43,7 +43,8 @@ def test_saliency_follows_the_blob_not_the_background_noise(blob_encoder):
     for method in (visual_backprop, gradient_saliency):
         base = method(blob_encoder, left)
         assert ssim(base, method(blob_encoder, moved)) + 0.2 < ssim(
-            base, method(blob_encoder, renoised)), method.__name__
+            base, method(blob_encoder, renoised)
+        ), method.__name__
 
 
 def test_gradient_saliency_of_a_chosen_output(blob_encoder):

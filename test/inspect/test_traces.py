@@ -28,10 +28,21 @@ def _episode(seconds: float = 1.5, seed: int = 0) -> Episode:
     accel = np.tile([0.0, 0.0, 9.81], (len(t), 1)) + rng.normal(0, 0.05, (len(t), 3))
     quat = np.full((len(t), 4), np.nan)  # unknown orientation: gravity from the accelerometer
     frames = rng.integers(0, 255, (len(frame_ns), 48, 64, 3), dtype=np.uint8)
-    commands = np.stack([0.5 + 0.1 * np.sin(np.arange(len(frame_ns))),
-                         np.cos(np.arange(len(frame_ns)))], axis=1)
-    return Episode("rover", frame_ns, frames, imu_ns, gyro, accel, quat, frame_ns.copy(),
-                   commands, {"seed": "0"})
+    commands = np.stack(
+        [0.5 + 0.1 * np.sin(np.arange(len(frame_ns))), np.cos(np.arange(len(frame_ns)))], axis=1
+    )
+    return Episode(
+        "rover",
+        frame_ns,
+        frames,
+        imu_ns,
+        gyro,
+        accel,
+        quat,
+        frame_ns.copy(),
+        commands,
+        {"seed": "0"},
+    )
 
 
 def _reference_states(model_dir, episode: Episode) -> np.ndarray:
@@ -40,8 +51,10 @@ def _reference_states(model_dir, episode: Episode) -> np.ndarray:
     from liquid_control.runtime.backends import load_backend
 
     backend = load_backend(model_dir, "torch")
-    events = sorted([(s, 1, i) for i, s in enumerate(episode.frame_stamps_ns)]
-                    + [(s, 0, i) for i, s in enumerate(episode.imu_stamps_ns)])
+    events = sorted(
+        [(s, 1, i) for i, s in enumerate(episode.frame_stamps_ns)]
+        + [(s, 0, i) for i, s in enumerate(episode.imu_stamps_ns)]
+    )
     hidden, features, imu, last, states = backend.initial_state(), None, None, None, []
     for stamp, is_frame, i in events:
         if is_frame:
@@ -66,8 +79,9 @@ def test_episode_trace_holds_the_runtime_states(rover_model):
     assert np.abs(trace.hidden).max() > 1e-3  # the neurons moved
     np.testing.assert_allclose(trace.hidden, reference, atol=1e-5)
     # the recorded commands are held at each frame
-    np.testing.assert_allclose(trace.quantities["recorded_angular_z"], episode.commands[:, 1],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        trace.quantities["recorded_angular_z"], episode.commands[:, 1], atol=1e-6
+    )
     # and the inputs are the IMU features at that moment: gravity points down (-z), yaw rate moves
     assert np.allclose(trace.imu[:, 8], -1.0, atol=0.02)
     assert trace.imu[:, 2].std() > 0.1
@@ -108,8 +122,10 @@ def test_sim_trace_has_ground_truth_and_readable_plots(rover_model, tmp_path):
     assert set(trace.quantities) == {"lane_offset_m", "heading_error_rad", "curvature_ahead"}
     assert np.all(np.abs(trace.quantities["lane_offset_m"]) < 0.3)  # the expert stays in lane
     assert np.abs(trace.image_features).max() > 0  # frames were encoded
-    for path in (plot_traces(trace, tmp_path / "traces.png"),
-                 plot_correlations(trace, tmp_path / "corr.png")):
+    for path in (
+        plot_traces(trace, tmp_path / "traces.png"),
+        plot_correlations(trace, tmp_path / "corr.png"),
+    ):
         pixels = mpimg.imread(path)[..., :3]
         assert pixels.std() > 0.1 and (pixels < 0.5).mean() > 0.01  # drawn, not blank
     with pytest.raises(ValueError, match="driver='nobody'"):

@@ -28,8 +28,10 @@ def test_cfc_synapses_sit_exactly_on_the_wiring_with_its_polarity(rover_model):
     core = load_policy(rover_model).core
     src = int(np.nonzero(wiring.adjacency_matrix[:, 0])[0][0])
     feed = wiring.layers[1].index(src)
-    expected = 0.5 * (abs(float(core.layers[2].ff1.weight[0, feed].detach()))
-                      + abs(float(core.layers[2].ff2.weight[0, feed].detach())))
+    expected = 0.5 * (
+        abs(float(core.layers[2].ff1.weight[0, feed].detach()))
+        + abs(float(core.layers[2].ff2.weight[0, feed].detach()))
+    )
     assert abs(synapses.recurrent[src, 0]) == pytest.approx(expected, rel=1e-6)
 
 
@@ -57,7 +59,7 @@ def test_layout_puts_roles_in_columns_top_down():
 
 
 def _colour_share(image: np.ndarray, hex_colour: str) -> float:
-    rgb = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]) / 255.0
+    rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)]) / 255.0
     return float(np.mean(np.abs(image[..., :3] - rgb).max(axis=-1) < 0.12))
 
 
