@@ -40,33 +40,42 @@ remappings = [
 
 ARGUMENTS = [
     DeclareLaunchArgument(
-        "robot", default_value="rover", choices=["drone", "rover"],
+        "robot",
+        default_value="rover",
+        choices=["drone", "rover"],
         description="Simulated robot and controller profile.",
     ),
     DeclareLaunchArgument(
-        "perturb", default_value="nominal",
+        "perturb",
+        default_value="nominal",
         description="Perturbation: a YAML path, or a name in config/perturbations/ "
         "(nominal, autumn, snow, rain, dusk, noise, distractors, wind).",
     ),
     DeclareLaunchArgument(
-        "headless", default_value="true", choices=["true", "false"],
+        "headless",
+        default_value="true",
+        choices=["true", "false"],
         description="true: no window (always works); false: MuJoCo viewer (needs a display).",
     ),
     DeclareLaunchArgument(
-        "model", default_value="",
+        "model",
+        default_value="",
         description="Controller model directory; empty = model_path of params_file.",
     ),
     DeclareLaunchArgument("seed", default_value="0", description="Seed of the first episode."),
     DeclareLaunchArgument(
-        "real_time_factor", default_value="1.0",
+        "real_time_factor",
+        default_value="1.0",
         description="Simulated seconds per wall second; 0.0 = as fast as possible.",
     ),
     DeclareLaunchArgument(
-        "params_file", default_value=[FindPackageShare(PACKAGE), "/config/", robot, ".yaml"],
+        "params_file",
+        default_value=[FindPackageShare(PACKAGE), "/config/", robot, ".yaml"],
         description="Controller parameter YAML (default: config/<robot>.yaml).",
     ),
     DeclareLaunchArgument(
-        "sim_params_file", default_value=[FindPackageShare(PACKAGE), "/config/sim.yaml"],
+        "sim_params_file",
+        default_value=[FindPackageShare(PACKAGE), "/config/sim.yaml"],
         description="Simulator parameter YAML.",
     ),
     DeclareLaunchArgument(
@@ -110,17 +119,26 @@ def nodes(context, *args, **kwargs):
         controller_overrides["model_path"] = model.perform(context)
     parameters = [sim_params_file, params_file]
     common = {
-        "package": PACKAGE, "namespace": namespace, "output": "screen", "emulate_tty": True,
-        "remappings": remappings, "arguments": ["--ros-args", "--log-level", log_level],
+        "package": PACKAGE,
+        "namespace": namespace,
+        "output": "screen",
+        "emulate_tty": True,
+        "remappings": remappings,
+        "arguments": ["--ros-args", "--log-level", log_level],
     }
     return [
         Node(
-            executable="sim", name="liquid_sim", parameters=[*parameters, sim_overrides],
-            additional_env={"MUJOCO_GL": "glfw" if show else "egl"}, **common,
+            executable="sim",
+            name="liquid_sim",
+            parameters=[*parameters, sim_overrides],
+            additional_env={"MUJOCO_GL": "glfw" if show else "egl"},
+            **common,
         ),
         Node(
-            executable="controller", name="liquid_controller",
-            parameters=[*parameters, controller_overrides], **common,
+            executable="controller",
+            name="liquid_controller",
+            parameters=[*parameters, controller_overrides],
+            **common,
         ),
     ]
 

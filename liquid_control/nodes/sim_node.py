@@ -111,8 +111,12 @@ PARAMS = (
     ),
     SimParam("publish_clock", True, "Publish /clock (needed by use_sim_time nodes)."),
     SimParam("sensor_qos", "sensor_data", "QoS of sensor topics: sensor_data | reliable."),
-    SimParam("viewer", False, "Open MuJoCo's interactive viewer (needs a display and "
-             "MUJOCO_GL=glfw); headless when false or when no viewer can start."),
+    SimParam(
+        "viewer",
+        False,
+        "Open MuJoCo's interactive viewer (needs a display and "
+        "MUJOCO_GL=glfw); headless when false or when no viewer can start.",
+    ),
 )
 SPECS = {p.name: p for p in PARAMS}
 

@@ -42,7 +42,9 @@ class BaseSim(ABC):
         self._ticks_per_imu = _ticks(spec.imu.rate_hz, "imu rate_hz")
         self._ticks_per_frame = _ticks(cam.rate_hz, "camera rate_hz")
         self.control_period_s = self._ticks_per_frame * PHYSICS_DT_S
-        self.camera = OffscreenCamera(self.model, "front", cam.width, cam.height) if render else None
+        self.camera = (
+            OffscreenCamera(self.model, "front", cam.width, cam.height) if render else None
+        )
         self._effects = CameraEffects(self.perturbation.camera)
         self._root = self._body_id(spec.name)
         self._qpos = self.model.jnt_qposadr[self.model.body_jntadr[self._root]]

@@ -40,8 +40,12 @@ def measure(robot: str, width: int, height: int, sim_seconds: float, render: boo
             sim.reset(seed)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     sim.close()
-    return {"robot": robot, "camera": f"{width}x{height}" if render else "none",
-            "rtf_wall": simulated / wall, "rtf_cpu": simulated / cpu}
+    return {
+        "robot": robot,
+        "camera": f"{width}x{height}" if render else "none",
+        "rtf_wall": simulated / wall,
+        "rtf_cpu": simulated / cpu,
+    }
 
 
 def run(sim_seconds: float = 20.0, sizes=SIZES) -> list[dict]:
@@ -55,8 +59,10 @@ def run(sim_seconds: float = 20.0, sizes=SIZES) -> list[dict]:
 
 def format_table(rows: list[dict]) -> str:
     """Markdown table with the rendering cost relative to the physics-only reference."""
-    lines = ["| robot | camera | real-time factor (wall) | (CPU) | vs physics only | target |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| robot | camera | real-time factor (wall) | (CPU) | vs physics only | target |",
+        "|---|---|---|---|---|---|",
+    ]
     reference = {r["robot"]: r["rtf_cpu"] for r in rows if r["camera"] == "none"}
     for r in rows:
         target = ""
@@ -64,8 +70,10 @@ def format_table(rows: list[dict]) -> str:
             ok = r["rtf_cpu"] >= TARGETS[r["robot"]]
             target = f">= {TARGETS[r['robot']]:g}x {'ok' if ok else 'MISSED'}"
         ratio = r["rtf_cpu"] / reference[r["robot"]]
-        lines.append(f"| {r['robot']} | {r['camera']} | {r['rtf_wall']:.1f}x | "
-                     f"{r['rtf_cpu']:.1f}x | {ratio:.2f} | {target} |")
+        lines.append(
+            f"| {r['robot']} | {r['camera']} | {r['rtf_wall']:.1f}x | "
+            f"{r['rtf_cpu']:.1f}x | {ratio:.2f} | {target} |"
+        )
     return "\n".join(lines)
 
 

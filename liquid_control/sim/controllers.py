@@ -59,10 +59,16 @@ class DiffDriveController:
     def wheel_speeds(self, command: np.ndarray, dt: float) -> np.ndarray:
         """Left and right wheel angular velocity targets (rad/s) for a (linear_x, angular_z)."""
         s = self.spec
-        linear = _step_toward(self._last[0], _clamp(command[0], s.max_linear_velocity_mps),
-                              s.max_linear_accel_mps2 * dt)
-        angular = _step_toward(self._last[1], _clamp(command[1], s.max_angular_velocity_radps),
-                               s.max_angular_accel_radps2 * dt)
+        linear = _step_toward(
+            self._last[0],
+            _clamp(command[0], s.max_linear_velocity_mps),
+            s.max_linear_accel_mps2 * dt,
+        )
+        angular = _step_toward(
+            self._last[1],
+            _clamp(command[1], s.max_angular_velocity_radps),
+            s.max_angular_accel_radps2 * dt,
+        )
         self._last[:] = linear, angular
         half = s.wheel_separation_m / 2
         wheels = np.array([linear - angular * half, linear + angular * half]) / s.wheel_radius_m
@@ -81,8 +87,9 @@ def _step_toward(current: float, target: float, max_step: float) -> float:
 
 def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """3-vector cross product (np.cross costs ~10x more on tiny arrays)."""
-    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
-                     a[0] * b[1] - a[1] * b[0]])
+    return np.array(
+        [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+    )
 
 
 def yaw_of(rotation: np.ndarray) -> float:
@@ -140,9 +147,10 @@ class MulticopterVelocityController:
         attitude_error = np.array([error_matrix[2, 1], error_matrix[0, 2], error_matrix[1, 0]])
         rate_desired = rotation.T @ desired @ np.array([0.0, 0.0, cmd[3]])
         rate_error = np.asarray(omega_body) - rate_desired
-        torque = -np.asarray(s.attitude_gain) * attitude_error - np.asarray(
-            s.angular_rate_gain
-        ) * rate_error
+        torque = (
+            -np.asarray(s.attitude_gain) * attitude_error
+            - np.asarray(s.angular_rate_gain) * rate_error
+        )
         thrust = float(np.clip(force @ rotation[:, 2], 0.0, 2.5 * s.mass_kg * GRAVITY))
         lagged = self._lag(np.array([thrust, *torque]), dt)
         return float(lagged[0]), lagged[1:].copy()

@@ -73,7 +73,13 @@ class DroneSim(BaseSim):
     def _reset_task(self, scene: np.random.Generator, distract: np.random.Generator) -> None:
         height, yaw = scene.uniform(1.2, 1.8), scene.uniform(-math.pi, math.pi)
         self.data.qpos[self._qpos : self._qpos + 7] = (
-            0.0, 0.0, height, math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2),
+            0.0,
+            0.0,
+            height,
+            math.cos(yaw / 2),
+            0.0,
+            0.0,
+            math.sin(yaw / 2),
         )
         distance, bearing = scene.uniform(4.0, 8.0), yaw + scene.uniform(-0.45, 0.45)
         direction = np.array([math.cos(bearing), math.sin(bearing)])
@@ -139,8 +145,12 @@ class DroneSim(BaseSim):
     def odometry(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Ground-truth pose in the world-fixed odom frame, twist in the body frame."""
         state = self.state()
-        return (state.position, state.quat_xyzw, state.linear_velocity_body,
-                state.angular_velocity_body)
+        return (
+            state.position,
+            state.quat_xyzw,
+            state.linear_velocity_body,
+            state.angular_velocity_body,
+        )
 
     def _update_task(self) -> None:
         position = self.data.qpos[self._qpos : self._qpos + 3]

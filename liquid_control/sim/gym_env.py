@@ -64,8 +64,9 @@ class LiquidSimEnv(gym.Env):
 
     def step(self, action: np.ndarray) -> tuple[dict[str, np.ndarray], float, bool, bool, dict]:
         """Advance one camera period under ``action`` (clipped to the action space)."""
-        action = np.clip(np.asarray(action, dtype=float), self.action_space.low,
-                         self.action_space.high)
+        action = np.clip(
+            np.asarray(action, dtype=float), self.action_space.low, self.action_space.high
+        )
         obs, reward, done, info = self.sim.step(action)
         truncated = bool(done and info.get("timeout", False))
         terminated = bool(done and not truncated)

@@ -85,8 +85,9 @@ def distractor_bodies(count: int) -> str:
 def camera_element(camera: CameraSpec) -> str:
     """A MuJoCo camera looking along body +x, pitched down, with gz's horizontal FOV."""
     p = camera.pitch_down_rad
-    fovy = math.degrees(2 * math.atan(math.tan(camera.horizontal_fov_rad / 2) * camera.height
-                                      / camera.width))
+    fovy = math.degrees(
+        2 * math.atan(math.tan(camera.horizontal_fov_rad / 2) * camera.height / camera.width)
+    )
     xyaxes = (0, -1, 0, math.sin(p), 0, math.cos(p))
     return (
         f'      <camera name="front" pos="{_f(camera.position_m)}" xyaxes="{_f(xyaxes)}" '

@@ -172,7 +172,9 @@ def _check_value(key: str, spec: Any, value: Any) -> Any:
         if not isinstance(value, (list, tuple)) or len(value) != 3:
             raise ValueError(f"perturbation key {key!r} = {value!r} must be a list of 3 numbers")
         try:
-            return tuple(_check_number(f"{key}[{i}]", v, lo, hi, False) for i, v in enumerate(value))
+            return tuple(
+                _check_number(f"{key}[{i}]", v, lo, hi, False) for i, v in enumerate(value)
+            )
         except ValueError as error:
             raise ValueError(f"perturbation key {key!r} = {list(value)!r}: {error}") from None
     return _check_number(key, value, lo, hi, meta.get("integer", False))
@@ -185,7 +187,9 @@ def _check_number(key: str, value: Any, lo: float, hi: float, integer: bool) -> 
         kind = "an integer" if integer else "a number"
         raise ValueError(f"perturbation key {key!r} = {value!r} must be {kind} in {lo}..{hi}")
     if not math.isfinite(value) or not lo <= value <= hi:
-        raise ValueError(f"perturbation key {key!r} = {value!r} is out of range; allowed {lo}..{hi}")
+        raise ValueError(
+            f"perturbation key {key!r} = {value!r} is out of range; allowed {lo}..{hi}"
+        )
     return int(value) if integer else float(value)
 
 

@@ -49,10 +49,13 @@ class RoverSim(BaseSim):
         dyn = self.perturbation.dynamics
         self.controller = DiffDriveController(self.spec, dyn.motor_lag_s)
         self._wheel_dofs = [
-            self.model.jnt_dofadr[self.model.joint(f"wheel_{side}").id] for side in ("left", "right")
+            self.model.jnt_dofadr[self.model.joint(f"wheel_{side}").id]
+            for side in ("left", "right")
         ]
         for side in ("left", "right"):  # slip: less grip and wheels that lose speed at random
-            self.model.geom_friction[self._geom_id(f"wheel_{side}"), 0] *= 1.0 - 0.8 * dyn.wheel_slip
+            self.model.geom_friction[self._geom_id(f"wheel_{side}"), 0] *= (
+                1.0 - 0.8 * dyn.wheel_slip
+            )
         self._slip_state = np.zeros(2)
         self._odom = np.zeros(3)
         self.track: Track | None = None
@@ -67,7 +70,10 @@ class RoverSim(BaseSim):
         lane = self.perturbation.scene.lane_rgb
         lane_rgb = np.clip(
             np.asarray(DEFAULT_LANE_RGB) + scene.uniform(-0.05, 0.05, 3)
-            if lane is None else np.asarray(lane), 0.0, 1.0
+            if lane is None
+            else np.asarray(lane),
+            0.0,
+            1.0,
         )
         texture = self._texture_view(self._ground_tex)
         texture[:] = self._ground_base
@@ -78,8 +84,13 @@ class RoverSim(BaseSim):
         lateral = scene.uniform(-0.12, 0.12)
         xy = self.track.points[start] + lateral * np.array([-math.sin(heading), math.cos(heading)])
         self.data.qpos[self._qpos : self._qpos + 7] = (
-            xy[0], xy[1], self.spec.wheel_radius_m,
-            math.cos(heading / 2), 0.0, 0.0, math.sin(heading / 2),
+            xy[0],
+            xy[1],
+            self.spec.wheel_radius_m,
+            math.cos(heading / 2),
+            0.0,
+            0.0,
+            math.sin(heading / 2),
         )
         self._place_distractors(distract, self._distractor_positions(distract))
         self.controller.reset()
@@ -131,8 +142,12 @@ class RoverSim(BaseSim):
         x, y, yaw = self._odom
         linear, angular = getattr(self, "_odom_twist", (0.0, 0.0))
         quat = np.array([0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)])
-        return (np.array([x, y, 0.0]), quat, np.array([linear, 0.0, 0.0]),
-                np.array([0.0, 0.0, angular]))
+        return (
+            np.array([x, y, 0.0]),
+            quat,
+            np.array([linear, 0.0, 0.0]),
+            np.array([0.0, 0.0, angular]),
+        )
 
     @property
     def projection(self) -> TrackProjection:

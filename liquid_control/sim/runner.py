@@ -58,8 +58,12 @@ class StreamingSim:
         report = None
         if self.sim.done and not self._reported:
             self._reported = True
-            report = {"episode": self.episode, "robot": self.sim.robot,
-                      "perturbation": self.sim.perturbation.name, **self.sim.episode_info()}
+            report = {
+                "episode": self.episode,
+                "robot": self.sim.robot,
+                "perturbation": self.sim.perturbation.name,
+                **self.sim.episode_info(),
+            }
             if self.auto_reset:
                 self.reset()
         return events, report

@@ -39,8 +39,9 @@ class SimGraph:
         params = [Parameter(k, value=v) for k, v in overrides.items()]
         self.node = SimNode(context=self.context, parameter_overrides=params)
         self.peer = rclpy.create_node("sim_test_peer", context=self.context)
-        self.got: dict[str, list] = {k: [] for k in ("image", "info", "imu", "odom", "clock",
-                                                      "episode", "cmd")}
+        self.got: dict[str, list] = {
+            k: [] for k in ("image", "info", "imu", "odom", "clock", "episode", "cmd")
+        }
         sensor_qos = 100 if overrides.get("sensor_qos") == "reliable" else qos_profile_sensor_data
         subscriptions = (
             (Image, "camera/image_raw", "image", sensor_qos),
@@ -53,8 +54,7 @@ class SimGraph:
         for kind, topic, key, qos in subscriptions:
             self.peer.create_subscription(kind, topic, self.got[key].append, qos)
         stamped = overrides.get("cmd_vel_stamped", False)
-        self.cmd_pub = self.peer.create_publisher(TwistStamped if stamped else Twist, "cmd_vel",
-                                                  10)
+        self.cmd_pub = self.peer.create_publisher(TwistStamped if stamped else Twist, "cmd_vel", 10)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self.executor.add_node(self.peer)
@@ -203,9 +203,11 @@ def test_closed_loop_with_the_controller_node(graph_factory, tmp_path):
     g = graph_factory(robot="rover", wait_for_command_s=2.0)
     controller = controller_node.ControllerNode(
         context=g.context,
-        parameter_overrides=[Parameter("robot", value="rover"),
-                             Parameter("model_path", value=str(model)),
-                             Parameter("use_sim_time", value=True)],
+        parameter_overrides=[
+            Parameter("robot", value="rover"),
+            Parameter("model_path", value=str(model)),
+            Parameter("use_sim_time", value=True),
+        ],
     )
     assert controller.trigger_configure() == controller_node.SUCCESS
     assert controller.trigger_activate() == controller_node.SUCCESS

@@ -22,8 +22,11 @@ TREE = ast.parse(LAUNCH.read_text())
 
 
 def _calls(name: str) -> list[ast.Call]:
-    return [n for n in ast.walk(TREE) if isinstance(n, ast.Call)
-            and getattr(n.func, "id", getattr(n.func, "attr", None)) == name]
+    return [
+        n
+        for n in ast.walk(TREE)
+        if isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) == name
+    ]
 
 
 def _declared() -> dict[str, dict[str, ast.expr]]:
@@ -45,24 +48,24 @@ def test_every_used_argument_is_declared_with_default_and_description():
 
 
 def test_both_executables_are_launched_and_registered_in_setup_py():
-    executables = {kw.value.value for call in _calls("Node") for kw in call.keywords
-                   if kw.arg == "executable"}
+    executables = {
+        kw.value.value for call in _calls("Node") for kw in call.keywords if kw.arg == "executable"
+    }
     assert executables == {"sim", "controller"}
     setup = (REPO / "setup.py").read_text()
     assert "sim = liquid_control.nodes.sim_node:main" in setup
 
 
 def _perturbation_path():
-    (function,) = [n for n in TREE.body
-                   if isinstance(n, ast.FunctionDef) and n.name == "perturbation_path"]
+    (function,) = [
+        n for n in TREE.body if isinstance(n, ast.FunctionDef) and n.name == "perturbation_path"
+    ]
     namespace = {"os": os}
     exec(compile(ast.Module([function], type_ignores=[]), str(LAUNCH), "exec"), namespace)
     return namespace["perturbation_path"]
 
 
-@pytest.mark.parametrize(
-    "name", ["autumn", "snow", "rain", "dusk", "noise", "distractors", "wind"]
-)
+@pytest.mark.parametrize("name", ["autumn", "snow", "rain", "dusk", "noise", "distractors", "wind"])
 def test_perturbation_names_resolve_to_shipped_files(name):
     path = Path(_perturbation_path()(name, str(REPO)))
     assert path == REPO / "config" / "perturbations" / f"{name}.yaml"

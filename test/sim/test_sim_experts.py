@@ -40,8 +40,7 @@ def test_drone_expert_reaches_the_target_without_collision():
 
 
 def test_drone_expert_copes_with_the_shipped_wind():
-    wind = Perturbation.from_dict({"dynamics": {"wind_mps": [1.0, 0.8, 0.0],
-                                                "gust_std_mps": 0.8}})
+    wind = Perturbation.from_dict({"dynamics": {"wind_mps": [1.0, 0.8, 0.0], "gust_std_mps": 0.8}})
     rate, _ = _success_rate("drone", range(4), wind)
     assert rate == 1.0
 

@@ -31,9 +31,17 @@ def test_nominal_returns_the_rendered_frame_untouched(frame):
 
 @pytest.mark.parametrize(
     "params",
-    [{"noise_std": 0.1}, {"salt_pepper": 0.05}, {"blur_px": 1.5}, {"brightness": 0.5},
-     {"contrast": 0.5}, {"hue_shift_deg": 90.0}, {"haze": 0.5}, {"rain": 0.6},
-     {"occlusion": 0.2}],
+    [
+        {"noise_std": 0.1},
+        {"salt_pepper": 0.05},
+        {"blur_px": 1.5},
+        {"brightness": 0.5},
+        {"contrast": 0.5},
+        {"hue_shift_deg": 90.0},
+        {"haze": 0.5},
+        {"rain": 0.6},
+        {"occlusion": 0.2},
+    ],
     ids=lambda p: next(iter(p)),
 )
 def test_each_effect_changes_the_frame_deterministically_per_rng(frame, params):

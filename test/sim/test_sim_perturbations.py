@@ -23,30 +23,86 @@ from liquid_control.sim.perturbations import (
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "perturbations"
 
 DESIGN_DEFAULTS = {
-    "camera": {"noise_std": 0.0, "salt_pepper": 0.0, "blur_px": 0.0, "brightness": 1.0,
-               "contrast": 1.0, "hue_shift_deg": 0.0, "haze": 0.0, "rain": 0.0,
-               "occlusion": 0.0, "drop_prob": 0.0, "latency_s": 0.0},
-    "imu": {"gyro_noise_std": 0.0, "accel_noise_std": 0.0, "gyro_bias": [0, 0, 0],
-            "accel_bias": [0, 0, 0], "drop_prob": 0.0, "latency_s": 0.0},
-    "scene": {"ground": "default", "light": 1.0, "distractors": 0, "target_rgb": None,
-              "lane_rgb": None},
-    "dynamics": {"wind_mps": [0, 0, 0], "gust_std_mps": 0.0, "mass_scale": 1.0,
-                 "wheel_slip": 0.0, "motor_lag_s": 0.0},
+    "camera": {
+        "noise_std": 0.0,
+        "salt_pepper": 0.0,
+        "blur_px": 0.0,
+        "brightness": 1.0,
+        "contrast": 1.0,
+        "hue_shift_deg": 0.0,
+        "haze": 0.0,
+        "rain": 0.0,
+        "occlusion": 0.0,
+        "drop_prob": 0.0,
+        "latency_s": 0.0,
+    },
+    "imu": {
+        "gyro_noise_std": 0.0,
+        "accel_noise_std": 0.0,
+        "gyro_bias": [0, 0, 0],
+        "accel_bias": [0, 0, 0],
+        "drop_prob": 0.0,
+        "latency_s": 0.0,
+    },
+    "scene": {
+        "ground": "default",
+        "light": 1.0,
+        "distractors": 0,
+        "target_rgb": None,
+        "lane_rgb": None,
+    },
+    "dynamics": {
+        "wind_mps": [0, 0, 0],
+        "gust_std_mps": 0.0,
+        "mass_scale": 1.0,
+        "wheel_slip": 0.0,
+        "motor_lag_s": 0.0,
+    },
 }
 EVERY_KEY_CHANGED = {
     "name": "everything",
-    "camera": {"noise_std": 0.1, "salt_pepper": 0.01, "blur_px": 1.0, "brightness": 0.8,
-               "contrast": 1.2, "hue_shift_deg": 30.0, "haze": 0.3, "rain": 0.4,
-               "occlusion": 0.1, "drop_prob": 0.1, "latency_s": 0.05},
-    "imu": {"gyro_noise_std": 0.02, "accel_noise_std": 0.2, "gyro_bias": [0.01, 0, 0],
-            "accel_bias": [0, 0.1, 0], "drop_prob": 0.05, "latency_s": 0.01},
-    "scene": {"ground": "checker", "light": 0.5, "distractors": 3,
-              "target_rgb": [0.1, 0.2, 0.9], "lane_rgb": [1, 1, 1]},
-    "dynamics": {"wind_mps": [1, 0, 0], "gust_std_mps": 0.5, "mass_scale": 1.1,
-                 "wheel_slip": 0.2, "motor_lag_s": 0.05},
+    "camera": {
+        "noise_std": 0.1,
+        "salt_pepper": 0.01,
+        "blur_px": 1.0,
+        "brightness": 0.8,
+        "contrast": 1.2,
+        "hue_shift_deg": 30.0,
+        "haze": 0.3,
+        "rain": 0.4,
+        "occlusion": 0.1,
+        "drop_prob": 0.1,
+        "latency_s": 0.05,
+    },
+    "imu": {
+        "gyro_noise_std": 0.02,
+        "accel_noise_std": 0.2,
+        "gyro_bias": [0.01, 0, 0],
+        "accel_bias": [0, 0.1, 0],
+        "drop_prob": 0.05,
+        "latency_s": 0.01,
+    },
+    "scene": {
+        "ground": "checker",
+        "light": 0.5,
+        "distractors": 3,
+        "target_rgb": [0.1, 0.2, 0.9],
+        "lane_rgb": [1, 1, 1],
+    },
+    "dynamics": {
+        "wind_mps": [1, 0, 0],
+        "gust_std_mps": 0.5,
+        "mass_scale": 1.1,
+        "wheel_slip": 0.2,
+        "motor_lag_s": 0.05,
+    },
 }
-SECTIONS = {"camera": CameraPerturbation, "imu": ImuPerturbation, "scene": ScenePerturbation,
-            "dynamics": DynamicsPerturbation}
+SECTIONS = {
+    "camera": CameraPerturbation,
+    "imu": ImuPerturbation,
+    "scene": ScenePerturbation,
+    "dynamics": DynamicsPerturbation,
+}
 
 
 def _canonical(value):
@@ -78,8 +134,13 @@ def test_empty_file_is_nominal_and_takes_its_name_from_the_file(tmp_path):
     assert Perturbation.from_dict(None) == Perturbation()
 
 
-UNKNOWN = [{"wind": 1}, {"camera": {"nois_std": 0.1}}, {"imu": {"bias": 1}},
-           {"scene": {"fog": 1}}, {"dynamics": {"mass": 2}}]
+UNKNOWN = [
+    {"wind": 1},
+    {"camera": {"nois_std": 0.1}},
+    {"imu": {"bias": 1}},
+    {"scene": {"fog": 1}},
+    {"dynamics": {"mass": 2}},
+]
 
 
 @pytest.mark.parametrize("raw", UNKNOWN, ids=lambda r: str(r))
@@ -90,19 +151,37 @@ def test_unknown_keys_are_rejected_by_name(raw):
 
 
 OUT_OF_RANGE = [
-    ("camera", "noise_std", 1.5), ("camera", "salt_pepper", -0.1), ("camera", "blur_px", 11),
-    ("camera", "brightness", -1), ("camera", "contrast", 6), ("camera", "hue_shift_deg", 200),
-    ("camera", "haze", 1.1), ("camera", "rain", 2), ("camera", "occlusion", -0.5),
-    ("camera", "drop_prob", 1.01), ("camera", "latency_s", -0.1),
-    ("imu", "gyro_noise_std", -1), ("imu", "accel_noise_std", 100), ("imu", "drop_prob", 2),
-    ("imu", "latency_s", 5), ("imu", "gyro_bias", [0, 0, 3]), ("imu", "accel_bias", [20, 0, 0]),
-    ("scene", "light", -0.2), ("scene", "distractors", 21), ("scene", "distractors", 2.5),
-    ("scene", "target_rgb", [1.2, 0, 0]), ("scene", "lane_rgb", [0, 0]),
+    ("camera", "noise_std", 1.5),
+    ("camera", "salt_pepper", -0.1),
+    ("camera", "blur_px", 11),
+    ("camera", "brightness", -1),
+    ("camera", "contrast", 6),
+    ("camera", "hue_shift_deg", 200),
+    ("camera", "haze", 1.1),
+    ("camera", "rain", 2),
+    ("camera", "occlusion", -0.5),
+    ("camera", "drop_prob", 1.01),
+    ("camera", "latency_s", -0.1),
+    ("imu", "gyro_noise_std", -1),
+    ("imu", "accel_noise_std", 100),
+    ("imu", "drop_prob", 2),
+    ("imu", "latency_s", 5),
+    ("imu", "gyro_bias", [0, 0, 3]),
+    ("imu", "accel_bias", [20, 0, 0]),
+    ("scene", "light", -0.2),
+    ("scene", "distractors", 21),
+    ("scene", "distractors", 2.5),
+    ("scene", "target_rgb", [1.2, 0, 0]),
+    ("scene", "lane_rgb", [0, 0]),
     ("scene", "ground", "mud"),
-    ("dynamics", "wind_mps", [0, 40, 0]), ("dynamics", "gust_std_mps", -1),
-    ("dynamics", "mass_scale", 0.1), ("dynamics", "wheel_slip", 1.5),
+    ("dynamics", "wind_mps", [0, 40, 0]),
+    ("dynamics", "gust_std_mps", -1),
+    ("dynamics", "mass_scale", 0.1),
+    ("dynamics", "wheel_slip", 1.5),
     ("dynamics", "motor_lag_s", 1.0),
-    ("camera", "noise_std", "0.1"), ("camera", "brightness", True), ("camera", "haze", None),
+    ("camera", "noise_std", "0.1"),
+    ("camera", "brightness", True),
+    ("camera", "haze", None),
     ("camera", "blur_px", float("nan")),
 ]
 

@@ -128,8 +128,9 @@ def test_rover_wheel_odometry_matches_ground_truth_without_slip(rover):
 
 
 def test_wind_pushes_a_hovering_drone_downwind():
-    sim = DroneSim(Perturbation.from_dict({"dynamics": {"wind_mps": [3.0, 0.0, 0.0]}}),
-                   render=False)
+    sim = DroneSim(
+        Perturbation.from_dict({"dynamics": {"wind_mps": [3.0, 0.0, 0.0]}}), render=False
+    )
     sim.reset(0)
     x0 = sim.state().position[0]
     _run(sim, [0, 0, 0, 0], 2.0)
@@ -146,8 +147,11 @@ def test_heavier_drone_sinks_because_the_controller_assumes_nominal_mass():
 
 def test_wheel_slip_and_motor_lag_slow_the_rover():
     travelled = {}
-    for label, dynamics in {"nominal": {}, "slip": {"wheel_slip": 0.6},
-                            "lag": {"motor_lag_s": 0.3}}.items():
+    for label, dynamics in {
+        "nominal": {},
+        "slip": {"wheel_slip": 0.6},
+        "lag": {"motor_lag_s": 0.3},
+    }.items():
         sim = RoverSim(Perturbation.from_dict({"dynamics": dynamics}), render=False)
         sim.reset(0)
         start = sim.state().position.copy()

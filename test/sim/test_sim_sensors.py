@@ -101,8 +101,9 @@ def test_frame_and_imu_latency_delay_arrival_but_keep_stamps():
         arrivals += obs.events
     frames = [e for e in arrivals if isinstance(e, CameraFrame)]
     assert frames[0].stamp == 0.0 and frames[0].arrival == pytest.approx(0.12)
-    assert all(e.arrival - e.stamp == pytest.approx(0.03) for e in arrivals
-               if isinstance(e, ImuSample))
+    assert all(
+        e.arrival - e.stamp == pytest.approx(0.03) for e in arrivals if isinstance(e, ImuSample)
+    )
     assert obs.image_stamp == pytest.approx(obs.time - 0.15)  # latest frame, 3 periods old
     sim.close()
 
@@ -121,9 +122,7 @@ def test_dropped_frames_and_imu_samples_never_arrive():
 
 
 def test_imu_noise_and_bias_show_in_the_samples():
-    pert = Perturbation.from_dict(
-        {"imu": {"gyro_noise_std": 0.1, "accel_bias": [0.5, 0.0, 0.0]}}
-    )
+    pert = Perturbation.from_dict({"imu": {"gyro_noise_std": 0.1, "accel_bias": [0.5, 0.0, 0.0]}})
     sim = DroneSim(pert, render=False)
     sim.reset(0)
     obs, *_ = sim.step(np.zeros(4))
