@@ -78,7 +78,7 @@ def _normalise(saliency: np.ndarray) -> np.ndarray:
 
 
 def _upsample_through(conv: Any, mask: Any, size: tuple[int, int]) -> Any:
-    """Scale ``mask`` (1, 1, h, w) to ``size`` with a ones deconvolution of ``conv``'s geometry."""
+    """Scale ``mask`` (1, 1, h, w) to ``size`` by a ones deconvolution of ``conv``'s geometry."""
     import torch
     from torch.nn import functional
 
@@ -93,9 +93,12 @@ def _upsample_through(conv: Any, mask: Any, size: tuple[int, int]) -> Any:
     if not all(0 <= e < s for e, s in zip(extra, stride, strict=True)):
         return functional.interpolate(mask, size=size, mode="bilinear", align_corners=False)
     ones = torch.ones(1, 1, *kernel, dtype=mask.dtype, device=mask.device)
-    return functional.conv_transpose2d(
-        mask, ones, stride=stride, padding=padding, output_padding=tuple(extra)
-    )
+    geometry = {"stride": stride, "padding": padding, "output_padding": tuple(extra)}
+    spread = functional.conv_transpose2d(mask, ones, **geometry)
+    # divide by how many kernel windows cover each pixel: a kernel that is not a multiple of
+    # the stride would otherwise paint a checkerboard over the mask
+    coverage = functional.conv_transpose2d(torch.ones_like(mask), ones, **geometry)
+    return spread / coverage.clamp(min=1.0)
 
 
 def visual_backprop(encoder: Any, image: np.ndarray) -> np.ndarray:

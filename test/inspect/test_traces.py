@@ -130,3 +130,12 @@ def test_sim_trace_has_ground_truth_and_readable_plots(rover_model, tmp_path):
         assert pixels.std() > 0.1 and (pixels < 0.5).mean() > 0.01  # drawn, not blank
     with pytest.raises(ValueError, match="driver='nobody'"):
         trace_sim(rover_model, "rover", driver="nobody")
+
+
+def test_drone_trace_has_target_quantities(drone_ltc_model):
+    trace = trace_sim(drone_ltc_model, "drone", seconds=1.0, seed=0, driver="expert")
+    assert set(trace.quantities) == {"target_bearing_rad", "target_distance_m", "height_error_m"}
+    distance = trace.quantities["target_distance_m"]
+    assert np.all(distance > 0) and distance[-1] < distance[0]  # the expert closes in
+    assert np.all(np.abs(trace.quantities["target_bearing_rad"]) <= np.pi)
+    assert trace.neuron_labels[:4] == ["m0:vx", "m1:vy", "m2:vz", "m3:yaw_rate"]
