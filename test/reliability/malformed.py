@@ -104,3 +104,60 @@ def imu_should_decode(msg: Imu) -> bool:
 
 
 FRAME_IDS = st.sampled_from(["", "other", " imu", "camera ", "\u00efmu", "x" * 300])
+
+
+IMU_FIELDS = [
+    (part, axis) for part in ("angular_velocity", "linear_acceleration") for axis in "xyz"
+]
+QUAT_FIELDS = [("orientation", axis) for axis in "xyzw"]
+
+
+def mutate_imu(msg: Imu, rng: np.random.Generator) -> Imu:
+    """Apply one to three random corruptions to a good Imu (stamps are left alone)."""
+    for _ in range(int(rng.integers(1, 4))):
+        kind = int(rng.integers(0, 5))
+        if kind <= 1:
+            part, axis = IMU_FIELDS[int(rng.integers(0, 6))]
+            setattr(getattr(msg, part), axis, float(rng.choice(ODD_IMU + [rng.normal() * 1e3])))
+        elif kind == 2:
+            part, axis = QUAT_FIELDS[int(rng.integers(0, 4))]
+            value = getattr(msg.orientation, axis) * float(rng.choice([0.0, 0.9, 1.001, 3.0]))
+            setattr(msg.orientation, axis, float(rng.choice([value, math.nan, math.inf])))
+        elif kind == 3:
+            msg.orientation_covariance[0] = float(rng.choice([-1.0, 0.0, math.nan]))
+        else:
+            msg.header.frame_id = str(rng.choice(["imu", "", "imu_link", "camera"]))
+    return msg
+
+
+def mutate_image(msg: Image, rng: np.random.Generator) -> Image:
+    """Apply one to three random corruptions to a good Image (bounded row steps, no stamps)."""
+    data = bytearray(msg.data)
+    for _ in range(int(rng.integers(1, 4))):
+        kind = int(rng.integers(0, 6))
+        if kind == 0:
+            msg.encoding = str(rng.choice(list(CHANNELS) + BAD_ENCODINGS))
+        elif kind == 1:
+            msg.height = int(rng.choice([0, 1, max(msg.height - 1, 0), msg.height + 1, 2**32 - 1]))
+        elif kind == 2:
+            msg.width = int(rng.choice([0, 1, max(msg.width - 1, 0), msg.width + 1, 2**31]))
+        elif kind == 3:
+            msg.step = int(rng.integers(0, msg.width * 4 + 64)) if msg.width < 2**20 else 0
+        elif kind == 4:
+            cut = int(rng.integers(0, len(data) + 16))
+            data = data[:cut] if cut <= len(data) else data + bytes(cut - len(data))
+        else:
+            msg.header.frame_id = str(rng.choice(["camera", "", "camera_optical", "imu"]))
+    msg.data = bytes(data)
+    return msg
+
+
+def expected_bad(stream: str, msg) -> bool:
+    """The oracle for one message through the node."""
+    if stream == "camera":
+        return msg.header.frame_id != "camera" or reference_rgb(msg) is None
+    fields = (msg.angular_velocity, msg.linear_acceleration, msg.orientation)
+    finite = np.all(np.isfinite([[f.x, f.y, f.z] for f in fields])) and np.isfinite(
+        msg.orientation.w
+    )
+    return msg.header.frame_id != "imu" or not finite or not imu_should_decode(msg)

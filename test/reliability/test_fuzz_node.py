@@ -15,7 +15,14 @@ import numpy as np
 import pytest
 from harness import REPORT, SOAK_EXAMPLES, TEST_EXAMPLES, command_violations, run_property
 from hypothesis import strategies as st
-from malformed import FRAME_IDS, image_messages, imu_messages, imu_should_decode, reference_rgb
+from malformed import (
+    FRAME_IDS,
+    expected_bad,
+    image_messages,
+    imu_messages,
+    mutate_image,
+    mutate_imu,
+)
 from node_graph import Graph, good_image, good_imu
 
 from liquid_control.nodes import conversions as conv
@@ -44,17 +51,6 @@ class Timeline:
         """Advance and return the new stamp."""
         self.t += step
         return self.t
-
-
-def expected_bad(stream: str, msg) -> bool:
-    """The oracle for one message through the node."""
-    if stream == "camera":
-        return msg.header.frame_id != "camera" or reference_rgb(msg) is None
-    fields = (msg.angular_velocity, msg.linear_acceleration, msg.orientation)
-    finite = np.all(np.isfinite([[f.x, f.y, f.z] for f in fields])) and np.isfinite(
-        msg.orientation.w
-    )
-    return msg.header.frame_id != "imu" or not finite or not imu_should_decode(msg)
 
 
 class NodeFuzz:
@@ -142,6 +138,38 @@ def test_malformed_messages_through_the_node(fuzz_graph: Graph) -> None:
 @pytest.mark.soak
 def test_soak_malformed_messages_through_the_node(fuzz_graph: Graph) -> None:
     _run(fuzz_graph, max(SOAK_EXAMPLES // 3, 1))  # ~4 messages per case: >= 10,000 messages
+
+
+def _run_mutations(graph: Graph, messages: int, seed: int) -> None:
+    """Seeded random corruptions of good messages, in cases of up to four."""
+    rng = np.random.default_rng(seed)
+    fuzz = NodeFuzz(graph)
+    what = "node: random mutations over ROS"
+    try:
+        while fuzz.sent < messages:
+            case = []
+            for _ in range(int(rng.integers(1, 5))):
+                if rng.random() < 0.5:
+                    msg = mutate_imu(good_imu(0.0), rng)
+                    case.append(("imu", msg, msg.header.frame_id))
+                else:
+                    msg = mutate_image(good_image(0.0, int(rng.integers(0, 99))), rng)
+                    case.append(("camera", msg, msg.header.frame_id))
+            fuzz.check_case(case)
+        fuzz.check_diagnostics()
+    finally:
+        REPORT.add_cases(what, fuzz.sent, crashes=len(graph.crashes))
+        REPORT.add_commands(what, fuzz.checked_commands, len(fuzz.bad_commands))
+    assert graph.alive()
+
+
+def test_random_mutations_through_the_node(fuzz_graph: Graph) -> None:
+    _run_mutations(fuzz_graph, TEST_EXAMPLES * 2, seed=1)
+
+
+@pytest.mark.soak
+def test_soak_random_mutations_through_the_node(fuzz_graph: Graph) -> None:
+    _run_mutations(fuzz_graph, SOAK_EXAMPLES, seed=2)
 
 
 def test_imu_beyond_float32_is_a_bad_message_not_an_internal_error(fuzz_graph: Graph) -> None:
