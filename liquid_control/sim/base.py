@@ -252,7 +252,7 @@ class BaseSim(ABC):
             self.camera.upload_texture(texture_id)
 
     def _scale_mass(self, scale: float) -> None:
-        """Scale the mass and inertia of every robot body (payload the controller ignores)."""
+        """Scale the mass and inertia of every robot body (a payload built into the model)."""
         if scale == 1.0:
             return
         for body in range(self.model.nbody):

@@ -104,17 +104,21 @@ class MulticopterVelocityController:
     velocity error gives a clipped acceleration, the thrust vector sets the
     desired attitude at the current heading, and attitude and rate errors give
     torques with the gains of robots.py. Like the plugin, it has no integral
-    term and uses the configured (nominal) mass.
+    term, and it compensates gravity for ``mass_kg``: the plugin sums the
+    model's link masses, so a heavier model is a known mass, not an unknown one.
     """
 
-    def __init__(self, spec: DroneSpec, motor_lag_s: float = 0.0) -> None:
+    def __init__(
+        self, spec: DroneSpec, motor_lag_s: float = 0.0, mass_kg: float | None = None
+    ) -> None:
         self.spec = spec
+        self.mass_kg = spec.mass_kg if mass_kg is None else mass_kg
         self._lag = FirstOrderLag(ROTOR_TIME_CONSTANT_S + motor_lag_s, 4)
 
     def reset(self) -> None:
         """Rotors back to hover thrust, no torque."""
         self._lag.reset()
-        self._lag.value[0] = self.spec.mass_kg * GRAVITY
+        self._lag.value[0] = self.mass_kg * GRAVITY
 
     def clip_command(self, command: np.ndarray) -> np.ndarray:
         """Clamp (vx, vy, vz, yaw_rate) to the configured limits."""
@@ -138,7 +142,7 @@ class MulticopterVelocityController:
         accel = np.asarray(s.velocity_gain) * (heading @ cmd[:3] - velocity_world)
         limit = np.asarray(s.max_linear_accel_mps2)
         accel = np.clip(accel, -limit, limit)
-        force = s.mass_kg * (accel + np.array([0.0, 0.0, GRAVITY]))
+        force = self.mass_kg * (accel + np.array([0.0, 0.0, GRAVITY]))
         b3 = force / math.sqrt(force @ force)
         b2 = _cross(b3, np.array([c, si, 0.0]))
         b2 /= math.sqrt(b2 @ b2)
@@ -151,6 +155,6 @@ class MulticopterVelocityController:
             -np.asarray(s.attitude_gain) * attitude_error
             - np.asarray(s.angular_rate_gain) * rate_error
         )
-        thrust = float(np.clip(force @ rotation[:, 2], 0.0, 2.5 * s.mass_kg * GRAVITY))
+        thrust = float(np.clip(force @ rotation[:, 2], 0.0, 2.5 * self.mass_kg * GRAVITY))
         lagged = self._lag(np.array([thrust, *torque]), dt)
         return float(lagged[0]), lagged[1:].copy()

@@ -49,8 +49,9 @@ class DroneSim(BaseSim):
         return drone_xml(self.spec, scene.ground.value, scene.distractors)
 
     def _setup(self) -> None:
+        dyn = self.perturbation.dynamics
         self.controller = MulticopterVelocityController(
-            self.spec, self.perturbation.dynamics.motor_lag_s
+            self.spec, dyn.motor_lag_s, self.spec.mass_kg * dyn.mass_scale
         )
         self._target_body = self._body_id("target")
         self._target_geom = self._geom_id("target")
