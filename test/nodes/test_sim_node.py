@@ -192,7 +192,8 @@ def test_wall_locked_never_runs_ahead_of_real_time(graph_factory):
     start_wall, start_sim = time.monotonic(), g.node.stream.time
     g.spin_until(lambda: time.monotonic() - start_wall > 1.0, "one second")
     elapsed_sim = g.node.stream.time - start_sim
-    assert 0.0 < elapsed_sim <= (time.monotonic() - start_wall) * 1.05 + 0.02
+    # the pacer may catch up at most its 0.25 s of allowed lag, never run ahead of the wall
+    assert 0.0 < elapsed_sim <= (time.monotonic() - start_wall) * 1.05 + 0.26
 
 
 def test_closed_loop_with_the_controller_node(graph_factory, tmp_path):
