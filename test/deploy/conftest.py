@@ -1,13 +1,10 @@
-"""A rover policy saved with its ONNX export, for the deployment tests."""
+"""Rover and drone policies saved with their ONNX export, for the deployment tests."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-DEPLOY_DIR = Path(__file__).resolve().parent
-NO_TORCH = DEPLOY_DIR / "no_torch.py"
 
 
 @pytest.fixture(scope="session")
