@@ -235,3 +235,19 @@ def _good_traffic(graph: Graph, t: float, frames: int) -> float:
 
 def _violations(graph: Graph, commands: list[np.ndarray]) -> int:
     return sum(bool(command_violations(c, graph.limits)) for c in commands)
+
+
+@pytest.mark.parametrize(("height", "width", "encoding"), [(1080, 1920, "bgra8"), (1, 1, "mono8")])
+def test_any_frame_size_is_resized_and_used(fuzz_graph: Graph, height, width, encoding) -> None:
+    """A 1080p or a 1x1 frame from a misconfigured camera is resized, used and commanded on."""
+    fuzz = NodeFuzz(fuzz_graph)
+    pixels = np.random.default_rng(height).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    received = fuzz_graph.node.watchdog.camera.received
+    since = time.monotonic()
+    fuzz_graph.send("imu", [good_imu(fuzz.timeline.next())])
+    stamp = conv.seconds_to_stamp(fuzz.timeline.next())
+    fuzz_graph.send("camera", [conv.rgb_to_image(pixels, stamp, "camera", encoding)])
+    fuzz_graph.wait_for(lambda: fuzz_graph.commands_since(since), "a command for the frame")
+    REPORT.add_cases("node: huge and tiny frames", 1, crashes=len(fuzz_graph.crashes))
+    assert fuzz_graph.node.watchdog.camera.received == received + 1
+    fuzz.check_commands(since)
