@@ -15,6 +15,7 @@ import argparse
 import importlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -105,6 +106,33 @@ def run_worker(model: Path, backend: str, events: int, scratch: Path) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def node_rss_mb(model: Path, backend: str, scratch: Path, timeout_s: float = 120.0) -> float:
+    """RSS (MB) of a real controller node process once it has loaded the model and activated."""
+    report = scratch / f"node_imports_{backend}.json"
+    args = ["liquid_control.nodes.controller_node", "--ros-args", "-r", f"__ns:=/bench_{backend}"]
+    args += ["-p", f"model_path:={model}", "-p", f"backend:={backend}", "-p", "threads:=1"]
+    command = [sys.executable, *([str(NO_TORCH), str(report)] if backend != "torch" else ["-m"])]
+    process = subprocess.Popen(
+        [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + timeout_s
+        for line in process.stdout:
+            if "loaded" in line or time.monotonic() > deadline:
+                break
+        time.sleep(0.5)  # activation and the first timers run right after the load message
+        with open(f"/proc/{process.pid}/status") as status:
+            fields = dict(line.split(":", 1) for line in status if ":" in line)
+        return int(fields["VmRSS"].split()[0]) / 1024.0
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+
+
 def file_sizes(model: Path) -> dict[str, int]:
     """Bytes of each model file the backends read."""
     names = ("model.safetensors", "encoder.onnx", "core.onnx", "config.json")
@@ -143,10 +171,10 @@ def report(model: Path, sizes: dict[str, int], rows: list[dict]) -> str:
     lines += [f"| {n} | {b:,} | {b / base:.2f}x |" for n, b in sizes.items()]
     lines += [
         "",
-        "| backend | torch loaded | RSS MB (x torch) | import s (x torch) | "
+        "| backend | torch loaded | node RSS MB (x torch) | RSS MB (x torch) | import s (x torch) | "
         "load s (x torch) | frame event us p50 (x torch) | p99 | IMU event us p50 "
         "(x torch) | p99 |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
 
@@ -154,15 +182,18 @@ def report(model: Path, sizes: dict[str, int], rows: list[dict]) -> str:
             return f"{r[key]:.3g} ({r[key] / reference[key]:.2f}x)"
 
         lines.append(
-            f"| {r['backend']} | {'yes' if r['torch_loaded'] else 'no'} | {cell('rss_mb')} | "
+            f"| {r['backend']} | {'yes' if r['torch_loaded'] else 'no'} | {cell('node_rss_mb')} | "
+            f"{cell('rss_mb')} | "
             f"{cell('import_s')} | {cell('load_s')} | {cell('frame_event_us_p50')} | "
             f"{r['frame_event_us_p99']:.0f} | {cell('imu_event_us_p50')} | "
             f"{r['imu_event_us_p99']:.0f} |"
         )
     lines += [
         "",
-        "One thread per backend; frame event = encode + core step + limits, IMU event "
-        "= core step + limits. Ratios are against the torch backend in this run.",
+        "node RSS: the controller node process (rclpy included) after loading the model; "
+        "RSS: a runtime-only process after streaming. One thread per backend; frame event = "
+        "encode + core step + limits, IMU event = core step + limits. Ratios are against the "
+        "torch backend in this run.",
     ]
     return "\n".join(lines)
 
@@ -186,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         model = ensure_model(args.model, Path(scratch))
         rows = [run_worker(model, b, args.events, Path(scratch)) for b in BACKENDS]
+        for row in rows:
+            row["node_rss_mb"] = node_rss_mb(model, row["backend"], Path(scratch))
         sizes = file_sizes(model)
         print(report(model, sizes, rows))
     if args.json:
