@@ -126,7 +126,7 @@ def _stream(peer: _Peer) -> list[dict]:
             accel = np.array([0.0, 0.0, 9.81]) + rng.normal(0.0, 0.2, 3)
             peer.imu_pub.publish(conv.make_imu(gyro, accel, quat, now.to_msg()))
             event = {"kind": "imu", "gyro": gyro, "accel": accel, "quat": quat}
-        patience = 0.4 if k < 3 else 5.0  # the first events only prime the controller
+        patience = 1.0 if k < 3 else 5.0  # the first events only prime the controller
         stepped = peer.spin_until(lambda n=neurons_before: len(peer.neurons) > n, patience)
         if stepped and event["kind"] == "frame":
             assert peer.spin_until(lambda c=commands_before: len(peer.commands) > c, 5.0)
@@ -138,6 +138,9 @@ def _stream(peer: _Peer) -> list[dict]:
         )
         log.append(event)
         time.sleep(0.004)  # ~ sensor pacing; dt stays well inside [dt_min, dt_max]
+    peer.spin_until(lambda: False, 0.3)  # a late message would show up now
+    # one neurons message per stepped event: no message was attributed to the wrong event
+    assert len(peer.neurons) == sum(event["stepped"] for event in log)
     return log
 
 
