@@ -78,6 +78,8 @@ class EvalRecord:
     params_total: int
     step_latency_us_p50: float
     backend: str = "numpy"
+    seeds: list[int] = field(default_factory=list)  # the episodes' scene seeds, in order
+    successful_seeds: list[int] = field(default_factory=list)  # for exact replays in tests
 
 
 def _none(v: float) -> float | None:
@@ -101,7 +103,8 @@ def summarise(model: str, task: str, perturbation: str, outcomes: list[EpisodeOu
         mean_abs_lane_offset_m=_none(lane[0]), lane_offset_ci95=[_none(lane[1]), _none(lane[2])],
         params_core=int(params["core"]), params_total=int(params["total"]),
         step_latency_us_p50=round(float(np.median(lat)), 1) if lat else math.nan,
-        backend=backend,
+        backend=backend, seeds=[o.seed for o in outcomes],
+        successful_seeds=[o.seed for o in outcomes if o.success],
     )
 
 
@@ -121,6 +124,8 @@ def write_csv(records: list[EvalRecord], path: str | Path) -> None:
 
 def _flat(r: EvalRecord) -> dict:
     d = asdict(r)
+    d["seeds"] = " ".join(map(str, d["seeds"]))
+    d["successful_seeds"] = " ".join(map(str, d["successful_seeds"]))
     for key in ("success_ci95", "time_to_goal_ci95", "lane_offset_ci95"):
         low, high = d.pop(key)
         d[key + "_low"], d[key + "_high"] = low, high
