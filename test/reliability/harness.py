@@ -24,14 +24,17 @@ SOAK_EXAMPLES = int(os.environ.get("LIQUID_SOAK_EXAMPLES", "10000"))
 
 
 def run_property(check: Callable[[Any], None], strategy: st.SearchStrategy, examples: int) -> int:
-    """Run ``check`` on ``examples`` hypothesis cases (no deadline, no database); return the count."""
+    """Run ``check`` on ``examples`` hypothesis cases (no deadline, no database); return the count.
+
+    Runs of the `make test` size are derandomised, so CI is reproducible; soak runs explore.
+    """
     tried = 0
 
     @settings(
         max_examples=examples,
         deadline=None,
         database=None,
-        derandomize=False,
+        derandomize=examples < 1000,
         suppress_health_check=list(HealthCheck),
     )
     @given(strategy)
