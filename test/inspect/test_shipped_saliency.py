@@ -42,5 +42,6 @@ def test_shipped_rover_policy_looks_at_the_lane():
         lane = lane_mask(frame)
         assert lane.mean() > 0.01, "no lane visible: the lane detector needs updating"
         ratios.append(mass_in(visual_backprop(encoder, frame), lane) / lane.mean())
-    # the lane gets clearly more than its share of the saliency mass (1.0 = indifferent)
-    assert np.median(ratios) > 1.5, ratios
+    # several times the lane's share of the saliency mass (1.0 = indifferent; untrained
+    # encoders give 0.6-2.6, one trained on lane offset 5-10: test_lane_saliency.py)
+    assert np.median(ratios) > 3.0, ratios
