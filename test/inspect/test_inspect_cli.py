@@ -73,3 +73,44 @@ def test_traces_in_the_simulator_write_every_file(rover_model, tmp_path, capsys)
 def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
     assert main(["wiring", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_saliency_and_stability_commands(rover_model, tmp_path, capsys):
+    noise = tmp_path / "noise.yaml"
+    noise.write_text("camera:\n  noise_std: 0.2\n")
+    common = ["--frames", "2", "--seconds", "1"]
+    assert (
+        main(
+            [
+                "saliency",
+                str(rover_model),
+                "--perturb",
+                str(noise),
+                *common,
+                "--out",
+                str(tmp_path / "s.png"),
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "s.png").stat().st_size > 10_000
+    assert (
+        main(
+            [
+                "stability",
+                str(rover_model),
+                "--perturb",
+                str(noise),
+                "--episodes",
+                "1",
+                *common,
+                "--json",
+                str(tmp_path / "st.json"),
+            ]
+        )
+        == 0
+    )
+    (record,) = json.loads((tmp_path / "st.json").read_text())
+    assert record["perturbation"] == "noise" and record["saliency_pairs"] == 2
+    assert 0.0 < record["saliency_ssim"] < 1.0
+    assert "| rover_cfc_ncp | noise | visual_backprop |" in capsys.readouterr().out
