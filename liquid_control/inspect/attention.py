@@ -3,7 +3,9 @@
 Frames come in pairs: the same seed and the same expert commands run in a
 nominal and a perturbed simulator side by side, so the two frames of a pair show
 the same moment of the same episode, once in training conditions and once under
-the shift. Attention stability is the mean SSIM between the policy's saliency
+the shift (camera and scene shifts leave the motion identical; under dynamics
+shifts such as wind the perturbed robot drifts from the nominal path, and the
+score then also reflects the different view). Attention stability is the mean SSIM between the policy's saliency
 maps of the two frames (1.0 = the policy looks at the same place regardless).
 """
 
