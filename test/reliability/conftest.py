@@ -1,4 +1,8 @@
-"""Reliability suite hooks: print the figures at the end and write results/reliability.md on soak."""
+"""Reliability suite hooks: print the figures at the end and write results/reliability.md on soak.
+
+`make soak` (``pytest -m soak``) runs this whole directory, the fast tests included, so the
+results file covers every area (faults, parameters, model files) and not only the long runs.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,18 @@ from harness import REPORT
 
 REPO = Path(__file__).resolve().parents[2]
 _RUN = {"soak": False, "start": time.time()}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a soak run, select every reliability test (before -m deselects the fast ones)."""
+    expression = config.getoption("markexpr", "") or ""
+    if "soak" not in expression or "not soak" in expression:
+        return
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.soak)
 
 
 @pytest.fixture(scope="session")

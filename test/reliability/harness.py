@@ -119,10 +119,18 @@ class Figures:
                 f"| {self.bad_commands.get(what, 0)} |"
             )
         if self.watchdog:
-            lines += ["", "## Watchdog", "", "| case | stop time (s) | timeout (s) | ratio |"]
-            lines.append("|---|---:|---:|---:|")
-            for what, stop, timeout in self.watchdog:
-                lines.append(f"| {what} | {stop:.3f} | {timeout:.3f} | {stop / timeout:.2f} |")
+            lines += ["", "## Watchdog (first zero cmd_vel after the last sensor message)", ""]
+            lines += [
+                "| case | runs | median stop (s) | worst stop (s) | timeout (s) | worst ratio |"
+            ]
+            lines.append("|---|---:|---:|---:|---:|---:|")
+            for what in dict.fromkeys(w for w, _, _ in self.watchdog):
+                stops = [stop for w, stop, _ in self.watchdog if w == what]
+                timeout = next(t for w, _, t in self.watchdog if w == what)
+                lines.append(
+                    f"| {what} | {len(stops)} | {float(np.median(stops)):.3f} | {max(stops):.3f} "
+                    f"| {timeout:.3f} | {max(stops) / timeout:.2f} |"
+                )
         if self.latency:
             lines += ["", "## Latency under load", "", "| case | p50 (ms) | max (ms) |"]
             lines.append("|---|---:|---:|")

@@ -52,8 +52,23 @@ def _record_commands(graph: Graph, what: str, since: float = 0.0) -> None:
     assert bad == 0
 
 
-@pytest.mark.parametrize("dropped", [("imu",), ("camera",), ("camera", "imu")])
+DROPOUTS = [("imu",), ("camera",), ("camera", "imu")]
+
+
+@pytest.mark.parametrize("dropped", DROPOUTS)
 def test_watchdog_stops_the_robot_within_its_timeout(graph: Graph, dropped) -> None:
+    check_dropout(graph, dropped)
+
+
+@pytest.mark.soak
+@pytest.mark.parametrize("dropped", DROPOUTS)
+def test_soak_repeated_dropouts(graph: Graph, dropped) -> None:
+    for _ in range(5):
+        check_dropout(graph, dropped)
+
+
+def check_dropout(graph: Graph, dropped: tuple[str, ...]) -> None:
+    """Drop ``dropped`` sensors after good traffic; measure the stop; check the resume."""
     handled = drive(graph, 0.6)
     assert graph.commands and _nonzero(graph.commands[-1][1]), "no motion before the dropout"
     timeout = min(TIMEOUTS[f"{s}_timeout_s"] for s in dropped)
