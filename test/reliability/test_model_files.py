@@ -198,6 +198,10 @@ def _break(model: Path, how: str, tmp_path: Path) -> str:
     elif how == "pickle":
         (model / "model.safetensors").write_bytes(pickle.dumps(Bomb(tmp_path / "pwned")))
         rehash(model)
+    elif how == "wrong_shape":
+        meta = json.loads((model / "config.json").read_text())
+        meta["policy"]["encoder_channels"] = [8, 16]
+        (model / "config.json").write_text(json.dumps(meta))
     elif how == "wrong_robot":
         return str(save_random_model(tmp_path / "drone", "drone"))
     return str(model)
@@ -210,6 +214,7 @@ def _break(model: Path, how: str, tmp_path: Path) -> str:
         ("no_weights", "model.safetensors missing"),
         ("tampered", "tampered with or corrupted"),
         ("pickle", "configure failed"),
+        ("wrong_shape", "shape mismatch"),
         ("wrong_robot", "robot rover needs"),
     ],
 )
@@ -217,6 +222,7 @@ def test_node_refuses_to_configure_with_a_bad_model(model, tmp_path, capfd, how,
     graph = Graph({"model_path": _break(model, how, tmp_path)})
     try:
         assert graph.configure() == TransitionCallbackReturn.FAILURE
+        assert graph.node.trigger_activate() != TransitionCallbackReturn.SUCCESS
         graph.start(activate=False)
         state = _get_state(graph)
         REPORT.add_cases("model files: node start-up refusal", 1, crashes=len(graph.crashes))
