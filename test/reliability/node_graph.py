@@ -230,18 +230,23 @@ def good_image(t: float, seed: int = 0, frame_id: str = "camera") -> Image:
 
 
 def drive(
-    graph: Graph, seconds: float, streams: tuple[str, ...] = ("camera", "imu"), seed: int = 0
+    graph: Graph,
+    seconds: float,
+    streams: tuple[str, ...] = ("camera", "imu"),
+    seed: int = 0,
+    until: Callable[[], bool] | None = None,
 ) -> dict[str, float]:
     """Publish good traffic in real time (IMU 200 Hz, camera 20 Hz) with wall-clock stamps.
 
-    Returns the monotonic time at which the last message of each stream had been handled.
+    Stops after ``seconds`` or as soon as ``until()`` holds. Returns the monotonic time at
+    which the last message of each stream had been handled.
     """
     periods = {"imu": 0.005, "camera": 0.05}
     start = time.monotonic()
     due = {stream: start for stream in streams}
     handled: dict[str, float] = {}
     frame = seed
-    while time.monotonic() - start < seconds:
+    while time.monotonic() - start < seconds and not (until and until()):
         stream = min(due, key=due.get)
         delay = due[stream] - time.monotonic()
         if delay > 0:
