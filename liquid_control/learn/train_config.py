@@ -70,6 +70,7 @@ class OptimConfig:
     eval_every: int = 50  # steps between validation passes and checkpoints
     patience: int = 8  # validation passes without improvement before stopping
     threads: int = 2  # torch intra-op threads per process
+    data_init: bool = True  # normalise encoder activations on real frames before training
 
     def __post_init__(self) -> None:
         if not self.lr > 0:

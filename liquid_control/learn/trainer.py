@@ -24,7 +24,7 @@ from torch import nn
 
 from liquid_control.learn import checkpoint
 from liquid_control.learn.episode import EventSequence
-from liquid_control.learn.models import build_policy, command_scale
+from liquid_control.learn.models import build_policy, command_scale, data_dependent_init
 from liquid_control.learn.train_config import TrainConfig
 from liquid_control.learn.windows import (
     Chunk,
@@ -61,6 +61,13 @@ class _Events(nn.Module):
 
     def forward(self, frames, frame_index, imu, dt, hidden):  # noqa: D102
         return self.policy.forward_events(frames, frame_index, imu, dt, hidden)
+
+
+def _sample_frames(seqs: list[EventSequence], n: int, seed: int) -> np.ndarray:
+    """Up to ``n`` frames drawn evenly from all sequences (for data-dependent init)."""
+    frames = np.concatenate([s.frames for s in seqs])
+    pick = np.random.default_rng(seed).choice(len(frames), min(n, len(frames)), replace=False)
+    return frames[np.sort(pick)]
 
 
 def _tensors(c: Chunk) -> tuple[torch.Tensor, ...]:
@@ -145,6 +152,8 @@ def fit(cfg: TrainConfig, train: list[EventSequence], val: list[EventSequence],
     opt = torch.optim.Adam(policy.parameters(), lr=cfg.optim.lr,
                            weight_decay=cfg.optim.weight_decay)
     state = checkpoint.TrainState()
+    if cfg.optim.data_init:
+        data_dependent_init(policy, _sample_frames(train, 256, cfg.seed))
     if resume:
         state = checkpoint.load_last(out, policy, opt)
     model = _Events(policy)

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Regenerate everything in results/: demonstrations, every model, closed-loop evaluation.
+# Run from the repository root with the package installed (`liquid-control` on PATH):
+#   sh results/regenerate.sh            # full run (about 2-3 hours on 2 CPU cores)
+#   EPISODES=4 MINUTES=2 sh results/regenerate.sh   # a quick smoke run
+# Shipped policies come from the same runs: python -m liquid_control.learn.ship runs/X models/policies/X
+set -eu
+EPISODES=${EPISODES:-20}     # evaluation episodes per (model, perturbation) cell
+MINUTES=${MINUTES:-20}       # training budget per model (early stopping may end it sooner)
+WORKERS=${WORKERS:-2}
+SHIFTS="autumn snow rain dusk noise distractors"
+PERTURB=""
+for s in $SHIFTS; do PERTURB="$PERTURB --perturb config/perturbations/$s.yaml"; done
+
+# 1. demonstrations: the privileged expert with injected action noise, as rosbag2
+[ -d data/rover ] || liquid-control collect --robot rover --out data/rover --episodes 80 --workers "$WORKERS"
+[ -d data/drone ] || liquid-control collect --robot drone --out data/drone --episodes 150 --workers "$WORKERS"
+
+# 2. training: the liquid policies and the baselines share the encoder and the data
+for core in cfc_ncp ltc_ncp cfc_fc lstm gru mlp; do
+  [ -f "runs/rover_$core/best/config.json" ] || liquid-control train config/train/rover_cfc_ncp.yaml \
+    --policy.core=$core --out_dir=runs/rover_$core --optim.max_minutes="$MINUTES"
+done
+[ -f runs/drone_cfc_ncp/best/config.json ] || liquid-control train config/train/drone_cfc_ncp.yaml \
+  --optim.max_minutes="$MINUTES"
+
+# 3. evaluation through the runtime (numpy backend), nominal + each shift, same seeds for all
+ROVER_MODELS="--model models/policies/rover_cfc_ncp"
+for core in ltc_ncp cfc_fc lstm gru mlp; do ROVER_MODELS="$ROVER_MODELS --model runs/rover_$core/best"; done
+# shellcheck disable=SC2086
+liquid-control eval --task rover $ROVER_MODELS $PERTURB --episodes "$EPISODES" --workers "$WORKERS" \
+  --json results/rover.json --csv results/rover.csv --md results/rover.md --plot results/rover.png
+# shellcheck disable=SC2086
+liquid-control eval --task drone --model models/policies/drone_cfc_ncp $PERTURB \
+  --perturb config/perturbations/wind.yaml --episodes "$EPISODES" --workers "$WORKERS" \
+  --json results/drone.json --csv results/drone.csv --md results/drone.md --plot results/drone.png
