@@ -73,9 +73,10 @@ def _numpy_image_to_rgb(msg: Image) -> np.ndarray:
             f"image data has {data.size} bytes, {msg.encoding} {width}x{height} with step "
             f"{step} needs {step * height}"
         )
-    if data.size < step * height:  # last row unpadded: pad so the reshape works
-        data = np.concatenate([data, np.zeros(step * height - data.size, np.uint8)])
-    rows = data[: step * height].reshape(height, step)[:, : width * channels]
+    # a strided view reads only the pixel bytes (the last row may lack its padding)
+    rows = np.lib.stride_tricks.as_strided(
+        data, shape=(height, width * channels), strides=(step, 1), writeable=False
+    )
     pixels = rows.reshape(height, width, channels)
     return np.ascontiguousarray(pixels[:, :, list(order)])
 

@@ -160,7 +160,7 @@ class LiquidController:
 
     @property
     def config(self) -> ControllerConfig:
-        """The active configuration; assigning a new one applies at the next event."""
+        """The active configuration; a new one applies at the next event, its limits at once."""
         return self._config
 
     @config.setter
@@ -171,6 +171,9 @@ class LiquidController:
                 f"{self._n_commands} ({', '.join(self._backend.spec.command_names)})"
             )
         self._config = config
+        if hasattr(self, "_command"):  # limits bind at once, also on the held command
+            limits = np.asarray(config.limits, dtype=np.float32)
+            self._command = np.clip(self._command, -limits, limits)
 
     @property
     def command(self) -> np.ndarray:
@@ -314,7 +317,7 @@ class LiquidController:
         max_step = np.where(unlimited, np.inf, np.where(unlimited, 0.0, rates) * elapsed)
         previous = self._command.astype(np.float64)
         limited = previous + np.clip(clipped - previous, -max_step, max_step)
-        return limited.astype(np.float32)
+        return np.clip(limited, -limits, limits).astype(np.float32)  # limits beat the rate limit
 
     def _nonfinite(self, event_time: float) -> None:
         """Reset the hidden state and command to zero after a NaN/inf from the backend."""

@@ -14,6 +14,7 @@ IMU_DIM = 9
 QUAT_NORM_TOLERANCE = 1e-2  # |1 - |q|| above this is an error, below it is normalised
 MIN_ACCEL_NORM = 1e-3  # m/s^2; below this the accelerometer gives no gravity direction
 _WORLD_DOWN = np.array([0.0, 0.0, -1.0])
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _vector3(value: object, name: str) -> np.ndarray:
@@ -73,4 +74,7 @@ def imu_features(gyro: object, accel: object, quat_xyzw: object | None = None) -
     gyro_array = _vector3(gyro, "gyro")
     accel_array = _vector3(accel, "accel")
     down = gravity_direction(accel_array, quat_xyzw)
+    for name, values in (("gyro", gyro_array), ("accel", accel_array)):
+        if np.any(np.abs(values) > _FLOAT32_MAX):
+            raise ValueError(f"{name} {values.tolist()} exceeds the float32 range")
     return np.concatenate([gyro_array, accel_array, down]).astype(np.float32)

@@ -85,6 +85,19 @@ def test_inconsistent_image_sizes_are_rejected(height, width, step, size, match)
         image_to_rgb(msg)
 
 
+def test_a_huge_claimed_step_costs_no_memory_beyond_the_pixels() -> None:
+    import tracemalloc
+
+    msg = Image(height=1, width=1, encoding="rgb8", step=1 << 30)
+    msg.data = bytes([1, 2, 3])
+    tracemalloc.start()
+    pixels = image_to_rgb(msg)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    np.testing.assert_array_equal(pixels, [[[1, 2, 3]]])
+    assert peak < 100_000
+
+
 def test_area_resize_averages_blocks_and_nearest_picks_pixels() -> None:
     image = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3)
     area = resize_image(image, 2, 3)

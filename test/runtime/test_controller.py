@@ -182,6 +182,17 @@ def test_rate_limit_change_applies_at_once() -> None:
     np.testing.assert_allclose(controller.command, [1.0, 1.0], atol=1e-6)
 
 
+def test_shrinking_limits_bind_at_once_even_under_a_rate_limit() -> None:
+    controller = make(TinyBackend(gain=50.0), limits=(2.0, 2.0), rate_limits=(1.0, 1.0))
+    controller.update_imu(imu_of(1.0, 1.0), 0.0)
+    for k in range(1, 10):
+        controller.update_image(image_of(255), k * 0.5)  # +0.5 per step up to the limit
+    np.testing.assert_allclose(controller.command, [2.0, 2.0])
+    controller.config = ControllerConfig(limits=(0.5, 0.25), rate_limits=(0.1, 0.1))
+    np.testing.assert_allclose(controller.command, [0.5, 0.25])  # the held command too
+    np.testing.assert_allclose(controller.update_image(image_of(255), 5.0), [0.5, 0.25])
+
+
 def test_nonfinite_backend_output_resets_and_returns_zero() -> None:
     backend = TinyBackend()
     controller = make(backend)

@@ -100,6 +100,8 @@ def test_slightly_non_unit_quaternion_is_normalised() -> None:
         ([0, 0, 0], [0, 0, G], [0, 0, math.nan, 1], "quat_xyzw must be finite"),
         ([0, 0, 0], [0, 0, G], [0, 0, 1], r"quat_xyzw must have shape \(4,\)"),
         ([0, 0, 0], [0, 0, 0], None, "no gravity direction"),
+        ([1e300, 0, 0], [0, 0, G], None, "gyro .* exceeds the float32 range"),
+        ([0, 0, 0], [-3.5e38, 0, G], None, "accel .* exceeds the float32 range"),
     ],
 )
 def test_bad_inputs_raise_value_error_naming_the_problem(gyro, accel, quat, match) -> None:
