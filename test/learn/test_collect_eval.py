@@ -72,3 +72,18 @@ def test_eval_rejects_a_model_for_another_robot(tmp_path, capsys):
     with pytest.raises(SystemExit):
         evaluate.main(["--model", str(tmp_path / "tiny"), "--task", "drone", "--episodes", "1"])
     assert "drives a rover" in capsys.readouterr().err
+
+
+def test_dagger_rollout_is_driven_by_the_learner_and_labelled_by_the_expert(tmp_path):
+    from liquid_control.learn.dagger import dagger_round
+    from liquid_control.learn.train_config import TrainConfig
+
+    _tiny_model(tmp_path / "tiny")
+    cfg = TrainConfig.from_dict({"dagger": {"episodes_per_round": 1, "beta": 0.0, "workers": 1}})
+    rows = dagger_round(tmp_path / "tiny", cfg, tmp_path / "round1", 1, progress=False)
+    assert [r["driver"] for r in rows] == ["learner"]
+    ep = read_bag(list_bags(tmp_path / "round1")[0])
+    assert ep.metadata["driver"] == "learner"
+    # an untrained learner leaves the lane; the expert's labels steer back toward the centre
+    assert rows[0]["out_of_lane"] or rows[0]["timeout"]
+    assert np.abs(ep.commands[-5:, 1]).max() > 0.1
