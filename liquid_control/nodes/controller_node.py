@@ -18,6 +18,8 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist, TwistStamped
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.clock import JumpThreshold, TimeJump
+from rclpy.duration import Duration
 from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
@@ -87,6 +89,11 @@ class ControllerNode(LifecycleNode):
         self.enabled = True
         self.active = False
         self.commands_published = 0
+        self.timeline_restarts = 0
+        self._jump_handle = self.get_clock().create_jump_callback(
+            JumpThreshold(min_forward=None, min_backward=Duration(nanoseconds=-1_000_000)),
+            post_callback=self._on_clock_jump,
+        )
         self._entities: list[Any] = []  # subscriptions, services: destroyed on cleanup
         self._timers: list[Any] = []  # created on activate, destroyed on deactivate
 
@@ -235,7 +242,13 @@ class ControllerNode(LifecycleNode):
             return
         start = time.perf_counter()
         try:
-            work()
+            try:
+                work()
+            except StampError:
+                if not stats.stale(self._now()):
+                    raise
+                self._new_timeline(f"{stats.name} stamps restarted while it was stale")
+                work()  # the first message of the new timeline
         except BadMessage as bad:
             self._reject(stats, bad.reason, str(bad))
         except StampError as error:
@@ -283,7 +296,7 @@ class ControllerNode(LifecycleNode):
             if self.values["resize_method"] == "none":
                 raise BadMessage("size", f"frame {image.shape[:2]} != model {(height, width)}")
             image = conv.resize_image(image, height, width, self.values["resize_method"])
-        stamp = conv.stamp_to_seconds(msg.header.stamp)
+        stamp = self._stamp(msg)
         command = self._feed(
             self.watchdog.camera, lambda: self.controller.update_image(image, stamp)
         )
@@ -302,8 +315,33 @@ class ControllerNode(LifecycleNode):
             features = conv.imu_to_features(msg)
         except ValueError as error:
             raise BadMessage("invalid", str(error)) from None
-        stamp = conv.stamp_to_seconds(msg.header.stamp)
+        stamp = self._stamp(msg)
         self._feed(self.watchdog.imu, lambda: self.controller.update_imu(features, stamp))
+
+    def _stamp(self, msg: Any) -> float:
+        """The header stamp in seconds; a stamp far ahead of the node's clock is refused."""
+        stamp = conv.stamp_to_seconds(msg.header.stamp)
+        lead = stamp - self._now()
+        if lead > self.values["max_future_stamp_s"]:
+            raise StampError(
+                f"stamp {stamp:.3f} is {lead:.3f} s ahead of the node's clock "
+                f"(max_future_stamp_s={self.values['max_future_stamp_s']})"
+            )
+        return stamp
+
+    def _new_timeline(self, why: str) -> None:
+        """Time went back (a simulation reset): forget stamps and state, command zero."""
+        self.timeline_restarts += 1
+        self.get_logger().warning(f"new timeline ({why}): hidden state and stamps cleared")
+        if self.controller is not None:
+            self.controller.reset()
+        self.watchdog.restart()
+        if self.active:
+            self._publish_command(None)
+
+    def _on_clock_jump(self, jump: TimeJump) -> None:
+        """The node's clock jumped back or changed source: start a new timeline."""
+        self._new_timeline(f"clock jumped by {jump.delta.nanoseconds * 1e-9:.3f} s")
 
     def _feed(self, stats: StreamStats, feed: Callable[[], np.ndarray]) -> np.ndarray:
         """Step the controller; on a watchdog resume, reset first (if configured) and re-feed."""
@@ -382,7 +420,11 @@ class ControllerNode(LifecycleNode):
     def _on_diagnostics(self) -> None:
         """Publish rates, latencies, rejected messages, watchdog state and counters."""
         counters = self.controller.counters.as_dict() if self.controller is not None else {}
-        extra = {"enabled": self.enabled, "commands_published": self.commands_published}
+        extra = {
+            "enabled": self.enabled,
+            "commands_published": self.commands_published,
+            "timeline_restarts": self.timeline_restarts,
+        }
         level, message, values = self.watchdog.summary(self._now(), counters, extra)
         if not self.enabled:
             level, message = 1, "disabled" if level == 0 else f"{message}; disabled"

@@ -131,6 +131,12 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "reset_on_resume", True, "Clear the hidden state when data returns after a watchdog stop."
     ),
+    ParamSpec(
+        "max_future_stamp_s",
+        1.0,
+        "A stamp this far ahead of the node's clock is refused (a glitch would block the stream).",
+        bounds=(0.0, 1e9),
+    ),
     ParamSpec("expected_frame_id", "", "Required camera frame_id; empty = any."),
     ParamSpec("expected_imu_frame_id", "", "Required IMU frame_id; empty = any."),
     ParamSpec(

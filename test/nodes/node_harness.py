@@ -18,6 +18,7 @@ from geometry_msgs.msg import Twist, TwistStamped
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
+from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CompressedImage, Image, Imu
 from std_msgs.msg import Float32MultiArray
 
@@ -73,6 +74,7 @@ class Harness:
             CompressedImage, "camera/compressed", sensor
         )
         self.imu_pub = self.peer.create_publisher(Imu, "imu/data", sensor)
+        self.clock_pub = self.peer.create_publisher(Clock, "/clock", 10)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self.executor.add_node(self.peer)
@@ -100,6 +102,14 @@ class Harness:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             self.executor.spin_once(timeout_sec=0.01)
+
+    def set_clock(self, seconds: float) -> None:
+        """Publish /clock and spin until the node's clock reads ``seconds``."""
+        self.clock_pub.publish(Clock(clock=conv.seconds_to_stamp(seconds)))
+        target = round(seconds * 1e9)
+        self.spin_until(
+            lambda: self.node.get_clock().now().nanoseconds == target, f"/clock {seconds}"
+        )
 
     def processed(self, stream: str) -> int:
         """Messages of ``stream`` the node has handled, good or bad."""

@@ -136,6 +136,7 @@ def bad_messages() -> list[tuple[str, str, object]]:
     corrupt.header.frame_id = "camera"
     nan_imu = conv.make_imu([0, math.nan, 0], [0, 0, 9.81], None, stamp)
     bad_quat = conv.make_imu([0, 0, 0], [0, 0, 9.81], [0, 0, 0, 3.0], stamp)
+    future = conv.make_imu([0, 0, 0], [0, 0, 9.81], None, conv.seconds_to_stamp(2.0**31 - 1))
     return [
         ("camera", "encoding", depth),
         ("camera", "size", short),
@@ -144,6 +145,7 @@ def bad_messages() -> list[tuple[str, str, object]]:
         ("camera", "decode", corrupt),
         ("imu", "nonfinite", nan_imu),
         ("imu", "invalid", bad_quat),
+        ("imu", "stamp", future),  # would block the stream if accepted
     ]
 
 
@@ -166,6 +168,7 @@ def test_bad_messages_are_counted_reported_and_survived(models) -> None:
             assert stats.bad[reason] == 1, (reason, dict(stats.bad))
             command = harness.latest_command()
             assert np.all(np.isfinite(command))
+        harness.send_imu(59.99)  # the IMU stream goes on after the far-future stamp
         good = harness.send_image(60.0, FRAMES[1])  # still alive and commanding
         assert np.all(np.isfinite(good)) and harness.node.active
         buffer = io.BytesIO()
@@ -259,5 +262,61 @@ def test_lifecycle_refuses_missing_or_mismatched_models_and_walks_all_transition
         assert harness.node.controller is None
         assert harness.node.trigger_configure() == TransitionCallbackReturn.SUCCESS
         assert harness.node.trigger_shutdown() == TransitionCallbackReturn.SUCCESS
+    finally:
+        harness.close()
+
+
+def test_sim_time_drives_the_watchdog_and_a_clock_reset_starts_a_new_timeline(models) -> None:
+    harness = Harness(
+        {
+            "model_path": models["rover"],
+            "use_sim_time": True,
+            "camera_timeout_s": 0.3,
+            "imu_timeout_s": 0.3,
+            **FREE,
+        }
+    )
+    node = harness.node
+    try:
+
+        def sim_traffic(t0: float) -> np.ndarray:
+            for k in range(12):
+                t = t0 + k * 0.01
+                harness.set_clock(t)
+                harness.send_imu(t)
+                if k % 3 == 2:
+                    command = harness.send_image(t + 0.001, FRAMES[k % 3])
+            return command
+
+        assert np.any(sim_traffic(100.0) != 0)
+        harness.spin_for(0.6)  # wall time passes, simulated time does not: no stop
+        assert node.watchdog.state is WatchdogState.OK
+        harness.set_clock(101.0)  # simulated time passes without sensors: stop
+        harness.spin_until(lambda: node.watchdog.state is WatchdogState.STALE, "stale")
+        harness.spin_until(lambda: np.all(harness.latest_command() == 0), "zero command")
+        harness.set_clock(10.0)  # simulation reset: clock and stamps restart earlier
+        harness.spin_until(lambda: node.timeline_restarts == 1, "new timeline")
+        assert node.watchdog.state is WatchdogState.WAITING
+        assert np.any(sim_traffic(10.0) != 0)  # old stamps would have rejected all of these
+        assert sum(node.watchdog.camera.bad.values()) + sum(node.watchdog.imu.bad.values()) == 0
+    finally:
+        harness.close()
+
+
+def test_wall_clock_stamps_that_restart_earlier_start_a_new_timeline(models) -> None:
+    harness = Harness(
+        {"model_path": models["rover"], "camera_timeout_s": 0.3, "imu_timeout_s": 0.3, **FREE}
+    )
+    node = harness.node
+    try:
+        run_history(harness, 500.0, 0.5, [0, 1])
+        harness.send(
+            "imu", conv.make_imu([0, 0, 0], [0, 0, 9.81], None, conv.seconds_to_stamp(5.0))
+        )
+        assert node.watchdog.imu.bad["stamp"] == 1  # a glitch while fresh: refused
+        harness.spin_until(lambda: node.watchdog.state is WatchdogState.STALE, "stale")
+        command = run_history(harness, 5.0, 0.5, [0, 1])  # the stream restarted earlier
+        assert node.timeline_restarts == 1 and np.any(command != 0)
+        assert node.watchdog.imu.bad["stamp"] == 1 and node.watchdog.state is WatchdogState.OK
     finally:
         harness.close()
