@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -318,5 +319,20 @@ def test_wall_clock_stamps_that_restart_earlier_start_a_new_timeline(models) -> 
         command = run_history(harness, 5.0, 0.5, [0, 1])  # the stream restarted earlier
         assert node.timeline_restarts == 1 and np.any(command != 0)
         assert node.watchdog.imu.bad["stamp"] == 1 and node.watchdog.state is WatchdogState.OK
+    finally:
+        harness.close()
+
+
+def test_default_parameters_run_the_shipped_rover_model() -> None:
+    shipped = Path(__file__).resolve().parents[2] / "models" / "policies" / "rover_cfc_ncp"
+    if not (shipped / "config.json").is_file():
+        pytest.skip("no shipped rover model yet")
+    harness = Harness({**SLOW})  # model_path "" -> models/policies/rover_cfc_ncp
+    try:
+        shape = harness.node.controller.command.shape
+        harness.send_imu(1.0)
+        image = np.full((48, 64, 3), 120, np.uint8)
+        command = harness.send_image(1.01, image)
+        assert shape == (2,) and np.all(np.isfinite(command))
     finally:
         harness.close()

@@ -1,0 +1,90 @@
+"""The controller's parameter table: defaults from robots.py, whole-set checks, model lookup."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from liquid_control.nodes.controller_params import (
+    PARAM_NAMES,
+    PARAMS,
+    SPECS,
+    check_values,
+    controller_config,
+    default_value,
+    model_candidates,
+    resolve_model_path,
+)
+from liquid_control.nodes.conversions import RobotProfile
+from liquid_control.runtime.controller import GapPolicy
+from liquid_control.sim.robots import DRONE, ROVER
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def defaults(robot: RobotProfile) -> dict:
+    """Every parameter at its default for ``robot``."""
+    return {spec.name: default_value(spec, robot) for spec in PARAMS}
+
+
+def test_defaults_come_from_robots_py_and_are_valid() -> None:
+    rover, drone = defaults(RobotProfile.ROVER), defaults(RobotProfile.DRONE)
+    assert rover["command_limits"] == [
+        ROVER.max_linear_velocity_mps,
+        ROVER.max_angular_velocity_radps,
+    ]
+    assert drone["command_limits"] == [*DRONE.max_linear_velocity_mps, DRONE.max_yaw_rate_radps]
+    assert drone["command_gains"] == [1.0] * 4
+    assert check_values(rover, RobotProfile.ROVER) is None
+    assert check_values(drone, RobotProfile.DRONE) is None
+    assert len(PARAM_NAMES) == len(set(PARAM_NAMES))
+    for spec in PARAMS:
+        descriptor = spec.descriptor()
+        assert descriptor.description and descriptor.read_only == spec.read_only
+
+
+def test_descriptors_carry_ranges_for_numbers() -> None:
+    threads = SPECS["threads"].descriptor().integer_range[0]
+    assert (threads.from_value, threads.to_value) == (1, 64)
+    timeout = SPECS["camera_timeout_s"].descriptor().floating_point_range[0]
+    assert (timeout.from_value, timeout.to_value) == (0.01, 10.0)
+    assert "One of: numpy, onnxruntime, torch." in SPECS["backend"].descriptor().description
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"rate_limits": [1.0]}, "rate_limits needs 2 values (linear_x, angular_z)"),
+        ({"backend": "tensorrt"}, "backend='tensorrt' is not one of"),
+        ({"threads": 0}, "threads=0 is outside [1, 64]"),
+        ({"dt_max_s": 0.01, "first_dt_s": 0.05}, "first_dt_s=0.05 must lie in"),
+        ({"max_gap_s": 0.05}, "max_gap_s=0.05 must be >= dt_max_s=0.1"),
+        ({"command_gains": [1.0, -2.0]}, "gains must be finite and >= 0"),
+    ],
+)
+def test_whole_set_checks_name_the_bad_value(change: dict, reason: str) -> None:
+    values = defaults(RobotProfile.ROVER) | change
+    found = check_values(values, RobotProfile.ROVER)
+    assert found is not None and reason in found
+
+
+def test_controller_config_maps_zero_rate_limit_to_none() -> None:
+    values = defaults(RobotProfile.ROVER) | {"rate_limits": [0.0, 3.0], "gap_policy": "clamp"}
+    config = controller_config(values)
+    assert config.rate_limits == (math.inf, 3.0) and config.gap_policy is GapPolicy.CLAMP
+    assert config.limits == (1.0, 2.0)
+
+
+def test_model_lookup_finds_the_shipped_model_or_says_what_to_do(tmp_path) -> None:
+    shipped = REPO / "models" / "policies" / "rover_cfc_ncp"
+    if (shipped / "config.json").is_file():
+        assert resolve_model_path("", RobotProfile.ROVER).resolve() == shipped.resolve()
+    assert any(p.resolve() == shipped.resolve() for p in model_candidates(RobotProfile.ROVER))
+    assert resolve_model_path(str(tmp_path), RobotProfile.ROVER) == tmp_path
+    with pytest.raises(FileNotFoundError, match="model_path .*nowhere is not a directory"):
+        resolve_model_path(str(tmp_path / "nowhere"), RobotProfile.ROVER)
+    if not (REPO / "models" / "policies" / "drone_cfc_ncp" / "config.json").is_file():
+        with pytest.raises(FileNotFoundError, match="no shipped drone model .* model_path"):
+            resolve_model_path("", RobotProfile.DRONE)
