@@ -355,3 +355,38 @@ def test_any_event_stream_keeps_commands_finite_and_within_limits(script) -> Non
         command = controller.command
         assert np.all(np.isfinite(command)) and np.all(np.abs(command) <= [0.8 + 1e-6, 0.3 + 1e-6])
         assert np.all(np.isfinite(controller.hidden))
+
+
+def test_real_backend_fused_by_the_controller_matches_stepping_it_by_hand(tmp_path) -> None:
+    pytest.importorskip("torch")
+    import torch
+
+    from liquid_control.core.policy import LiquidPolicy
+    from liquid_control.core.policy_config import PolicyConfig
+    from liquid_control.core.save import save_policy
+    from liquid_control.runtime import load_backend
+
+    torch.manual_seed(1)
+    config = PolicyConfig(robot="drone", image_shape=(24, 32, 3), encoder_channels=(8,))
+    backend = load_backend(save_policy(LiquidPolicy(config), tmp_path / "m"), "numpy")
+    controller = LiquidController(backend, ControllerConfig(limits=(10.0,) * 4, first_dt_s=0.05))
+    rng = np.random.default_rng(5)
+    frames = [rng.integers(0, 256, (24, 32, 3), dtype=np.uint8) for _ in range(3)]
+    imus = [imu_of(float(v), float(-v)) for v in rng.normal(size=12)]
+    hidden, features, last, command = backend.initial_state(), None, None, None
+    for k, imu in enumerate(imus):
+        t = 1.0 + 0.005 * k
+        controller.update_imu(imu, t)
+        if features is not None:
+            command, hidden = backend.step(features, imu, hidden, t - last)
+            last = t
+        if k % 4 == 1:
+            frame = frames[k // 4]
+            controller.update_image(frame, t + 0.001)
+            features = backend.encode_image(frame)
+            dt = 0.05 if last is None else t + 0.001 - last
+            command, hidden = backend.step(features, imu, hidden, dt)
+            last = t + 0.001
+    np.testing.assert_allclose(controller.hidden, hidden, atol=1e-6)
+    np.testing.assert_allclose(controller.command, command, atol=1e-6)
+    assert np.abs(controller.hidden).max() > 1e-3
