@@ -37,12 +37,16 @@ def _colormap(values: np.ndarray) -> np.ndarray:
 
 
 def neuron_strip(history: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Neurons as rows, time as columns (newest on the right), as an RGB image."""
+    """Neurons as rows, time as columns (newest on the right), as an RGB image.
+
+    Each neuron is shown as its deviation from its own mean over the history
+    (z-score, clipped at 2): slow, large-offset neurons would otherwise hide the
+    dynamics of the others.
+    """
     if history.ndim != 2 or history.shape[0] == 0:
         return np.full((height, width, 3), 255, np.uint8)
-    recent = history[-STRIP_STEPS:].T  # (neurons, steps)
-    scale = max(float(np.abs(history).max()), 1e-6)
-    image = _colormap(recent / scale)
+    z = (history - history.mean(axis=0)) / (history.std(axis=0) + 1e-6)
+    image = _colormap(z[-STRIP_STEPS:].T / 2.0)  # (neurons, steps)
     rows = np.linspace(0, image.shape[0] - 1, height).round().astype(int)
     cols = np.linspace(0, image.shape[1] - 1, width).round().astype(int)
     return image[rows][:, cols]
@@ -67,7 +71,7 @@ def compose_frame(
     n = history.shape[1] if history.ndim == 2 else 0
     draw.text(
         (4, height + 18),
-        f"cmd {cmd}   |   {n} neurons, last {STRIP_STEPS} frames ->",
+        f"cmd {cmd}  |  {n} neurons (vs own mean), last {STRIP_STEPS} frames ->",
         fill=(60, 60, 60),
     )
     return np.asarray(canvas)
