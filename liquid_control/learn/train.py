@@ -62,7 +62,8 @@ def _summary(result) -> dict:
     return {"best_dir": str(result.best_dir), "best_val_loss": result.best_val_loss,
             "first_val_loss": result.first_val_loss, "steps": result.steps,
             "elapsed_s": round(result.elapsed_s, 1), "stopped": result.stopped,
-            "world_size": result.world_size, "replica_spread": result.replica_spread}
+            "world_size": result.world_size, "replica_spread": result.replica_spread,
+            "params": result.params}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -50,6 +50,7 @@ class TrainResult:
     stopped: str  # "early_stopping" | "max_steps" | "max_minutes"
     world_size: int = 1
     replica_spread: float = 0.0  # max |w_rank - w_rank0| over all weights (0: in sync)
+    params: dict | None = None  # LiquidPolicy.parameter_counts()
 
 
 class _Events(nn.Module):
@@ -149,6 +150,8 @@ def fit(cfg: TrainConfig, train: list[EventSequence], val: list[EventSequence],
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out_dir)
     policy = build_policy(cfg.policy, cfg.data.robot, train[0].frames.shape[1:])
+    if dist.main and progress:
+        print(policy.summary(), flush=True)
     opt = torch.optim.Adam(policy.parameters(), lr=cfg.optim.lr,
                            weight_decay=cfg.optim.weight_decay)
     state = checkpoint.TrainState()
@@ -204,7 +207,7 @@ def fit(cfg: TrainConfig, train: list[EventSequence], val: list[EventSequence],
     bar.close()
     return TrainResult(out / "best", state.best_val_loss, state.first_val_loss, state.step,
                        time.monotonic() - start, stopped or "max_steps", dist.world,
-                       dist.replica_spread(policy))
+                       dist.replica_spread(policy), policy.parameter_counts())
 
 
 def _validate(policy, opt, val, cfg, scale, state, dist, log, train_loss, rate, elapsed):

@@ -22,7 +22,7 @@ def test_two_process_ddp_training_keeps_replicas_identical(tmp_path, tiny_bags):
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((run / "summary.json").read_text())[-1]
     assert summary["world_size"] == 2
-    assert summary["steps"] == 6
+    assert summary["steps"] == 6 and summary["params"]["core_active"] < summary["params"]["core"]
     # both ranks sampled different windows yet hold bit-identical weights (averaged grads)
     assert summary["replica_spread"] == 0.0
     assert summary["best_val_loss"] < summary["first_val_loss"]
