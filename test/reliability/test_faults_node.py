@@ -62,6 +62,17 @@ def test_watchdog_stops_the_robot_within_its_timeout(graph: Graph, dropped) -> N
     check_dropout(graph, dropped)
 
 
+@pytest.mark.parametrize("dropped", [("imu",), ("camera",)])
+def test_watchdog_stops_a_fixed_rate_publisher_too(rover_model: str, dropped) -> None:
+    """command_rate_hz > 0 (the companion-computer set-up): the timer must not resend motion."""
+    params = {"model_path": rover_model, "command_rate_hz": 50.0, **TIMEOUTS}
+    graph = Graph(params).start()
+    try:
+        check_dropout(graph, dropped, "fixed 50 Hz: ")
+    finally:
+        graph.close()
+
+
 @pytest.mark.soak
 @pytest.mark.parametrize("dropped", DROPOUTS)
 def test_soak_repeated_dropouts(graph: Graph, dropped) -> None:
@@ -69,7 +80,7 @@ def test_soak_repeated_dropouts(graph: Graph, dropped) -> None:
         check_dropout(graph, dropped)
 
 
-def check_dropout(graph: Graph, dropped: tuple[str, ...]) -> None:
+def check_dropout(graph: Graph, dropped: tuple[str, ...], label: str = "") -> None:
     """Drop ``dropped`` sensors after good traffic; measure the stop; check the resume."""
     handled = drive(graph, 0.6)
     assert graph.commands and _nonzero(graph.commands[-1][1]), "no motion before the dropout"
@@ -83,7 +94,7 @@ def check_dropout(graph: Graph, dropped: tuple[str, ...]) -> None:
     else:
         stop = first_zero_after(graph, last, timeout * MAX_STOP_RATIO + 1.0)
     stop_s = stop - last
-    name = "+".join(dropped)
+    name = label + "+".join(dropped)
     REPORT.add_watchdog(f"{name} dropout", stop_s, timeout)
     REPORT.add_cases("faults: sensor dropout", 1, crashes=len(graph.crashes))
     assert stop_s >= timeout * 0.9, f"stopped after {stop_s:.3f} s, before the {timeout} s timeout"
