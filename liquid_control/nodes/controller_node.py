@@ -39,6 +39,13 @@ from liquid_control.nodes.controller_params import (
     default_value,
     resolve_model_path,
 )
+from liquid_control.nodes.sensor_input import (
+    BadMessage,
+    check_frame_id,
+    decode_frame,
+    fit_frame,
+    imu_input,
+)
 from liquid_control.runtime.controller import LiquidController, StampError
 from liquid_control.runtime.imu import IMU_DIM
 from liquid_control.runtime.monitor import StreamStats, Watchdog, WatchdogState
@@ -46,14 +53,6 @@ from liquid_control.runtime.monitor import StreamStats, Watchdog, WatchdogState
 BackendLoader = Callable[[Path, str, int], Any]
 NODE_NAME = "liquid_controller"
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
-
-
-class BadMessage(ValueError):
-    """A message the node refuses; ``reason`` is the counter it is reported under."""
-
-    def __init__(self, reason: str, text: str) -> None:
-        super().__init__(text)
-        self.reason = reason
 
 
 def _load_backend(path: Path, backend: str, threads: int) -> Any:
@@ -226,11 +225,11 @@ class ControllerNode(LifecycleNode):
     # ---- sensor callbacks ---------------------------------------------------------------
     def _on_image(self, msg: Image) -> None:
         """A raw camera frame: convert, fit to the model, step, publish."""
-        self._process(self.watchdog.camera, lambda: self._frame(msg, self._decode_raw))
+        self._process(self.watchdog.camera, lambda: self._frame(msg))
 
     def _on_compressed(self, msg: CompressedImage) -> None:
         """A compressed camera frame: same as a raw one after decoding."""
-        self._process(self.watchdog.camera, lambda: self._frame(msg, self._decode_compressed))
+        self._process(self.watchdog.camera, lambda: self._frame(msg))
 
     def _on_imu(self, msg: Imu) -> None:
         """An IMU sample: features, step (latest frame held)."""
@@ -268,34 +267,10 @@ class ControllerNode(LifecycleNode):
             throttle_duration_sec=2.0,
         )
 
-    def _check_frame_id(self, msg: Any, key: str) -> None:
-        expected = self.values[key]
-        if expected and msg.header.frame_id != expected:
-            raise BadMessage("frame_id", f"frame_id {msg.header.frame_id!r} != {expected!r}")
-
-    def _decode_raw(self, msg: Image) -> np.ndarray:
-        if msg.encoding not in conv.SUPPORTED_ENCODINGS:
-            raise BadMessage("encoding", f"encoding {msg.encoding!r} is not supported")
-        try:
-            return conv.image_to_rgb(msg)
-        except ValueError as error:
-            raise BadMessage("size", str(error)) from None
-
-    def _decode_compressed(self, msg: CompressedImage) -> np.ndarray:
-        try:
-            return conv.compressed_to_rgb(msg)
-        except ValueError as error:
-            raise BadMessage("decode", str(error)) from None
-
-    def _frame(self, msg: Any, decode: Callable[[Any], np.ndarray]) -> None:
-        """Decode, fit and feed one frame; publish the command when commanding per frame."""
-        self._check_frame_id(msg, "expected_frame_id")
-        image = decode(msg)
-        height, width = self._image_hw
-        if image.shape[:2] != (height, width):
-            if self.values["resize_method"] == "none":
-                raise BadMessage("size", f"frame {image.shape[:2]} != model {(height, width)}")
-            image = conv.resize_image(image, height, width, self.values["resize_method"])
+    def _frame(self, msg: Image | CompressedImage) -> None:
+        """Check, decode, fit and feed one frame; publish the command when per frame."""
+        check_frame_id(msg, self.values["expected_frame_id"])
+        image = fit_frame(decode_frame(msg), *self._image_hw, self.values["resize_method"])
         stamp = self._stamp(msg)
         command = self._feed(
             self.watchdog.camera, lambda: self.controller.update_image(image, stamp)
@@ -305,16 +280,8 @@ class ControllerNode(LifecycleNode):
 
     def _imu(self, msg: Imu) -> None:
         """Check and feed one IMU sample."""
-        self._check_frame_id(msg, "expected_imu_frame_id")
-        fields = (msg.angular_velocity, msg.linear_acceleration, msg.orientation)
-        if not np.all(np.isfinite([[f.x, f.y, f.z] for f in fields])) or not np.isfinite(
-            msg.orientation.w
-        ):
-            raise BadMessage("nonfinite", "IMU message holds NaN or inf")
-        try:
-            features = conv.imu_to_features(msg)
-        except ValueError as error:
-            raise BadMessage("invalid", str(error)) from None
+        check_frame_id(msg, self.values["expected_imu_frame_id"])
+        features = imu_input(msg)
         stamp = self._stamp(msg)
         self._feed(self.watchdog.imu, lambda: self.controller.update_imu(features, stamp))
 
