@@ -180,18 +180,7 @@ def fit(cfg: TrainConfig, train: list[EventSequence], val: list[EventSequence],
         picks = sample_windows(train, cfg.data.batch_size, cfg.data.window, rng)
         chunks = augment(make_chunks(train, picks, cfg.data.chunk, cfg.data.loss_on),
                          cfg.augment, rng)
-        hidden = _batch_hidden(policy, cfg.data.batch_size)
-        for c in chunks:
-            pred, hidden = model(*_tensors(c), hidden)
-            loss, _ = _masked_loss(pred, c, scale)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(policy.parameters(), cfg.optim.grad_clip)
-            opt.step()
-            hidden = _detach(hidden)
-            losses.append(float(loss.detach()))
-            state.updates += 1
-            events += c.dt.size
+        events += _train_window(model, policy, opt, chunks, scale, cfg, state, losses)
         state.step += 1
         bar.update(1)
         if state.step % cfg.optim.eval_every == 0 or state.step == cfg.optim.max_steps:
@@ -208,6 +197,25 @@ def fit(cfg: TrainConfig, train: list[EventSequence], val: list[EventSequence],
     return TrainResult(out / "best", state.best_val_loss, state.first_val_loss, state.step,
                        time.monotonic() - start, stopped or "max_steps", dist.world,
                        dist.replica_spread(policy), policy.parameter_counts())
+
+
+def _train_window(model, policy, opt, chunks: list[Chunk], scale, cfg: TrainConfig, state,
+                  losses: list[float]) -> int:
+    """One update per chunk of a window batch, hidden carried (detached); return events seen."""
+    hidden = _batch_hidden(policy, cfg.data.batch_size)
+    events = 0
+    for c in chunks:
+        pred, hidden = model(*_tensors(c), hidden)
+        loss, _ = _masked_loss(pred, c, scale)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(policy.parameters(), cfg.optim.grad_clip)
+        opt.step()
+        hidden = _detach(hidden)
+        losses.append(float(loss.detach()))
+        state.updates += 1
+        events += c.dt.size
+    return events
 
 
 def _validate(policy, opt, val, cfg, scale, state, dist, log, train_loss, rate, elapsed):
