@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,11 +25,25 @@ def test_backends_follow_torch_within_1e_5(fixture, request):
         assert 0.0 < result.worst <= 1e-5  # float32 round-off, never exactly zero
 
 
+SHIPPED = Path(__file__).resolve().parents[2] / "models" / "policies"
+
+
+@pytest.mark.parametrize("name", ["rover_cfc_ncp", "drone_cfc_ncp"])
+def test_shipped_policies_export_round_trip(name):
+    model = SHIPPED / name
+    if not (model / "core.onnx").is_file():
+        pytest.skip(f"{model} is not shipped with ONNX yet")
+    for result in check_export(model, sequences=2, steps=40):
+        assert result.passed, result
+        assert result.feature_scale > 1.0  # trained features are large: judged relatively
+
+
 def test_a_tolerance_below_round_off_fails_and_reports_it(rover_model, tmp_path):
     results = check_export(rover_model, ("onnxruntime",), sequences=1, steps=10, tolerance=1e-12)
     assert not results[0].passed
     report = format_report(rover_model, results)
-    assert "| onnxruntime |" in report and report.rstrip().endswith("FAIL |")
+    row = next(line for line in report.splitlines() if line.startswith("| onnxruntime |"))
+    assert row.endswith("| FAIL |")
     records = json.loads(write_json(tmp_path / "check.json", results).read_text())
     assert records[0]["backend"] == "onnxruntime" and records[0]["passed"] is False
     assert records[0]["worst"] == pytest.approx(results[0].worst)
