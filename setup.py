@@ -32,7 +32,7 @@ setup(
     ],
     python_requires=">=3.10",
     # Runtime needs only NumPy (+ onnxruntime for that backend): the companion-computer footprint.
-    install_requires=["numpy>=1.24", "pyyaml>=6", "safetensors>=0.4"],
+    install_requires=["numpy>=1.24", "pyyaml>=6", "safetensors>=0.4", "threadpoolctl>=3.1"],
     extras_require={
         "onnx": ["onnxruntime>=1.17"],
         "train": [
@@ -65,6 +65,7 @@ setup(
         "console_scripts": [
             "controller = liquid_control.nodes.controller_node:main",
             "sim = liquid_control.nodes.sim_node:main",
+            "mavros_adapter = liquid_control.nodes.mavros_adapter:main",
             "liquid-control = liquid_control.cli:main",
         ],
     },

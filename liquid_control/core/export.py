@@ -68,3 +68,65 @@ def _export(module: nn.Module, args: tuple, path: Path, io: tuple[list[str], lis
         warnings.simplefilter("ignore")
         torch.onnx.export(module, args, str(path), input_names=io[0], output_names=io[1],
                           opset_version=OPSET, dynamo=False)
+
+
+class _StepGraph(nn.Module):
+    """The whole policy step in one graph: (image, imu, hidden, dt) -> (command, hidden)."""
+
+    def __init__(self, policy: LiquidPolicy) -> None:
+        super().__init__()
+        self.policy = policy
+
+    def forward(self, image: torch.Tensor, imu: torch.Tensor, hidden: torch.Tensor,
+                dt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.policy.step(self.policy.encode_image(image), imu, hidden, dt)
+
+
+STEP_IO = (["image", "imu", "hidden", "dt"], ["command", "hidden_out"])
+
+
+def export_step_onnx(policy: LiquidPolicy, path: str | Path) -> Path:
+    """One self-contained ONNX file of the step function, batch 1 (for other runtimes)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    c = policy.config
+    args = (torch.zeros((1, *c.image_shape), dtype=torch.uint8), torch.zeros(1, c.imu_dim),
+            torch.zeros(1, policy.hidden_size), torch.full((1,), 0.05))
+    was_training = policy.training
+    policy.eval()
+    try:
+        _export(_StepGraph(policy), args, path, STEP_IO)
+    finally:
+        policy.train(was_training)
+    return path
+
+
+def step_onnx_error(policy: LiquidPolicy, path: str | Path, steps: int = 64, seed: int = 0
+                    ) -> dict[str, float]:
+    """Max abs difference of the ONNX step vs torch over a random sequence with random dt.
+
+    Each side feeds its own hidden state back, so drift over the sequence counts.
+    """
+    import numpy as np
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(seed)
+    c = policy.config
+    policy.eval()
+    h_torch = torch.zeros(1, policy.hidden_size)
+    h_onnx = np.zeros((1, policy.hidden_size), np.float32)
+    errors = {"command": 0.0, "hidden": 0.0}
+    with torch.no_grad():
+        for _ in range(steps):
+            image = rng.integers(0, 256, (1, *c.image_shape), dtype=np.uint8)
+            imu = rng.normal(size=(1, c.imu_dim)).astype(np.float32)
+            dt = rng.uniform(0.003, 0.1, size=(1,)).astype(np.float32)
+            cmd_t, h_torch = policy.step(policy.encode_image(torch.from_numpy(image)),
+                                         torch.from_numpy(imu), h_torch, torch.from_numpy(dt))
+            cmd_o, h_onnx = session.run(None, {"image": image, "imu": imu, "hidden": h_onnx,
+                                               "dt": dt})
+            errors["command"] = max(errors["command"], float(np.abs(cmd_o - cmd_t.numpy()).max()))
+            errors["hidden"] = max(errors["hidden"], float(np.abs(h_onnx - h_torch.numpy()).max()))
+    return errors
+

@@ -23,8 +23,11 @@ class NumpyEncoder:
     def __init__(self, model: ModelFiles, prefix: str = "encoder.") -> None:
         """Reshape conv kernels to (k*k*Cin, Cout) and permute the Linear to HWC order."""
         c = model.config
-        self.kernel, self.stride, self.pad = c.encoder_kernel, c.encoder_stride,  \
-            c.encoder_kernel // 2
+        self.kernel, self.stride, self.pad = (
+            c.encoder_kernel,
+            c.encoder_stride,
+            c.encoder_kernel // 2,
+        )
         self.act = ACTIVATIONS[c.encoder_activation]
         self.pooling = c.encoder_pooling
         self.convs, self.buffers = [], []
@@ -40,8 +43,9 @@ class NumpyEncoder:
             self.buffers.append(np.zeros((height + 2 * pad, width + 2 * pad, previous), np.float32))
             height, width = conv_output_hw(height, width, 1, k, self.stride)
             previous = out
-        out_h, out_w = conv_output_hw(c.image_shape[0], c.image_shape[1],
-                                      len(c.encoder_channels), self.kernel, self.stride)
+        out_h, out_w = conv_output_hw(
+            c.image_shape[0], c.image_shape[1], len(c.encoder_channels), self.kernel, self.stride
+        )
         flat = previous * (out_h * out_w if self.pooling == Pooling.FLATTEN else 1)
         w = model.tensor(f"{prefix}fc.weight", (c.feature_dim, flat))
         if self.pooling == Pooling.FLATTEN:
@@ -65,16 +69,32 @@ class NumpyEncoder:
         rows, cols, depth = padded.shape
         out_h, out_w = (rows - k) // s + 1, (cols - k) // s + 1
         r, c, e = padded.strides
-        windows = as_strided(padded, (out_h, out_w, k, k, depth), (s * r, s * c, r, c, e),
-                             writeable=False)
+        windows = as_strided(
+            padded, (out_h, out_w, k, k, depth), (s * r, s * c, r, c, e), writeable=False
+        )
         return (windows.reshape(out_h * out_w, -1) @ weight).reshape(out_h, out_w, -1)
+
+
+def limit_blas_threads(threads: int) -> None:
+    """Cap the BLAS thread pools of this process (threadpoolctl); a no-op when it is missing."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=max(1, int(threads)), user_api="blas")
 
 
 class NumpyBackend:
     """Batch-1 policy in NumPy: ``encode_image`` per frame, ``step`` per event."""
 
     def __init__(self, model: ModelFiles, threads: int = 1) -> None:
-        """Precompute every weight; ``threads`` is unused (NumPy runs these sizes on one core)."""
+        """Precompute every weight and cap the BLAS pool at ``threads``.
+
+        The encoder's im2col matmuls are small: a BLAS pool with one thread per
+        core only adds synchronisation, which on a busy companion computer made
+        frames 20-100x slower (bench/bench_deploy.py). The cap is process-wide.
+        """
+        limit_blas_threads(threads)
         c = model.config
         self.encoder = NumpyEncoder(model)
         self.imu_offset = model.tensor("imu_norm.offset", (c.imu_dim,))
@@ -88,8 +108,9 @@ class NumpyBackend:
             width = c.hidden_size
             self.head_weight = model.tensor("head.linear.weight", (n, width))
             self.head_matrix = True
-        self.head_bias = model.tensor("head.bias" if not self.head_matrix
-                                      else "head.linear.bias", (n,))
+        self.head_bias = model.tensor(
+            "head.bias" if not self.head_matrix else "head.linear.bias", (n,)
+        )
         self.scale = np.asarray(c.command_scale, dtype=np.float32)
         self.spec = BackendSpec.from_model("numpy", model, self.core.state_size)
 
@@ -97,8 +118,9 @@ class NumpyBackend:
         """(H, W, 3) uint8 -> (feature_dim,) float32."""
         return self.encoder(fit_image(image, self.spec.image_shape)).astype(np.float32)
 
-    def step(self, features: np.ndarray, imu: np.ndarray, hidden: np.ndarray, dt: float
-             ) -> tuple[np.ndarray, np.ndarray]:
+    def step(
+        self, features: np.ndarray, imu: np.ndarray, hidden: np.ndarray, dt: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         """One event -> (command, hidden)."""
         features, imu, hidden, dt = step_inputs(self.spec, features, imu, hidden, dt)
         x = np.concatenate([features, (imu - self.imu_offset) * self.imu_scale])
