@@ -1,7 +1,7 @@
 """ament_python setup for liquid_control: builds with colcon and installs with pip."""
 
-from glob import glob
 import os
+from glob import glob
 
 from setuptools import find_packages, setup
 

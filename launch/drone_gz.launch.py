@@ -12,10 +12,9 @@ line and defaults to the drone's values.
 
 import os
 
+from launch import LaunchDescription
 from launch.actions import IncludeLaunchDescription
 from launch.launch_description_sources import PythonLaunchDescriptionSource
-
-from launch import LaunchDescription
 
 
 def generate_launch_description() -> LaunchDescription:

@@ -12,6 +12,7 @@ drone holds its spawn altitude until the policy's first command arrives.
 Every argument's default depends on ``robot``; the values live in ROBOTS below.
 """
 
+from launch import LaunchDescription
 from launch.actions import (
     AppendEnvironmentVariable,
     DeclareLaunchArgument,
@@ -33,8 +34,6 @@ from launch.substitutions import (
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
-
-from launch import LaunchDescription
 
 # Per-robot defaults: files relative to the package share, and the embedded simulator's start
 # pose (x, y, z, yaw). The drone starts at 1.5 m like sim/mjcf.py; the rover on the lane's start.

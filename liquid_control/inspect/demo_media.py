@@ -106,7 +106,7 @@ def plot_trajectories(records: dict[str, list[EpisodeRecord]], path: Path) -> Pa
     fig, axes = plt.subplots(
         1, max(len(records), 1), figsize=(5.5 * max(len(records), 1), 5), squeeze=False
     )
-    for ax, (robot, episodes) in zip(axes[0], records.items()):
+    for ax, (robot, episodes) in zip(axes[0], records.items(), strict=True):
         for i, record in enumerate(episodes):
             if not record.positions:
                 continue

@@ -120,9 +120,8 @@ def launch_available() -> bool:
     a namespace package; only the real package has LaunchDescription.
     """
     try:
-        import launch_ros  # noqa: F401
-
         import launch
+        import launch_ros  # noqa: F401
     except ImportError:
         return False
     return hasattr(launch, "LaunchDescription")
@@ -131,9 +130,8 @@ def launch_available() -> bool:
 @pytest.mark.skipif(not launch_available(), reason="launch/launch_ros need a ROS 2 install")
 @pytest.mark.parametrize("path", [BRINGUP, *WRAPPERS.values()], ids=lambda p: p.name)
 def test_launch_description_builds(path: Path):
-    from launch.launch_description_sources import get_launch_description_from_python_launch_file
-
     from launch import LaunchDescription
+    from launch.launch_description_sources import get_launch_description_from_python_launch_file
 
     description = get_launch_description_from_python_launch_file(str(path))
     assert isinstance(description, LaunchDescription)
