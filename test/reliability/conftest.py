@@ -21,8 +21,7 @@ _RUN = {"soak": False, "start": time.time()}
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On a soak run, select every reliability test (before -m deselects the fast ones)."""
-    expression = config.getoption("markexpr", "") or ""
-    if "soak" not in expression or "not soak" in expression:
+    if not _soak_selected(config):
         return
     here = Path(__file__).parent
     for item in items:
@@ -38,9 +37,15 @@ def rover_model(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(save_random_model(tmp_path_factory.mktemp("models") / "rover_cfc_ncp"))
 
 
+def _soak_selected(config: pytest.Config) -> bool:
+    """True for a `-m soak` run (the only kind that writes results/reliability.md)."""
+    expression = config.getoption("markexpr", "") or ""
+    return "soak" in expression and "not soak" not in expression
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Remember whether any soak test ran in this session (only then is the results file written)."""
-    if item.get_closest_marker("soak") is not None:
+    """Remember whether a soak test ran in a `-m soak` session."""
+    if item.get_closest_marker("soak") is not None and _soak_selected(item.config):
         _RUN["soak"] = True
 
 
