@@ -119,7 +119,12 @@ class Figures:
                 f"| {self.bad_commands.get(what, 0)} |"
             )
         if self.watchdog:
-            lines += ["", "## Watchdog (first zero cmd_vel after the last sensor message)", ""]
+            lines += ["", "## Watchdog", ""]
+            lines += [
+                "Stop time: from the test seeing its last sensor message handled (a little after "
+                "the node's receipt, which starts the timeout) to the first zero cmd_vel received.",
+                "",
+            ]
             lines += [
                 "| case | runs | median stop (s) | worst stop (s) | timeout (s) | worst ratio |"
             ]
@@ -149,9 +154,11 @@ def _summary_table(figures: Figures) -> list[str]:
     """The headline rows: totals and worst cases."""
     worst_watchdog = max(figures.watchdog, key=lambda w: w[1] / w[2], default=None)
     worst_latency = max(figures.latency, key=lambda w: w[2], default=None)
-    worst_memory = max(figures.memory, key=lambda w: w[2], default=None)
     rows = [
-        ("cases tried", f"{sum(figures.cases.values())}"),
+        (
+            "cases tried (fuzz cases, fault scenarios, messages under load)",
+            f"{sum(figures.cases.values())}",
+        ),
         ("crashes", f"{sum(figures.crashes.values())}"),
         ("commands checked", f"{figures.commands_checked}"),
         ("non-finite or out-of-limit commands", f"{sum(figures.bad_commands.values())}"),
@@ -162,9 +169,12 @@ def _summary_table(figures: Figures) -> list[str]:
     if worst_latency:
         what, _, worst = worst_latency
         rows.append(("max latency under overload", f"{worst * 1e3:.1f} ms ({what})"))
-    if worst_memory:
-        what, messages, growth = worst_memory
-        rows.append(("memory growth", f"{growth / 1024:.1f} KiB over {messages} messages ({what})"))
+    if figures.memory:
+        text = "; ".join(
+            f"{growth / 1024:+.0f} KiB over {messages} messages ({what})"
+            for what, messages, growth in figures.memory
+        )
+        rows.append(("memory growth", text))
     return ["| figure | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
 
 
