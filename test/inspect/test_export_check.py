@@ -60,3 +60,23 @@ def test_random_inputs_look_like_sensors():
     assert dt.min() >= 0.002 and dt.max() <= 0.1
     with pytest.raises(ValueError, match="sequences=0"):
         check_export("unused", sequences=0)
+
+
+def test_core_step_error_catches_a_wrong_step(rover_model):
+    """The one-step check sees a core that is off by 1e-4, even with torch's inputs fed in."""
+    from liquid_control.inspect.export_check import core_step_error, random_inputs, run_sequence
+    from liquid_control.runtime.backends import load_backend
+
+    reference = load_backend(rover_model, "torch")
+    good = load_backend(rover_model, "onnxruntime")
+    frames, imu, dt = random_inputs(reference.spec, 10, np.random.default_rng(1))
+    expected = run_sequence(reference, frames, imu, dt)
+    assert core_step_error(good, expected, imu, dt, reference.initial_state()) < 1e-5
+
+    class OffByAlittle:
+        def step(self, features, imu, hidden, dt):
+            command, hidden = good.step(features, imu, hidden, dt)
+            return command, hidden + 1e-4
+
+    bad = core_step_error(OffByAlittle(), expected, imu, dt, reference.initial_state())
+    assert bad == pytest.approx(1e-4, rel=0.1)
