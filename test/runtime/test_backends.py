@@ -20,11 +20,17 @@ from liquid_control.runtime.model_io import ModelLoadError
 VARIANTS = {
     "cfc_ncp": {"core": "cfc_ncp"},
     "cfc_ncp_minimal": {"core": "cfc_ncp", "cfc_mode": "minimal"},
-    "cfc_ncp_no_gate_free": {"core": "cfc_ncp", "cfc_mode": "no_gate",
-                             "cfc_enforce_polarity": False},
+    "cfc_ncp_no_gate_free": {
+        "core": "cfc_ncp",
+        "cfc_mode": "no_gate",
+        "cfc_enforce_polarity": False,
+    },
     "ltc_ncp": {"core": "ltc_ncp"},
-    "ltc_ncp_explicit": {"core": "ltc_ncp", "ltc_implicit_constraints": False,
-                         "ltc_ode_unfolds": 3},
+    "ltc_ncp_explicit": {
+        "core": "ltc_ncp",
+        "ltc_implicit_constraints": False,
+        "ltc_ode_unfolds": 3,
+    },
     "cfc_fc": {"core": "cfc_fc", "backbone_layers": 2},
     "lstm": {"core": "lstm"},
     "gru": {"core": "gru", "baseline_dt_input": False},
@@ -72,8 +78,10 @@ def _run(backend, events) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_backends_agree(variant: str, model_dirs: dict[str, Path]) -> None:
     events = _events(24, seed=len(variant))
-    results = {name: _run(load_backend(model_dirs[variant], name), events)
-               for name in ("torch", "numpy", "onnxruntime")}
+    results = {
+        name: _run(load_backend(model_dirs[variant], name), events)
+        for name in ("torch", "numpy", "onnxruntime")
+    }
     reference = results["torch"]
     assert np.abs(reference[1]).max() > 1e-3  # commands are not trivially zero
     for name in ("numpy", "onnxruntime"):
@@ -83,16 +91,19 @@ def test_backends_agree(variant: str, model_dirs: dict[str, Path]) -> None:
 
 
 def test_spec_and_resize(model_dirs: dict[str, Path]) -> None:
-    backends = {name: load_backend(model_dirs["cfc_ncp"], name)
-                for name in ("torch", "numpy", "onnxruntime")}
+    backends = {
+        name: load_backend(model_dirs["cfc_ncp"], name)
+        for name in ("torch", "numpy", "onnxruntime")
+    }
     spec = backends["numpy"].spec
     assert spec.image_shape == (48, 64, 3) and spec.imu_dim == 9 and spec.hidden_size == 19
     assert spec.command_names == ("vx", "vy", "vz", "yaw_rate") and spec.core == "cfc_ncp"
     big = np.random.default_rng(3).integers(0, 256, (96, 128, 3), dtype=np.uint8)
     for backend in backends.values():
         assert backend.spec.hidden_size == 19
-        np.testing.assert_allclose(backend.encode_image(big),
-                                   backends["torch"].encode_image(big[::2, ::2]), atol=1e-5)
+        np.testing.assert_allclose(
+            backend.encode_image(big), backends["torch"].encode_image(big[::2, ::2]), atol=1e-5
+        )
         np.testing.assert_array_equal(backend.initial_state(), np.zeros(19, np.float32))
 
 
@@ -142,12 +153,20 @@ print(json.dumps(out))
 
 
 def test_numpy_and_onnx_backends_never_import_torch(model_dirs: dict[str, Path]) -> None:
-    result = subprocess.run([sys.executable, "-c", _TORCH_FREE, str(model_dirs["cfc_ncp"])],
-                            capture_output=True, text=True, timeout=120, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", _TORCH_FREE, str(model_dirs["cfc_ncp"])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["torch_imported"] is False
     np.testing.assert_allclose(out["numpy"], out["onnxruntime"], atol=1e-5)
     expected, _ = load_backend(model_dirs["cfc_ncp"], "torch").step(
         load_backend(model_dirs["cfc_ncp"], "torch").encode_image(np.zeros((48, 64, 3), np.uint8)),
-        np.zeros(9), np.zeros(19), 0.05)
+        np.zeros(9),
+        np.zeros(19),
+        0.05,
+    )
     np.testing.assert_allclose(out["numpy"], expected, atol=1e-5)

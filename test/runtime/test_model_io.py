@@ -82,8 +82,9 @@ def test_tampered_weights_are_refused(saved: tuple[Path, LiquidPolicy], tmp_path
             loader(copy)
 
 
-@pytest.mark.parametrize("content", [b"", b"\x00" * 64, b"\x80\x04N."],
-                         ids=["empty", "zeros", "pickle"])
+@pytest.mark.parametrize(
+    "content", [b"", b"\x00" * 64, b"\x80\x04N."], ids=["empty", "zeros", "pickle"]
+)
 def test_corrupt_weights_with_matching_checksum_are_refused(
     saved: tuple[Path, LiquidPolicy], tmp_path: Path, content: bytes
 ) -> None:
@@ -102,16 +103,18 @@ def test_corrupt_weights_with_matching_checksum_are_refused(
         ({"weights_sha256": ""}, "no sha256"),
     ],
 )
-def test_bad_config_is_refused(saved: tuple[Path, LiquidPolicy], tmp_path: Path,
-                               changes: dict, message: str) -> None:
+def test_bad_config_is_refused(
+    saved: tuple[Path, LiquidPolicy], tmp_path: Path, changes: dict, message: str
+) -> None:
     copy = _copy(saved[0], tmp_path)
     _edit_config(copy, **changes)
     with pytest.raises(ModelLoadError, match=message):
         load_model(copy)
 
 
-def test_weights_that_do_not_fit_the_config(saved: tuple[Path, LiquidPolicy],
-                                            tmp_path: Path) -> None:
+def test_weights_that_do_not_fit_the_config(
+    saved: tuple[Path, LiquidPolicy], tmp_path: Path
+) -> None:
     copy = _copy(saved[0], tmp_path)
     _edit_config(copy, **{"policy.hidden_size": 24})  # checksum still fine, shapes are not
     with pytest.raises(ModelLoadError, match="shape mismatch for 'core.cell.weight_ih'"):

@@ -79,8 +79,11 @@ def step_inputs(
     features = _vector(features)
     imu = _vector(imu)
     hidden = _vector(hidden)
-    if (features.shape[0] != spec.feature_dim or imu.shape[0] != spec.imu_dim
-            or hidden.shape[0] != spec.hidden_size):
+    if (
+        features.shape[0] != spec.feature_dim
+        or imu.shape[0] != spec.imu_dim
+        or hidden.shape[0] != spec.hidden_size
+    ):
         raise ValueError(
             f"features/imu/hidden have {features.size}/{imu.size}/{hidden.size} values, "
             f"expected {spec.feature_dim}/{spec.imu_dim}/{spec.hidden_size}"

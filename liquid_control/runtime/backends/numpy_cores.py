@@ -52,12 +52,17 @@ class CfCCore:
         self.backbone = []
         for i in range(c.backbone_layers):
             name = f"{prefix}backbone.{2 * i}"
-            self.backbone.append((model.tensor(f"{name}.weight", (c.backbone_units, width)),
-                                  model.tensor(f"{name}.bias", (c.backbone_units,))))
+            self.backbone.append(
+                (
+                    model.tensor(f"{name}.weight", (c.backbone_units, width)),
+                    model.tensor(f"{name}.bias", (c.backbone_units,)),
+                )
+            )
             width = c.backbone_units
         heads = ("ff1",) if self.mode == CfCMode.MINIMAL else _HEADS
-        self.weight = np.concatenate([model.tensor(f"{prefix}{h}.weight", (n, width))
-                                      for h in heads])
+        self.weight = np.concatenate(
+            [model.tensor(f"{prefix}{h}.weight", (n, width)) for h in heads]
+        )
         self.bias = np.concatenate([model.tensor(f"{prefix}{h}.bias", (n,)) for h in heads])
         if self.mode != CfCMode.MINIMAL:
             self.weight, self.bias = halve_time_heads(self.weight, self.bias, n)
@@ -102,19 +107,27 @@ class WiredCfCCore:
                 signed = c.cfc_enforce_polarity and head in ("ff1", "ff2")
                 weights.append(np.abs(w) * sign if signed else w * np.abs(sign))
                 biases.append(model.tensor(f"{p}{head}.bias", (n,)))
-            weight, bias = np.concatenate(weights), np.concatenate(biases[-len(heads):])
+            weight, bias = np.concatenate(weights), np.concatenate(biases[-len(heads) :])
             extra: tuple[np.ndarray, ...] = ()
             if self.mode == CfCMode.MINIMAL:
-                extra = (np.abs(model.tensor(f"{p}w_tau", (1, n))[0]),
-                         model.tensor(f"{p}A", (1, n))[0])
+                extra = (
+                    np.abs(model.tensor(f"{p}w_tau", (1, n))[0]),
+                    model.tensor(f"{p}A", (1, n))[0],
+                )
             else:
                 weight, bias = halve_time_heads(weight, bias, n)
-            biases[-len(heads):] = [bias]
+            biases[-len(heads) :] = [bias]
             feed_width = weight.shape[1] - wiring.units
             state_weights.append(weight[:, feed_width:])
             rows = weight.shape[0]
-            self.layers.append((np.ascontiguousarray(weight[:, :feed_width]),
-                                slice(offset, offset + rows), n, extra))
+            self.layers.append(
+                (
+                    np.ascontiguousarray(weight[:, :feed_width]),
+                    slice(offset, offset + rows),
+                    n,
+                    extra,
+                )
+            )
             offset += rows
         self.state_weight = np.ascontiguousarray(np.concatenate(state_weights))
         self.bias = np.concatenate(biases)
@@ -156,7 +169,10 @@ class LTCCore:
         self.mu, self.sigma = get("mu", (n, n)), get("sigma", (n, n))
         self.sensory_w = get("sensory_w", (s, n), True) * sensory_mask
         self.sensory_erev_w = self.sensory_w * get("sensory_erev", (s, n))
-        self.sensory_mu, self.sensory_sigma = get("sensory_mu", (s, n)), get("sensory_sigma", (s, n))
+        self.sensory_mu, self.sensory_sigma = (
+            get("sensory_mu", (s, n)),
+            get("sensory_sigma", (s, n)),
+        )
         self.gleak, self.cm = get("gleak", (n,), True), get("cm", (n,), True)
         self.leak = self.gleak * get("vleak", (n,))
         self.input_w, self.input_b = get("input_w", (s,)), get("input_b", (s,))
@@ -185,13 +201,18 @@ class LSTMCore:
         c = model.config
         n, width = c.hidden_size, c.core_input_size + int(c.baseline_dt_input)
         self.n, self.dt_input, self.state_size = n, c.baseline_dt_input, 2 * n
-        self.weight = np.concatenate([model.tensor(f"{prefix}cell.weight_ih", (4 * n, width)),
-                                      model.tensor(f"{prefix}cell.weight_hh", (4 * n, n))], 1)
-        self.bias = (model.tensor(f"{prefix}cell.bias_ih", (4 * n,))
-                     + model.tensor(f"{prefix}cell.bias_hh", (4 * n,)))
+        self.weight = np.concatenate(
+            [
+                model.tensor(f"{prefix}cell.weight_ih", (4 * n, width)),
+                model.tensor(f"{prefix}cell.weight_hh", (4 * n, n)),
+            ],
+            1,
+        )
+        self.bias = model.tensor(f"{prefix}cell.bias_ih", (4 * n,)) + model.tensor(
+            f"{prefix}cell.bias_hh", (4 * n,)
+        )
 
-    def step(self, x: np.ndarray, hidden: np.ndarray, dt: float
-             ) -> tuple[np.ndarray, np.ndarray]:
+    def step(self, x: np.ndarray, hidden: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
         """Gates in torch order i, f, g, o."""
         h, c = hidden[: self.n], hidden[self.n :]
         x = np.append(x, np.float32(dt)) if self.dt_input else x
@@ -233,8 +254,12 @@ class MLPCore:
         self.layers, width, self.state_size = [], c.core_input_size, 0
         for i in range(c.mlp_layers):
             name = f"{prefix}net.{2 * i}"
-            self.layers.append((model.tensor(f"{name}.weight", (c.hidden_size, width)),
-                                model.tensor(f"{name}.bias", (c.hidden_size,))))
+            self.layers.append(
+                (
+                    model.tensor(f"{name}.weight", (c.hidden_size, width)),
+                    model.tensor(f"{name}.bias", (c.hidden_size,)),
+                )
+            )
             width = c.hidden_size
 
     def step(self, x: np.ndarray, h: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
@@ -275,6 +300,10 @@ def build_core(model: ModelFiles):
             raise ValueError(f"{model.path}: config.json lacks the wiring of a {kind.value} core")
         wiring = Wiring.from_config(model.meta["wiring"])
         return (WiredCfCCore if kind == CoreKind.CFC_NCP else LTCCore)(model, wiring)
-    builders = {CoreKind.CFC_FC: CfCCore, CoreKind.LSTM: LSTMCore, CoreKind.GRU: GRUCore,
-                CoreKind.MLP: MLPCore}
+    builders = {
+        CoreKind.CFC_FC: CfCCore,
+        CoreKind.LSTM: LSTMCore,
+        CoreKind.GRU: GRUCore,
+        CoreKind.MLP: MLPCore,
+    }
     return builders[kind](model)

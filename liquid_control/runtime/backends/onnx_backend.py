@@ -35,13 +35,18 @@ class OnnxBackend:
         (features,) = self.encoder.run(ENCODER_IO[1], {ENCODER_IO[0][0]: image[None]})
         return features[0]
 
-    def step(self, features: np.ndarray, imu: np.ndarray, hidden: np.ndarray, dt: float
-             ) -> tuple[np.ndarray, np.ndarray]:
+    def step(
+        self, features: np.ndarray, imu: np.ndarray, hidden: np.ndarray, dt: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         """One event -> (command, hidden)."""
         features, imu, hidden, dt = step_inputs(self.spec, features, imu, hidden, dt)
         self._dt[0] = dt
-        values = {"features": features[None], "imu": imu[None], "hidden": hidden[None],
-                  "dt": self._dt}
+        values = {
+            "features": features[None],
+            "imu": imu[None],
+            "hidden": hidden[None],
+            "dt": self._dt,
+        }
         # an exporter may prune inputs a core ignores (the MLP's hidden, say)
         feed = {name: values[name] for name in self._core_inputs}
         command, hidden_out = self.core.run(CORE_IO[1], feed)
