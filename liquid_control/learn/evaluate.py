@@ -31,9 +31,9 @@ def model_info(model_dir: str | Path) -> tuple[str, dict[str, int]]:
 
 
 def model_label(model_dir: str | Path) -> str:
-    """A table label: the directory name, or run/best for training checkpoints."""
+    """A table label: the directory name, or the run's name for its best/last checkpoint."""
     path = Path(model_dir)
-    return f"{path.parent.name}/{path.name}" if path.name in ("best", "last") else path.name
+    return path.parent.name if path.name in ("best", "last") else path.name
 
 
 def _lean(job: Job, result) -> dict:
