@@ -55,8 +55,9 @@ def save_best(out: Path, policy, cfg: TrainConfig) -> None:
     _replace_dir(out / "best", lambda d: save_model(policy, d, cfg.data.robot))
 
 
-def save_last(out: Path, policy, opt: torch.optim.Optimizer, state: TrainState,
-              cfg: TrainConfig) -> None:
+def save_last(
+    out: Path, policy, opt: torch.optim.Optimizer, state: TrainState, cfg: TrainConfig
+) -> None:
     """Save the policy, the optimizer and the progress as ``out/last``."""
 
     def write(d: Path) -> None:
@@ -66,7 +67,8 @@ def save_last(out: Path, policy, opt: torch.optim.Optimizer, state: TrainState,
 
         save_file(tensors, str(d / "optimizer.safetensors"))
         (d / "train_state.json").write_text(
-            json.dumps({"state": asdict(state), "optimizer": meta}, indent=1))
+            json.dumps({"state": asdict(state), "optimizer": meta}, indent=1)
+        )
 
     _replace_dir(out / "last", write)
 
@@ -80,8 +82,9 @@ def load_last(out: Path, policy, opt: torch.optim.Optimizer) -> TrainState:
 
     load_weights(policy, last)
     saved = json.loads((last / "train_state.json").read_text())
-    opt.load_state_dict(_unflatten_optimizer(load_file(str(last / "optimizer.safetensors")),
-                                             saved["optimizer"]))
+    opt.load_state_dict(
+        _unflatten_optimizer(load_file(str(last / "optimizer.safetensors")), saved["optimizer"])
+    )
     return TrainState(**saved["state"])
 
 

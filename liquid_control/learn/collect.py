@@ -41,15 +41,27 @@ class _WriteBag:
         return {"bag": str(path), "driver": result.driver, **info}
 
 
-def collect(robot: str, out: str | Path, episodes: int, seed: int = 0, workers: int = 2,
-            noise: float = 0.3, perturbation: str = "{}", model_dir: str | None = None,
-            expert_prob: float = 1.0, storage: str = "mcap", progress: bool = True) -> list[dict]:
+def collect(
+    robot: str,
+    out: str | Path,
+    episodes: int,
+    seed: int = 0,
+    workers: int = 2,
+    noise: float = 0.3,
+    perturbation: str = "{}",
+    model_dir: str | None = None,
+    expert_prob: float = 1.0,
+    storage: str = "mcap",
+    progress: bool = True,
+) -> list[dict]:
     """Record ``episodes`` episodes with seeds ``seed..seed+episodes-1``; return summaries."""
     if episodes < 1:
         raise ValueError(f"episodes={episodes} must be >= 1")
     Path(out).mkdir(parents=True, exist_ok=True)
-    jobs = [Job(robot, seed + i, perturbation, model_dir, "numpy", expert_prob, noise, True)
-            for i in range(episodes)]
+    jobs = [
+        Job(robot, seed + i, perturbation, model_dir, "numpy", expert_prob, noise, True)
+        for i in range(episodes)
+    ]
     rows = run_jobs(jobs, workers, f"collect {robot}", progress, _WriteBag(str(out), storage))
     rows.sort(key=lambda r: r["bag"])
     (Path(out) / f"collect_{robot}_{seed}.json").write_text(json.dumps(rows, indent=1))
@@ -62,18 +74,27 @@ def build_parser() -> argparse.ArgumentParser:
         prog="liquid-control collect",
         description="Roll out the privileged expert in the embedded simulator (DAgger-style "
         "noise injection: noisy actions executed, clean expert actions recorded) in parallel "
-        "processes, writing one rosbag2 per episode (camera/image_raw, imu/data, cmd_vel).")
+        "processes, writing one rosbag2 per episode (camera/image_raw, imu/data, cmd_vel).",
+    )
     p.add_argument("--robot", choices=("rover", "drone"), required=True)
     p.add_argument("--out", required=True, help="directory for the bags (created)")
     p.add_argument("--episodes", type=int, default=40, help="number of episodes (default 40)")
     p.add_argument("--seed", type=int, default=0, help="first scene seed (default 0)")
     p.add_argument("--workers", type=int, default=2, help="parallel processes (default 2)")
-    p.add_argument("--noise", type=float, default=0.3,
-                   help="max injected action noise, fraction of each limit (default 0.3)")
+    p.add_argument(
+        "--noise",
+        type=float,
+        default=0.3,
+        help="max injected action noise, fraction of each limit (default 0.3)",
+    )
     p.add_argument("--perturb", help="perturbation YAML (DESIGN.md format) to record under")
     p.add_argument("--model", help="a model dir: the learner drives, the expert labels (DAgger)")
-    p.add_argument("--expert-prob", type=float, default=0.0,
-                   help="with --model, chance that the expert drives an episode (default 0)")
+    p.add_argument(
+        "--expert-prob",
+        type=float,
+        default=0.0,
+        help="with --model, chance that the expert drives an episode (default 0)",
+    )
     p.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -87,9 +108,19 @@ def main(argv: list[str] | None = None) -> int:
         pert = perturbation_json(args.perturb)
     except (ValueError, OSError) as err:
         parser.error(str(err))
-    rows = collect(args.robot, args.out, args.episodes, args.seed, args.workers, args.noise,
-                   pert, args.model, 1.0 if args.model is None else args.expert_prob,
-                   args.storage, not args.no_progress)
+    rows = collect(
+        args.robot,
+        args.out,
+        args.episodes,
+        args.seed,
+        args.workers,
+        args.noise,
+        pert,
+        args.model,
+        1.0 if args.model is None else args.expert_prob,
+        args.storage,
+        not args.no_progress,
+    )
     ok = sum(r.get("success", False) for r in rows)
     print(f"wrote {len(rows)} bags to {args.out} ({ok} reached the goal)")
     return 0

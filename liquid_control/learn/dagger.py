@@ -16,11 +16,18 @@ from liquid_control.learn.train_config import TrainConfig
 DAGGER_SEED = 50_000  # scenes for DAgger rounds, apart from demos (0..) and evaluation
 
 
-def dagger_round(model_dir: str | Path, cfg: TrainConfig, out: str | Path, round_: int,
-                 progress: bool = True) -> list[dict]:
+def dagger_round(
+    model_dir: str | Path, cfg: TrainConfig, out: str | Path, round_: int, progress: bool = True
+) -> list[dict]:
     """Roll out ``model_dir`` (expert instead with chance ``dagger.beta``); write bags to out."""
     return collect(
-        cfg.data.robot, out, cfg.dagger.episodes_per_round,
-        seed=DAGGER_SEED + 1000 * round_ + 100 * cfg.seed, workers=cfg.dagger.workers,
-        noise=0.1, model_dir=str(model_dir), expert_prob=cfg.dagger.beta, progress=progress,
+        cfg.data.robot,
+        out,
+        cfg.dagger.episodes_per_round,
+        seed=DAGGER_SEED + 1000 * round_ + 100 * cfg.seed,
+        workers=cfg.dagger.workers,
+        noise=0.1,
+        model_dir=str(model_dir),
+        expert_prob=cfg.dagger.beta,
+        progress=progress,
     )

@@ -23,8 +23,13 @@ _TWIST_AXES = {
     "rover": (("linear", "x"), ("angular", "z")),
     "drone": (("linear", "x"), ("linear", "y"), ("linear", "z"), ("angular", "z")),
 }
-_ENCODINGS = {"rgb8": (3, (0, 1, 2)), "bgr8": (3, (2, 1, 0)), "rgba8": (4, (0, 1, 2)),
-              "bgra8": (4, (2, 1, 0)), "mono8": (1, (0, 0, 0))}
+_ENCODINGS = {
+    "rgb8": (3, (0, 1, 2)),
+    "bgr8": (3, (2, 1, 0)),
+    "rgba8": (4, (0, 1, 2)),
+    "bgra8": (4, (2, 1, 0)),
+    "mono8": (1, (0, 0, 0)),
+}
 _META_KEY = "liquid_control.episode"
 
 
@@ -72,9 +77,21 @@ def write_bag(episode: Episode, path: str | Path, storage: str = "mcap") -> Path
     records: list[tuple[int, int, object]] = []  # (stamp, connection slot, message)
     for stamp, frame in zip(episode.frame_stamps_ns, episode.frames, strict=True):
         h, w, _ = frame.shape
-        records.append((int(stamp), 0, msgs["sensor_msgs/msg/Image"](
-            header=_header(ts, stamp, "camera"), height=h, width=w, encoding="rgb8",
-            is_bigendian=0, step=w * 3, data=np.ascontiguousarray(frame).reshape(-1))))
+        records.append(
+            (
+                int(stamp),
+                0,
+                msgs["sensor_msgs/msg/Image"](
+                    header=_header(ts, stamp, "camera"),
+                    height=h,
+                    width=w,
+                    encoding="rgb8",
+                    is_bigendian=0,
+                    step=w * 3,
+                    data=np.ascontiguousarray(frame).reshape(-1),
+                ),
+            )
+        )
     for i, stamp in enumerate(episode.imu_stamps_ns):
         records.append((int(stamp), 1, _imu_msg(ts, episode, i)))
     for stamp, command in zip(episode.cmd_stamps_ns, episode.commands, strict=True):
@@ -186,10 +203,15 @@ def _episode(robot: str, streams: dict, cmds: list, meta: dict) -> Episode:
         frame_stamps_ns=np.array([s for s, _ in images], np.int64),
         frames=np.stack([f for _, f in images]) if images else np.zeros((0, 1, 1, 3), np.uint8),
         imu_stamps_ns=np.array([s for s, _ in imus], np.int64),
-        gyro=np.array([[m.angular_velocity.x, m.angular_velocity.y, m.angular_velocity.z]
-                       for _, m in imus]).reshape(-1, 3),
-        accel=np.array([[m.linear_acceleration.x, m.linear_acceleration.y,
-                         m.linear_acceleration.z] for _, m in imus]).reshape(-1, 3),
+        gyro=np.array(
+            [[m.angular_velocity.x, m.angular_velocity.y, m.angular_velocity.z] for _, m in imus]
+        ).reshape(-1, 3),
+        accel=np.array(
+            [
+                [m.linear_acceleration.x, m.linear_acceleration.y, m.linear_acceleration.z]
+                for _, m in imus
+            ]
+        ).reshape(-1, 3),
         quat_xyzw=np.array(quats).reshape(-1, 4),
         cmd_stamps_ns=np.array([s for s, _ in cmds], np.int64),
         commands=np.stack([c for _, c in cmds]) if cmds else np.zeros((0, n_cmd), np.float32),

@@ -39,17 +39,27 @@ def model_label(model_dir: str | Path) -> str:
 def _lean(job: Job, result) -> dict:
     """Worker-side hook: keep only numbers (no recordings travel back)."""
     info = result.info
-    return {"key": (job.model_dir, job.perturbation), "seed": result.seed,
-            "success": bool(info.get("success")),
-            "collisions": int(info.get("collisions", int(bool(info.get("collision"))))),
-            "time_to_goal_s": info.get("time_to_goal_s"),
-            "mean_abs_lane_offset_m": info.get("mean_abs_lane_offset_m"),
-            "latency": result.step_latency_us[::10]}
+    return {
+        "key": (job.model_dir, job.perturbation),
+        "seed": result.seed,
+        "success": bool(info.get("success")),
+        "collisions": int(info.get("collisions", int(bool(info.get("collision"))))),
+        "time_to_goal_s": info.get("time_to_goal_s"),
+        "mean_abs_lane_offset_m": info.get("mean_abs_lane_offset_m"),
+        "latency": result.step_latency_us[::10],
+    }
 
 
-def evaluate(models: list[str], task: str, perturbations: list[str | None], episodes: int,
-             seed: int = EVAL_SEED, workers: int = 2, backend: str = "numpy",
-             progress: bool = True) -> list[report.EvalRecord]:
+def evaluate(
+    models: list[str],
+    task: str,
+    perturbations: list[str | None],
+    episodes: int,
+    seed: int = EVAL_SEED,
+    workers: int = 2,
+    backend: str = "numpy",
+    progress: bool = True,
+) -> list[report.EvalRecord]:
     """Evaluate each model under each perturbation (None = nominal) on the same seeds."""
     if episodes < 1:
         raise ValueError(f"episodes={episodes} must be >= 1")
@@ -59,8 +69,12 @@ def evaluate(models: list[str], task: str, perturbations: list[str | None], epis
             raise ValueError(f"model {m} drives a {robot}, not the task {task!r}")
     perts = [(Path(p).stem if p else "nominal", perturbation_json(p)) for p in perturbations]
     perts = [(json.loads(pj).get("name") or name, pj) for name, pj in perts]
-    jobs = [Job(task, seed + i, pj, str(m), backend, 0.0, 0.0, False)
-            for m in models for _, pj in perts for i in range(episodes)]
+    jobs = [
+        Job(task, seed + i, pj, str(m), backend, 0.0, 0.0, False)
+        for m in models
+        for _, pj in perts
+        for i in range(episodes)
+    ]
     rows = run_jobs(jobs, workers, f"eval {task}", progress, _lean)
     by_key: dict[tuple, list] = {}
     for row in sorted(rows, key=lambda r: r["seed"]):
@@ -68,12 +82,20 @@ def evaluate(models: list[str], task: str, perturbations: list[str | None], epis
     records = []
     for m in models:
         for name, pj in perts:
-            outcomes = [report.EpisodeOutcome(r["seed"], r["success"], r["collisions"],
-                                              r["time_to_goal_s"], r["mean_abs_lane_offset_m"]
-                                              if task == "rover" else None, r["latency"])
-                        for r in by_key[(str(m), pj)]]
-            records.append(report.summarise(model_label(m), task, name, outcomes,
-                                            infos[m][1], backend))
+            outcomes = [
+                report.EpisodeOutcome(
+                    r["seed"],
+                    r["success"],
+                    r["collisions"],
+                    r["time_to_goal_s"],
+                    r["mean_abs_lane_offset_m"] if task == "rover" else None,
+                    r["latency"],
+                )
+                for r in by_key[(str(m), pj)]
+            ]
+            records.append(
+                report.summarise(model_label(m), task, name, outcomes, infos[m][1], backend)
+            )
     return records
 
 
@@ -83,12 +105,21 @@ def build_parser() -> argparse.ArgumentParser:
         prog="liquid-control eval",
         description="Closed-loop evaluation through the runtime (LiquidController + backend): "
         "success rate with Wilson 95%% CI, collisions, time to goal, lane offset, parameter "
-        "counts and step latency, per model, nominal and under each perturbation YAML.")
-    p.add_argument("--model", action="append", required=True,
-                   help="model directory (repeat for several models)")
+        "counts and step latency, per model, nominal and under each perturbation YAML.",
+    )
+    p.add_argument(
+        "--model",
+        action="append",
+        required=True,
+        help="model directory (repeat for several models)",
+    )
     p.add_argument("--task", choices=("rover", "drone"), required=True)
-    p.add_argument("--perturb", action="append", default=[],
-                   help="perturbation YAML (repeat); the nominal world is always included")
+    p.add_argument(
+        "--perturb",
+        action="append",
+        default=[],
+        help="perturbation YAML (repeat); the nominal world is always included",
+    )
     p.add_argument("--no-nominal", action="store_true", help="skip the nominal world")
     p.add_argument("--episodes", type=int, default=20, help="episodes per cell (default 20)")
     p.add_argument("--seed", type=int, default=EVAL_SEED, help=f"first seed ({EVAL_SEED})")
@@ -110,14 +141,25 @@ def main(argv: list[str] | None = None) -> int:
     if not perts:
         parser.error("nothing to evaluate: --no-nominal and no --perturb")
     try:
-        records = evaluate(args.model, args.task, perts, args.episodes, args.seed, args.workers,
-                           args.backend, not args.no_progress)
+        records = evaluate(
+            args.model,
+            args.task,
+            perts,
+            args.episodes,
+            args.seed,
+            args.workers,
+            args.backend,
+            not args.no_progress,
+        )
     except (ValueError, OSError) as err:
         parser.error(str(err))
     table = report.markdown_table(records)
     print(table, end="")
-    for path, write in ((args.json, report.write_json), (args.csv, report.write_csv),
-                        (args.plot, report.plot)):
+    for path, write in (
+        (args.json, report.write_json),
+        (args.csv, report.write_csv),
+        (args.plot, report.plot),
+    ):
         if path:
             write(records, path)
     if args.md:

@@ -22,8 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("model_dir", type=Path, help="model directory (config.json + weights)")
     parser.add_argument("--onnx", type=Path, help="also write the single-file step graph here")
-    parser.add_argument("--tolerance", type=float, default=1e-5,
-                        help="max abs error vs torch accepted (default %(default)s)")
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=1e-5,
+        help="max abs error vs torch accepted (default %(default)s)",
+    )
     parser.add_argument("--steps", type=int, default=64, help="length of the check sequence")
     args = parser.parse_args(argv)
     try:
@@ -38,9 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     path = export_step_onnx(policy, args.onnx)
     errors = step_onnx_error(policy, path, steps=args.steps)
     verdict = "OK" if max(errors.values()) <= args.tolerance else "FAILED"
-    print(f"step     {path}  max |onnx - torch| over {args.steps} steps: command "
-          f"{errors['command']:.2e}, hidden {errors['hidden']:.2e} -> {verdict} "
-          f"(tolerance {args.tolerance:g})")
+    print(
+        f"step     {path}  max |onnx - torch| over {args.steps} steps: command "
+        f"{errors['command']:.2e}, hidden {errors['hidden']:.2e} -> {verdict} "
+        f"(tolerance {args.tolerance:g})"
+    )
     return 0 if verdict == "OK" else 1
 
 

@@ -22,7 +22,8 @@ def policy_config(policy: dict[str, Any], robot: str, image_shape: tuple[int, ..
         raise ValueError(f"policy.robot={fields['robot']!r} but the data is from a {robot}")
     if tuple(fields.get("image_shape", image_shape)) != tuple(image_shape):
         raise ValueError(
-            f"policy.image_shape={fields['image_shape']} but the data's frames are {image_shape}")
+            f"policy.image_shape={fields['image_shape']} but the data's frames are {image_shape}"
+        )
     fields.update(robot=robot, image_shape=tuple(image_shape))
     return PolicyConfig.from_dict(fields)
 

@@ -16,9 +16,38 @@ from pathlib import Path
 import numpy as np
 
 # two-sided 97.5% Student t quantiles for small samples (df 1..30), then normal
-_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-         2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+_T975 = [
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
+]
 
 
 def wilson_ci(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -86,8 +115,14 @@ def _none(v: float) -> float | None:
     return None if v is None or not math.isfinite(v) else round(float(v), 4)
 
 
-def summarise(model: str, task: str, perturbation: str, outcomes: list[EpisodeOutcome],
-              params: dict[str, int], backend: str) -> EvalRecord:
+def summarise(
+    model: str,
+    task: str,
+    perturbation: str,
+    outcomes: list[EpisodeOutcome],
+    params: dict[str, int],
+    backend: str,
+) -> EvalRecord:
     """Aggregate episode outcomes into a record with 95% intervals."""
     n = len(outcomes)
     wins = sum(o.success for o in outcomes)
@@ -96,14 +131,22 @@ def summarise(model: str, task: str, perturbation: str, outcomes: list[EpisodeOu
     lane = mean_ci([o.mean_abs_lane_offset_m for o in outcomes])
     lat = [v for o in outcomes for v in o.step_latency_us]
     return EvalRecord(
-        model=model, task=task, perturbation=perturbation, episodes=n,
-        success_rate=round(wins / n, 4), success_ci95=[round(low, 4), round(high, 4)],
+        model=model,
+        task=task,
+        perturbation=perturbation,
+        episodes=n,
+        success_rate=round(wins / n, 4),
+        success_ci95=[round(low, 4), round(high, 4)],
         collisions=int(sum(o.collisions for o in outcomes)),
-        mean_time_to_goal_s=_none(ttg[0]), time_to_goal_ci95=[_none(ttg[1]), _none(ttg[2])],
-        mean_abs_lane_offset_m=_none(lane[0]), lane_offset_ci95=[_none(lane[1]), _none(lane[2])],
-        params_core=int(params["core"]), params_total=int(params["total"]),
+        mean_time_to_goal_s=_none(ttg[0]),
+        time_to_goal_ci95=[_none(ttg[1]), _none(ttg[2])],
+        mean_abs_lane_offset_m=_none(lane[0]),
+        lane_offset_ci95=[_none(lane[1]), _none(lane[2])],
+        params_core=int(params["core"]),
+        params_total=int(params["total"]),
         step_latency_us_p50=round(float(np.median(lat)), 1) if lat else math.nan,
-        backend=backend, seeds=[o.seed for o in outcomes],
+        backend=backend,
+        seeds=[o.seed for o in outcomes],
         successful_seeds=[o.seed for o in outcomes if o.success],
     )
 
@@ -140,8 +183,10 @@ def _fmt(v: float | None, digits: int = 2) -> str:
 
 def markdown_table(records: list[EvalRecord]) -> str:
     """A markdown table, one row per record, intervals in brackets."""
-    head = ("| model | task | perturbation | n | success [95% CI] | collisions | time to goal s "
-            "| lane offset m | params core | params total | step us p50 |")
+    head = (
+        "| model | task | perturbation | n | success [95% CI] | collisions | time to goal s "
+        "| lane offset m | params core | params total | step us p50 |"
+    )
     lines = [head, "|" + "---|" * 11]
     for r in records:
         lo, hi = r.success_ci95
@@ -149,7 +194,8 @@ def markdown_table(records: list[EvalRecord]) -> str:
             f"| {r.model} | {r.task} | {r.perturbation} | {r.episodes} | "
             f"{r.success_rate:.2f} [{lo:.2f}, {hi:.2f}] | {r.collisions} | "
             f"{_fmt(r.mean_time_to_goal_s)} | {_fmt(r.mean_abs_lane_offset_m, 3)} | "
-            f"{r.params_core} | {r.params_total} | {_fmt(r.step_latency_us_p50, 0)} |")
+            f"{r.params_core} | {r.params_total} | {_fmt(r.step_latency_us_p50, 0)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -168,8 +214,10 @@ def plot(records: list[EvalRecord], path: str | Path) -> None:
         rows = {r.perturbation: r for r in records if r.model == model}
         xs = [i + m * width for i, s in enumerate(shifts) if s in rows]
         ys = [rows[s].success_rate for s in shifts if s in rows]
-        err = [[rows[s].success_rate - rows[s].success_ci95[0] for s in shifts if s in rows],
-               [rows[s].success_ci95[1] - rows[s].success_rate for s in shifts if s in rows]]
+        err = [
+            [rows[s].success_rate - rows[s].success_ci95[0] for s in shifts if s in rows],
+            [rows[s].success_ci95[1] - rows[s].success_rate for s in shifts if s in rows],
+        ]
         ax.bar(xs, ys, width, yerr=err, capsize=2, label=model)
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(shifts))], shifts, rotation=20)
     ax.set_ylim(0, 1.05)

@@ -98,8 +98,9 @@ class _Recorder:
     """Collects the delivered sensor messages and the expert's labels of one episode."""
 
     def __init__(self) -> None:
-        self.frames, self.frame_ns, self.imu, self.imu_ns, self.cmd, self.cmd_ns = ([] for _ in
-                                                                                   range(6))
+        self.frames, self.frame_ns, self.imu, self.imu_ns, self.cmd, self.cmd_ns = (
+            [] for _ in range(6)
+        )
 
     def add_events(self, events) -> None:
         for e in events:
@@ -117,9 +118,18 @@ class _Recorder:
 
     def episode(self, robot: str, meta: dict[str, str]) -> Episode:
         imu = np.array(self.imu).reshape(-1, 10)
-        return Episode(robot, np.array(self.frame_ns), np.stack(self.frames),
-                       np.array(self.imu_ns), imu[:, :3], imu[:, 3:6], imu[:, 6:10],
-                       np.array(self.cmd_ns), np.stack(self.cmd), meta)
+        return Episode(
+            robot,
+            np.array(self.frame_ns),
+            np.stack(self.frames),
+            np.array(self.imu_ns),
+            imu[:, :3],
+            imu[:, 3:6],
+            imu[:, 6:10],
+            np.array(self.cmd_ns),
+            np.stack(self.cmd),
+            meta,
+        )
 
 
 def run_job(job: Job) -> Result:
@@ -156,8 +166,13 @@ def run_job(job: Job) -> Result:
     driver = "expert" if ctrl is None else "learner"
     episode = None
     if rec is not None:
-        meta = {"seed": str(job.seed), "driver": driver, "noise": str(job.noise),
-                "perturbation": job.perturbation, "success": str(bool(info.get("success")))}
+        meta = {
+            "seed": str(job.seed),
+            "driver": driver,
+            "noise": str(job.noise),
+            "perturbation": job.perturbation,
+            "success": str(bool(info.get("success"))),
+        }
         episode = rec.episode(job.robot, meta)
     return Result(job.seed, info, driver, latencies, episode)
 

@@ -37,9 +37,11 @@ def ship(run_dir: str | Path, out: str | Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ship RUN_DIR (or a model dir) to OUT."""
-    p = argparse.ArgumentParser(prog="python -m liquid_control.learn.ship",
-                                description="Export a training run's best checkpoint as a "
-                                "shippable model dir (safetensors + ONNX + config + provenance).")
+    p = argparse.ArgumentParser(
+        prog="python -m liquid_control.learn.ship",
+        description="Export a training run's best checkpoint as a "
+        "shippable model dir (safetensors + ONNX + config + provenance).",
+    )
     p.add_argument("run_dir", help="training out_dir (its best/ is shipped) or a model dir")
     p.add_argument("out", help="destination model dir, e.g. models/policies/rover_cfc_ncp")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)

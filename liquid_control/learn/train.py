@@ -29,8 +29,10 @@ def load_sequences(bags: list[str], robot: str, progress: bool = True) -> list[E
     paths = [p for root in bags for p in list_bags(root)]
     if not paths:
         raise ValueError(f"data.bags {bags} holds no rosbag2 directories")
-    return [to_events(read_bag(p, robot=robot))
-            for p in tqdm(paths, desc="load bags", disable=not progress)]
+    return [
+        to_events(read_bag(p, robot=robot))
+        for p in tqdm(paths, desc="load bags", disable=not progress)
+    ]
 
 
 def run(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict:
@@ -41,8 +43,12 @@ def run(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict:
     train_idx, val_idx = split_episodes(len(seqs), cfg.data.val_fraction, cfg.seed)
     train, val = [seqs[i] for i in train_idx], [seqs[i] for i in val_idx]
     result = fit(cfg, train, val, resume=resume, progress=progress)
-    summary = {"round": 0, "train_episodes": len(train), "val_episodes": len(val),
-               **_summary(result)}
+    summary = {
+        "round": 0,
+        "train_episodes": len(train),
+        "val_episodes": len(val),
+        **_summary(result),
+    }
     rounds = [summary]
     for r in range(1, cfg.dagger.rounds + 1):
         from liquid_control.learn.dagger import dagger_round
@@ -59,11 +65,17 @@ def run(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict:
 
 
 def _summary(result) -> dict:
-    return {"best_dir": str(result.best_dir), "best_val_loss": result.best_val_loss,
-            "first_val_loss": result.first_val_loss, "steps": result.steps,
-            "elapsed_s": round(result.elapsed_s, 1), "stopped": result.stopped,
-            "world_size": result.world_size, "replica_spread": result.replica_spread,
-            "params": result.params}
+    return {
+        "best_dir": str(result.best_dir),
+        "best_val_loss": result.best_val_loss,
+        "first_val_loss": result.first_val_loss,
+        "steps": result.steps,
+        "elapsed_s": round(result.elapsed_s, 1),
+        "stopped": result.stopped,
+        "world_size": result.world_size,
+        "replica_spread": result.replica_spread,
+        "params": result.params,
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,8 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
         "`torchrun --nproc_per_node 2 -m liquid_control.learn.train CONFIG`.",
     )
     parser.add_argument("config", nargs="?", help="training YAML (e.g. config/train/*.yaml)")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue from <out_dir>/last (weights, optimizer, progress)")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from <out_dir>/last (weights, optimizer, progress)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 

@@ -121,8 +121,12 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> TrainConfig:
         """Build from a nested dict; unknown keys are errors."""
-        sections = {"data": DataConfig, "augment": AugmentConfig, "optim": OptimConfig,
-                    "dagger": DaggerConfig}
+        sections = {
+            "data": DataConfig,
+            "augment": AugmentConfig,
+            "optim": OptimConfig,
+            "dagger": DaggerConfig,
+        }
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(raw) - known
         if unknown:

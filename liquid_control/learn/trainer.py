@@ -34,8 +34,16 @@ from liquid_control.learn.windows import (
     whole_sequences,
 )
 
-LOG_FIELDS = ("step", "updates", "train_loss", "val_loss", "best_val_loss", "lr",
-              "elapsed_s", "events_per_s")
+LOG_FIELDS = (
+    "step",
+    "updates",
+    "train_loss",
+    "val_loss",
+    "best_val_loss",
+    "lr",
+    "elapsed_s",
+    "events_per_s",
+)
 
 
 @dataclass
@@ -72,8 +80,12 @@ def _sample_frames(seqs: list[EventSequence], n: int, seed: int) -> np.ndarray:
 
 
 def _tensors(c: Chunk) -> tuple[torch.Tensor, ...]:
-    return (torch.from_numpy(c.frames), torch.from_numpy(c.frame_index),
-            torch.from_numpy(c.imu), torch.from_numpy(c.dt))
+    return (
+        torch.from_numpy(c.frames),
+        torch.from_numpy(c.frame_index),
+        torch.from_numpy(c.imu),
+        torch.from_numpy(c.dt),
+    )
 
 
 def _masked_loss(pred: torch.Tensor, c: Chunk, scale: torch.Tensor) -> tuple[torch.Tensor, float]:
@@ -142,8 +154,13 @@ class _Dist:
         return float(t) / self.world
 
 
-def fit(cfg: TrainConfig, train: list[EventSequence], val: list[EventSequence],
-        resume: bool = False, progress: bool = True) -> TrainResult:
+def fit(
+    cfg: TrainConfig,
+    train: list[EventSequence],
+    val: list[EventSequence],
+    resume: bool = False,
+    progress: bool = True,
+) -> TrainResult:
     """Train ``cfg``'s policy on event sequences; checkpoints and a CSV log go to out_dir."""
     dist = _Dist()
     torch.set_num_threads(cfg.optim.threads)
@@ -152,8 +169,9 @@ def fit(cfg: TrainConfig, train: list[EventSequence], val: list[EventSequence],
     policy = build_policy(cfg.policy, cfg.data.robot, train[0].frames.shape[1:])
     if dist.main and progress:
         print(policy.summary(), flush=True)
-    opt = torch.optim.Adam(policy.parameters(), lr=cfg.optim.lr,
-                           weight_decay=cfg.optim.weight_decay)
+    opt = torch.optim.Adam(
+        policy.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay
+    )
     state = checkpoint.TrainState()
     if cfg.optim.data_init:
         data_dependent_init(policy, _sample_frames(train, 256, cfg.seed))
@@ -178,15 +196,26 @@ def fit(cfg: TrainConfig, train: list[EventSequence], val: list[EventSequence],
     stopped, losses, events = "max_steps", [], 0
     while state.step < cfg.optim.max_steps:
         picks = sample_windows(train, cfg.data.batch_size, cfg.data.window, rng)
-        chunks = augment(make_chunks(train, picks, cfg.data.chunk, cfg.data.loss_on),
-                         cfg.augment, rng)
+        chunks = augment(
+            make_chunks(train, picks, cfg.data.chunk, cfg.data.loss_on), cfg.augment, rng
+        )
         events += _train_window(model, policy, opt, chunks, scale, cfg, state, losses)
         state.step += 1
         bar.update(1)
         if state.step % cfg.optim.eval_every == 0 or state.step == cfg.optim.max_steps:
-            stopped = _validate(policy, opt, val or train, cfg, scale, state, dist, log,
-                                np.mean(losses), events / max(time.monotonic() - start, 1e-9),
-                                time.monotonic() - start)
+            stopped = _validate(
+                policy,
+                opt,
+                val or train,
+                cfg,
+                scale,
+                state,
+                dist,
+                log,
+                np.mean(losses),
+                events / max(time.monotonic() - start, 1e-9),
+                time.monotonic() - start,
+            )
             losses = []
             if stopped:
                 break
@@ -194,13 +223,22 @@ def fit(cfg: TrainConfig, train: list[EventSequence], val: list[EventSequence],
             stopped = "max_minutes"
             break
     bar.close()
-    return TrainResult(out / "best", state.best_val_loss, state.first_val_loss, state.step,
-                       time.monotonic() - start, stopped or "max_steps", dist.world,
-                       dist.replica_spread(policy), policy.parameter_counts())
+    return TrainResult(
+        out / "best",
+        state.best_val_loss,
+        state.first_val_loss,
+        state.step,
+        time.monotonic() - start,
+        stopped or "max_steps",
+        dist.world,
+        dist.replica_spread(policy),
+        policy.parameter_counts(),
+    )
 
 
-def _train_window(model, policy, opt, chunks: list[Chunk], scale, cfg: TrainConfig, state,
-                  losses: list[float]) -> int:
+def _train_window(
+    model, policy, opt, chunks: list[Chunk], scale, cfg: TrainConfig, state, losses: list[float]
+) -> int:
     """One update per chunk of a window batch, hidden carried (detached); return events seen."""
     hidden = _batch_hidden(policy, cfg.data.batch_size)
     events = 0
@@ -231,9 +269,16 @@ def _validate(policy, opt, val, cfg, scale, state, dist, log, train_loss, rate, 
         state.bad_evals += 1
     if dist.main:
         checkpoint.save_last(out_dir(cfg), policy, opt, state, cfg)
-        log.write(step=state.step, updates=state.updates, train_loss=train_loss,
-                  val_loss=val_loss, best_val_loss=state.best_val_loss,
-                  lr=opt.param_groups[0]["lr"], elapsed_s=elapsed, events_per_s=rate)
+        log.write(
+            step=state.step,
+            updates=state.updates,
+            train_loss=train_loss,
+            val_loss=val_loss,
+            best_val_loss=state.best_val_loss,
+            lr=opt.param_groups[0]["lr"],
+            elapsed_s=elapsed,
+            events_per_s=rate,
+        )
     return "early_stopping" if state.bad_evals >= cfg.optim.patience else ""
 
 

@@ -65,8 +65,10 @@ def make_chunks(
     chunks = []
     for lo in range(0, longest, chunk):
         size = min(chunk, longest - lo)
-        parts = [_slice(seqs[i], start + lo, min(start + lo + size, stop), size, loss_on)
-                 for i, start, stop in picks]
+        parts = [
+            _slice(seqs[i], start + lo, min(start + lo + size, stop), size, loss_on)
+            for i, start, stop in picks
+        ]
         n_frames = max(len(p[0]) for p in parts)
         frames = np.zeros((len(parts), n_frames, *seqs[0].frames.shape[1:]), np.uint8)
         for b, p in enumerate(parts):

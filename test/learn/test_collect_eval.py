@@ -16,8 +16,9 @@ from liquid_control.learn.report import wilson_ci
 
 
 def test_collect_writes_expert_bags_in_parallel(tmp_path):
-    rows = collect.collect("rover", tmp_path, episodes=2, seed=5, workers=2, noise=0.3,
-                           progress=False)
+    rows = collect.collect(
+        "rover", tmp_path, episodes=2, seed=5, workers=2, noise=0.3, progress=False
+    )
     assert [r["seed"] for r in rows] == [5, 6]
     bags = list_bags(tmp_path)
     assert [b.name for b in bags] == ["rover_000005", "rover_000006"]
@@ -50,9 +51,27 @@ def test_eval_two_episodes_writes_well_formed_outputs(tmp_path):
     shift = tmp_path / "never_seen.yaml"
     shift.write_text("name: pink_fog\ncamera:\n  haze: 0.5\nscene:\n  lane_rgb: [1.0, 0.4, 0.7]\n")
     out = {k: tmp_path / f"r.{k}" for k in ("json", "csv", "md", "png")}
-    argv = ["--model", str(tmp_path / "tiny"), "--task", "rover", "--perturb", str(shift),
-            "--episodes", "2", "--workers", "1", "--no-progress", "--json", str(out["json"]),
-            "--csv", str(out["csv"]), "--md", str(out["md"]), "--plot", str(out["png"])]
+    argv = [
+        "--model",
+        str(tmp_path / "tiny"),
+        "--task",
+        "rover",
+        "--perturb",
+        str(shift),
+        "--episodes",
+        "2",
+        "--workers",
+        "1",
+        "--no-progress",
+        "--json",
+        str(out["json"]),
+        "--csv",
+        str(out["csv"]),
+        "--md",
+        str(out["md"]),
+        "--plot",
+        str(out["png"]),
+    ]
     assert evaluate.main(argv) == 0
     records = json.loads(out["json"].read_text())
     assert [r["perturbation"] for r in records] == ["nominal", "pink_fog"]

@@ -70,15 +70,22 @@ def _recorded_style_bag(path, ep: Episode, clock_offset_ns: int) -> None:
             padded = np.zeros((h, wd * 3 + 4), np.uint8)  # row padding in `step`
             padded[:, : wd * 3] = frame[:, :, ::-1].reshape(h, -1)
             msg = m["sensor_msgs/msg/Image"](
-                header=dataset._header(ts, stamp, "cam"), height=h, width=wd, encoding="bgr8",
-                is_bigendian=0, step=wd * 3 + 4, data=padded.reshape(-1))
+                header=dataset._header(ts, stamp, "cam"),
+                height=h,
+                width=wd,
+                encoding="bgr8",
+                is_bigendian=0,
+                step=wd * 3 + 4,
+                data=padded.reshape(-1),
+            )
             w.write(img, int(stamp) + clock_offset_ns, ts.serialize_cdr(msg, img.msgtype))
         for i, stamp in enumerate(ep.imu_stamps_ns):
             msg = dataset._imu_msg(ts, ep, i)
             w.write(imu, int(stamp) + clock_offset_ns, ts.serialize_cdr(msg, imu.msgtype))
         for stamp, c in zip(ep.cmd_stamps_ns, ep.commands, strict=True):
             msg = m["geometry_msgs/msg/TwistStamped"](
-                header=dataset._header(ts, stamp, "base"), twist=dataset._twist(ts, ep.robot, c))
+                header=dataset._header(ts, stamp, "base"), twist=dataset._twist(ts, ep.robot, c)
+            )
             late = int(stamp) + clock_offset_ns + 3_000_000  # received 3 ms after stamping
             w.write(cmd, late, ts.serialize_cdr(msg, cmd.msgtype))
 
@@ -105,9 +112,11 @@ def test_headerless_twist_is_moved_onto_the_header_clock(tmp_path):
 
     ts = dataset._typestore()
     with Writer(tmp_path / "b", version=9, storage_plugin=StoragePlugin.MCAP) as w:
-        conns = [w.add_connection("/camera/image_raw", "sensor_msgs/msg/Image", typestore=ts),
-                 w.add_connection("/imu/data", "sensor_msgs/msg/Imu", typestore=ts),
-                 w.add_connection("/cmd_vel", "geometry_msgs/msg/Twist", typestore=ts)]
+        conns = [
+            w.add_connection("/camera/image_raw", "sensor_msgs/msg/Image", typestore=ts),
+            w.add_connection("/imu/data", "sensor_msgs/msg/Imu", typestore=ts),
+            w.add_connection("/cmd_vel", "geometry_msgs/msg/Twist", typestore=ts),
+        ]
         write_bag(ep, tmp_path / "ref")
         ref = read_bag(tmp_path / "ref")
         from rosbags.rosbag2 import Reader

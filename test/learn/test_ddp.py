@@ -7,17 +7,31 @@ import os
 import subprocess
 import sys
 
-from conftest import TINY_POLICY
+from learn_helpers import TINY_POLICY
 
 
 def test_two_process_ddp_training_keeps_replicas_identical(tmp_path, tiny_bags):
     run = tmp_path / "ddp"
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "-m", "liquid_control.learn.train", f"--out_dir={run}", f"--data.bags=[{tiny_bags}]",
-           f"--policy={json.dumps(TINY_POLICY)}", "--data.window=40", "--data.chunk=20",
-           "--data.batch_size=2", "--optim.max_steps=6", "--optim.eval_every=3",
-           "--optim.threads=1", "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "liquid_control.learn.train",
+        f"--out_dir={run}",
+        f"--data.bags=[{tiny_bags}]",
+        f"--policy={json.dumps(TINY_POLICY)}",
+        "--data.window=40",
+        "--data.chunk=20",
+        "--data.batch_size=2",
+        "--optim.max_steps=6",
+        "--optim.eval_every=3",
+        "--optim.threads=1",
+        "--no-progress",
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((run / "summary.json").read_text())[-1]

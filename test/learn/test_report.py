@@ -19,8 +19,17 @@ from liquid_control.learn.report import (
 )
 from liquid_control.learn.train_config import TrainConfig
 
-DESIGN_FIELDS = ("episodes", "success_rate", "success_ci95", "collisions", "mean_time_to_goal_s",
-                 "mean_abs_lane_offset_m", "params_core", "params_total", "step_latency_us_p50")
+DESIGN_FIELDS = (
+    "episodes",
+    "success_rate",
+    "success_ci95",
+    "collisions",
+    "mean_time_to_goal_s",
+    "mean_abs_lane_offset_m",
+    "params_core",
+    "params_total",
+    "step_latency_us_p50",
+)
 
 
 def test_wilson_interval_matches_published_values():
@@ -39,8 +48,10 @@ def test_mean_interval_uses_student_t():
 
 
 def test_records_and_tables_are_well_formed(tmp_path):
-    outs = [EpisodeOutcome(0, True, 0, 10.0, 0.05, [100.0, 120.0]),
-            EpisodeOutcome(1, False, 1, None, 0.25, [110.0])]
+    outs = [
+        EpisodeOutcome(0, True, 0, 10.0, 0.05, [100.0, 120.0]),
+        EpisodeOutcome(1, False, 1, None, 0.25, [110.0]),
+    ]
     rec = summarise("m", "rover", "nominal", outs, {"core": 19, "total": 100}, "numpy")
     assert rec.success_rate == 0.5 and rec.collisions == 1
     assert rec.mean_time_to_goal_s == 10.0 and rec.mean_abs_lane_offset_m == 0.15

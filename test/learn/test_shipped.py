@@ -12,15 +12,18 @@ from liquid_control.learn.rollout import Job, run_job
 from liquid_control.runtime import load_backend
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED = {"rover": REPO / "models" / "policies" / "rover_cfc_ncp",
-           "drone": REPO / "models" / "policies" / "drone_cfc_ncp"}
+SHIPPED = {
+    "rover": REPO / "models" / "policies" / "rover_cfc_ncp",
+    "drone": REPO / "models" / "policies" / "drone_cfc_ncp",
+}
 
 
 def _record(robot: str) -> dict:
     """The shipped model's nominal record in results/ (success rate and which seeds succeeded)."""
     records = json.loads((REPO / "results" / f"{robot}.json").read_text())
-    return next(r for r in records if r["model"] == f"{robot}_cfc_ncp"
-                and r["perturbation"] == "nominal")
+    return next(
+        r for r in records if r["model"] == f"{robot}_cfc_ncp" and r["perturbation"] == "nominal"
+    )
 
 
 @pytest.mark.parametrize("robot", ["rover", "drone"])

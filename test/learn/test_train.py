@@ -7,17 +7,27 @@ import json
 
 import numpy as np
 import pytest
-from conftest import TINY_POLICY
+from learn_helpers import TINY_POLICY
 
 from liquid_control.learn import train
 from liquid_control.learn.dataset import list_bags, read_bag
 
 
 def _args(tmp_path, tiny_bags, steps: int) -> list[str]:
-    return [f"--out_dir={tmp_path / 'run'}", f"--data.bags=[{tiny_bags}]",
-            f"--policy={json.dumps(TINY_POLICY)}", "--data.window=40", "--data.chunk=20",
-            "--data.batch_size=4", "--data.val_fraction=0.25", f"--optim.max_steps={steps}",
-            "--optim.eval_every=6", "--optim.lr=0.01", "--optim.threads=1", "--no-progress"]
+    return [
+        f"--out_dir={tmp_path / 'run'}",
+        f"--data.bags=[{tiny_bags}]",
+        f"--policy={json.dumps(TINY_POLICY)}",
+        "--data.window=40",
+        "--data.chunk=20",
+        "--data.batch_size=4",
+        "--data.val_fraction=0.25",
+        f"--optim.max_steps={steps}",
+        "--optim.eval_every=6",
+        "--optim.lr=0.01",
+        "--optim.threads=1",
+        "--no-progress",
+    ]
 
 
 def test_tiny_training_lowers_validation_loss_and_resumes(tmp_path, tiny_bags):
@@ -59,18 +69,30 @@ def test_bad_override_names_the_field(tmp_path, tiny_bags, capsys):
 
 
 def test_dagger_round_aggregates_learner_rollouts_and_retrains(tmp_path):
-    from conftest import stripe_episode
+    from learn_helpers import stripe_episode
 
     from liquid_control.learn.dataset import write_bag
 
     for i in range(3):  # camera-sized frames, so the learner can drive the simulator
         write_bag(stripe_episode(i, frames=12, shape=(48, 64)), tmp_path / "bags" / f"ep{i}")
-    argv = [f"--out_dir={tmp_path / 'run'}", f"--data.bags=[{tmp_path / 'bags'}]",
-            f"--policy={json.dumps(TINY_POLICY)}", "--data.window=24", "--data.chunk=12",
-            "--data.batch_size=2", "--data.val_fraction=0.34", "--optim.max_steps=2",
-            "--optim.eval_every=2", "--optim.threads=1", "--dagger.rounds=1",
-            "--dagger.episodes_per_round=1", "--dagger.workers=1", "--dagger.beta=0.0",
-            "--dagger.steps_per_round=2", "--no-progress"]
+    argv = [
+        f"--out_dir={tmp_path / 'run'}",
+        f"--data.bags=[{tmp_path / 'bags'}]",
+        f"--policy={json.dumps(TINY_POLICY)}",
+        "--data.window=24",
+        "--data.chunk=12",
+        "--data.batch_size=2",
+        "--data.val_fraction=0.34",
+        "--optim.max_steps=2",
+        "--optim.eval_every=2",
+        "--optim.threads=1",
+        "--dagger.rounds=1",
+        "--dagger.episodes_per_round=1",
+        "--dagger.workers=1",
+        "--dagger.beta=0.0",
+        "--dagger.steps_per_round=2",
+        "--no-progress",
+    ]
     assert train.main(argv) == 0
     rounds = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert [r["round"] for r in rounds] == [0, 1]
