@@ -17,21 +17,20 @@ import sys
 import time
 from pathlib import Path
 
-from liquid_control.nodes.controller_params import resolve_model_path
+from liquid_control.nodes.controller_params import resolve_model_path, share_dirs
 
 ROBOTS = ("rover", "drone")
 CONTROLLER = "liquid_controller"
 SIM = "liquid_sim"
 
 
-def _share_dir() -> Path:
-    """config/ and models/ of this package: the ament share dir, else the source tree."""
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        return Path(get_package_share_directory("liquid_control"))
-    except (ImportError, LookupError, ValueError):
-        return Path(__file__).resolve().parent.parent
+def _params_file(robot: str) -> Path:
+    """config/<robot>.yaml from the installed share dir, else the source tree."""
+    candidates = [share / "config" / f"{robot}.yaml" for share in share_dirs()]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"no {robot}.yaml in {[str(p) for p in candidates]}")
 
 
 def _start(module: str, ros_args: list[str], log: Path) -> subprocess.Popen:
@@ -57,7 +56,6 @@ def _run_robot(robot: str, args: argparse.Namespace, out: Path) -> list:
 
     from liquid_control.nodes.demo_recorder import DemoRecorder
 
-    share = _share_dir()
     model = resolve_model_path(args.model.get(robot, ""), _profile(robot))
     sim = _start("liquid_control.nodes.sim_node", [
         "-p", f"robot:={robot}", "-p", f"seed:={args.seed}",
@@ -65,7 +63,7 @@ def _run_robot(robot: str, args: argparse.Namespace, out: Path) -> list:
         "-p", "auto_reset:=false",
     ], out / f"{robot}_sim.log")
     controller = _start("liquid_control.nodes.controller_node", [
-        "--params-file", str(share / "config" / f"{robot}.yaml"),
+        "--params-file", str(_params_file(robot)),
         "-p", "use_sim_time:=true", "-p", f"model_path:={model}", "-p", "publish_neurons:=true",
     ], out / f"{robot}_controller.log")
     recorder = DemoRecorder(robot, CONTROLLER, SIM)

@@ -224,18 +224,27 @@ def controller_config(values: Mapping[str, Any]) -> ControllerConfig:
     )
 
 
-def model_candidates(robot: RobotProfile) -> list[Path]:
-    """Where the shipped model for ``robot`` may live: the installed share dir, the source tree."""
-    relative = Path("models") / "policies" / f"{robot.value}_cfc_ncp"
-    candidates = []
+def share_dirs() -> list[Path]:
+    """Where this package's share files (config/, models/) may live: ament share dir, source tree.
+
+    The ament lookup fails without AMENT_PREFIX_PATH (OSError) or when the package
+    is not registered (LookupError): then only the source tree is offered.
+    """
+    dirs = []
     try:
         from ament_index_python.packages import get_package_share_directory
 
-        candidates.append(Path(get_package_share_directory(PACKAGE)) / relative)
-    except (ImportError, LookupError, ValueError):
+        dirs.append(Path(get_package_share_directory(PACKAGE)))
+    except (ImportError, LookupError, ValueError, OSError):
         pass
-    candidates.append(Path(__file__).resolve().parents[2] / relative)
-    return candidates
+    dirs.append(Path(__file__).resolve().parents[2])
+    return dirs
+
+
+def model_candidates(robot: RobotProfile) -> list[Path]:
+    """Where the shipped model for ``robot`` may live: the installed share dir, the source tree."""
+    relative = Path("models") / "policies" / f"{robot.value}_cfc_ncp"
+    return [share / relative for share in share_dirs()]
 
 
 def resolve_model_path(model_path: str, robot: RobotProfile) -> Path:
