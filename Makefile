@@ -9,7 +9,7 @@ export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 export ROS_LOCALHOST_ONLY ?= 1
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-all soak demo bench lint clean
+.PHONY: setup test test-all soak demo bench results lint clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,9 @@ demo: setup  ## closed loop rover + drone over ROS 2 topics; writes demo_output/
 
 bench: setup  ## latency / speed tables, as ratios against references measured in the same run
 	$(VENV)/bin/liquid-control bench
+
+results: setup  ## collect, train every model, evaluate nominal + shifts (hours on 2 cores)
+	PATH=$(abspath $(VENV))/bin:$$PATH sh results/regenerate.sh
 
 lint: setup
 	$(VENV)/bin/ruff check liquid_control test bench launch
