@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,9 +19,6 @@ import rclpy
 from geometry_msgs.msg import Twist, TwistStamped
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import (
-    FloatingPointRange,
-    IntegerRange,
-    ParameterDescriptor,
     SetParametersResult,
 )
 from rclpy.clock import Clock, ClockType
@@ -35,6 +31,7 @@ from std_msgs.msg import Bool, String
 from std_srvs.srv import Trigger
 
 from liquid_control.nodes import conversions as conv
+from liquid_control.nodes.controller_params import ParamSpec
 from liquid_control.sim import make_sim
 from liquid_control.sim.events import CameraFrame, ImuSample
 from liquid_control.sim.perturbations import Perturbation
@@ -44,47 +41,32 @@ NODE_NAME = "liquid_sim"
 MAX_CHUNKS_PER_TICK = 10  # keep callbacks responsive when catching up
 
 
-@dataclass(frozen=True)
-class SimParam:
-    """One parameter: default, description, read-only flag and optional numeric range."""
-
-    name: str
-    default: Any
-    description: str
-    read_only: bool = True
-    bounds: tuple[float, float] | None = None
-
-    def descriptor(self) -> ParameterDescriptor:
-        """The ParameterDescriptor declared for this parameter."""
-        descriptor = ParameterDescriptor(
-            name=self.name, description=self.description, read_only=self.read_only
-        )
-        if self.bounds is not None and isinstance(self.default, float):
-            descriptor.floating_point_range = [
-                FloatingPointRange(from_value=self.bounds[0], to_value=self.bounds[1])
-            ]
-        elif self.bounds is not None:
-            descriptor.integer_range = [
-                IntegerRange(from_value=int(self.bounds[0]), to_value=int(self.bounds[1]), step=1)
-            ]
-        return descriptor
+def _param(
+    name: str,
+    default: Any,
+    description: str,
+    read_only: bool = True,
+    bounds: tuple[float, float] | None = None,
+) -> ParamSpec:
+    """A sim parameter: read-only unless said otherwise (the controller's ParamSpec)."""
+    return ParamSpec(name, default, description, read_only, bounds)
 
 
 PARAMS = (
-    SimParam("robot", "rover", "Simulated robot: drone | rover."),
-    SimParam("perturbation_file", "", "Perturbation YAML (DESIGN.md format); empty = nominal."),
-    SimParam(
+    _param("robot", "rover", "Simulated robot: drone | rover."),
+    _param("perturbation_file", "", "Perturbation YAML (DESIGN.md format); empty = nominal."),
+    _param(
         "seed", 0, "Seed of the first episode; each episode takes the next.", bounds=(0, 2**31 - 1)
     ),
-    SimParam("auto_reset", True, "Start the next episode as soon as one ends.", False),
-    SimParam(
+    _param("auto_reset", True, "Start the next episode as soon as one ends.", False),
+    _param(
         "real_time_factor",
         1.0,
         "Sim time per wall time; 0 = as fast as possible.",
         False,
         (0.0, 100.0),
     ),
-    SimParam(
+    _param(
         "wait_for_command_s",
         0.0,
         "Lockstep: after a frame, wait up to this long (wall) "
@@ -92,26 +74,26 @@ PARAMS = (
         False,
         (0.0, 10.0),
     ),
-    SimParam("cmd_vel_topic", "cmd_vel", "Velocity command input."),
-    SimParam("cmd_vel_stamped", False, "Subscribe to TwistStamped instead of Twist."),
-    SimParam("image_topic", "camera/image_raw", "sensor_msgs/Image output (rgb8)."),
-    SimParam("camera_info_topic", "camera/camera_info", "sensor_msgs/CameraInfo output."),
-    SimParam("imu_topic", "imu/data", "sensor_msgs/Imu output."),
-    SimParam("odom_topic", "odom", "nav_msgs/Odometry output."),
-    SimParam("enable_topic", "enable", "Drone: std_msgs/Bool, false cuts the rotors."),
-    SimParam("camera_frame_id", "", "Camera frame; empty = <model>/base_link/camera."),
-    SimParam("imu_frame_id", "", "IMU frame; empty = <model>/base_link/imu."),
-    SimParam("odom_frame_id", "odom", "Odometry frame (the SDF odometry plugins' frame)."),
-    SimParam("base_frame_id", "base_link", "Odometry child frame."),
-    SimParam(
+    _param("cmd_vel_topic", "cmd_vel", "Velocity command input."),
+    _param("cmd_vel_stamped", False, "Subscribe to TwistStamped instead of Twist."),
+    _param("image_topic", "camera/image_raw", "sensor_msgs/Image output (rgb8)."),
+    _param("camera_info_topic", "camera/camera_info", "sensor_msgs/CameraInfo output."),
+    _param("imu_topic", "imu/data", "sensor_msgs/Imu output."),
+    _param("odom_topic", "odom", "nav_msgs/Odometry output."),
+    _param("enable_topic", "enable", "Drone: std_msgs/Bool, false cuts the rotors."),
+    _param("camera_frame_id", "", "Camera frame; empty = <model>/base_link/camera."),
+    _param("imu_frame_id", "", "IMU frame; empty = <model>/base_link/imu."),
+    _param("odom_frame_id", "odom", "Odometry frame (the SDF odometry plugins' frame)."),
+    _param("base_frame_id", "base_link", "Odometry child frame."),
+    _param(
         "odom_rate_hz",
         50.0,
         "Odometry rate (gz odom_publish_frequency); 0 = off.",
         bounds=(0.0, 500.0),
     ),
-    SimParam("publish_clock", True, "Publish /clock (needed by use_sim_time nodes)."),
-    SimParam("sensor_qos", "sensor_data", "QoS of sensor topics: sensor_data | reliable."),
-    SimParam(
+    _param("publish_clock", True, "Publish /clock (needed by use_sim_time nodes)."),
+    _param("sensor_qos", "sensor_data", "QoS of sensor topics: sensor_data | reliable."),
+    _param(
         "viewer",
         False,
         "Open MuJoCo's interactive viewer (needs a display and "
