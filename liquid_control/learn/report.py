@@ -215,7 +215,7 @@ def plot(records: list[EvalRecord], path: str | Path) -> None:
     models = list(dict.fromkeys(r.model for r in records))
     shifts = list(dict.fromkeys(r.perturbation for r in records))
     width = 0.8 / len(models)
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(shifts) * max(1, len(models) / 2)), 3.6))
+    fig, ax = plt.subplots(figsize=(min(16, max(6, 0.22 * len(models) * len(shifts) + 2)), 4.2))
     for m, model in enumerate(models):
         rows = {r.perturbation: r for r in records if r.model == model}
         xs = [i + m * width for i, s in enumerate(shifts) if s in rows]
@@ -229,7 +229,9 @@ def plot(records: list[EvalRecord], path: str | Path) -> None:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("success rate (95% CI)")
     ax.set_title(", ".join(sorted({r.task for r in records})))
-    ax.legend(fontsize=7, ncols=min(len(models), 4))
+    ax.grid(axis="y", alpha=0.3)
+    # legend beside the axes, never over the bars
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
