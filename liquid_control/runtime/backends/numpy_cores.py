@@ -13,6 +13,7 @@ import numpy as np
 
 from liquid_control.core.choices import Activation, CfCMode, CoreKind
 from liquid_control.core.wiring import Wiring, layer_polarity
+from liquid_control.runtime.backends.numpy_wired_cfc import IOFold, WiredCfCCore
 from liquid_control.runtime.model_io import ModelFiles
 
 _HEADS = ("ff1", "ff2", "time_a", "time_b")
@@ -83,8 +84,8 @@ class CfCCore:
         return h, h
 
 
-class WiredCfCCore:
-    """Wired CfC (core.WiredCfCCell): masks and polarity folded into the weights at load.
+class LayeredWiredCfCCore:
+    """Wired CfC (core.WiredCfCCell), any mode, layer by layer (numpy_wired_cfc is faster).
 
     The recurrent products of all layers depend only on the previous state, so
     they are one matrix-vector product per step; only the feed-forward part
@@ -292,14 +293,22 @@ def minimal(ff1: np.ndarray, dt: float, w_tau: np.ndarray, a: np.ndarray) -> np.
     return -a * np.exp(-dt * (w_tau + np.abs(ff1))) * ff1 + a
 
 
-def build_core(model: ModelFiles):
-    """The NumPy core for the model's core kind (explicit registry, no name lookup)."""
+def build_core(model: ModelFiles, io: IOFold | None = None):
+    """The NumPy core for the model's core kind (explicit registry, no name lookup).
+
+    ``io`` is folded into a default or no-gate wired CfC (then ``core.io_folded``
+    is True); the other cores ignore it.
+    """
     kind = model.config.core
     if kind in (CoreKind.CFC_NCP, CoreKind.LTC_NCP):
         if not model.meta.get("wiring"):
             raise ValueError(f"{model.path}: config.json lacks the wiring of a {kind.value} core")
         wiring = Wiring.from_config(model.meta["wiring"])
-        return (WiredCfCCore if kind == CoreKind.CFC_NCP else LTCCore)(model, wiring)
+        if kind == CoreKind.LTC_NCP:
+            return LTCCore(model, wiring)
+        if model.config.cfc_mode == CfCMode.MINIMAL:
+            return LayeredWiredCfCCore(model, wiring)
+        return WiredCfCCore(model, wiring, io=io)
     builders = {
         CoreKind.CFC_FC: CfCCore,
         CoreKind.LSTM: LSTMCore,
