@@ -151,46 +151,78 @@ class LayeredWiredCfCCore:
 
 
 class LTCCore:
-    """LTC with the fused semi-implicit solver (core.LTCCell)."""
+    """LTC with the fused semi-implicit solver (core.LTCCell), laid out for few NumPy calls.
+
+    Synapse arrays are stored (post, pre), so the state broadcasts along rows
+    and the sums over presynaptic neurons reduce the contiguous axis. The
+    sigmoid is ``0.5 + 0.5 tanh(z / 2)``: the halves are folded into sigma and
+    mu, the constant half-conductances into per-step constants, and numerator
+    and denominator sums come from one product and one reduction.
+    """
 
     def __init__(self, model: ModelFiles, wiring: Wiring, prefix: str = "core.") -> None:
-        """Apply positivity constraints and masks once."""
+        """Apply positivity constraints and masks once, then fold as described above."""
         c = model.config
         n, s = wiring.units, c.core_input_size
-        self.unfolds, self.state_size, self.eps = c.ltc_ode_unfolds, n, np.float32(1e-8)
+        self.unfolds, self.state_size, self.output_size = c.ltc_ode_unfolds, n, wiring.output_dim
 
         def get(name: str, shape: tuple[int, ...], positive: bool = False) -> np.ndarray:
-            value = model.tensor(prefix + name, shape)
+            value = model.tensor(prefix + name, shape).astype(np.float64)
             return softplus(value) if positive and c.ltc_implicit_constraints else value
 
-        mask = get("sparsity_mask", (n, n))
-        sensory_mask = get("sensory_sparsity_mask", (s, n))
-        self.w = get("w", (n, n), True) * mask
-        self.erev_w = self.w * get("erev", (n, n))
-        self.mu, self.sigma = get("mu", (n, n)), get("sigma", (n, n))
-        self.sensory_w = get("sensory_w", (s, n), True) * sensory_mask
-        self.sensory_erev_w = self.sensory_w * get("sensory_erev", (s, n))
-        self.sensory_mu, self.sensory_sigma = (
-            get("sensory_mu", (s, n)),
-            get("sensory_sigma", (s, n)),
+        w = get("w", (n, n), True) * get("sparsity_mask", (n, n))
+        sensory_w = get("sensory_w", (s, n), True) * get("sensory_sparsity_mask", (s, n))
+        sigma, sensory_sigma = 0.5 * get("sigma", (n, n)), 0.5 * get("sensory_sigma", (s, n))
+        input_w, input_b = get("input_w", (s,))[:, None], get("input_b", (s,))[:, None]
+        synapses = np.stack([w * get("erev", (n, n)), w])
+        sensory = np.stack([sensory_w * get("sensory_erev", (s, n)), sensory_w])
+        gleak = get("gleak", (n,), True)
+        self.cm = get("cm", (n,), True).astype(np.float32)
+        # tanh argument (v - mu) * sigma / 2 = v * slope - shift, stored (post, pre)
+        self.slope = (sigma.T).astype(np.float32)
+        self.shift = (sigma * get("mu", (n, n))).T.astype(np.float32)
+        self.sensory_slope = (input_w * sensory_sigma).T.astype(np.float32)
+        self.sensory_shift = (sensory_sigma * (get("sensory_mu", (s, n)) - input_b)).T.astype(
+            np.float32
         )
-        self.gleak, self.cm = get("gleak", (n,), True), get("cm", (n,), True)
-        self.leak = self.gleak * get("vleak", (n,))
-        self.input_w, self.input_b = get("input_w", (s,)), get("input_b", (s,))
-        self.output_size = wiring.output_dim
+        self.sensory = (0.5 * sensory.transpose(0, 2, 1)).astype(np.float32)
+        # per post neuron j: [numerator, denominator] sums = synapses[j] @ act[j]
+        self.synapses = np.ascontiguousarray((0.5 * synapses).transpose(2, 0, 1), np.float32)
+        leak = gleak * get("vleak", (n,))
+        self.constant = np.stack(
+            [
+                leak + 0.5 * synapses[0].sum(0) + 0.5 * sensory[0].sum(0),
+                gleak + 0.5 * synapses[1].sum(0) + 0.5 * sensory[1].sum(0) + 1e-8,
+            ]
+        ).astype(np.float32)
+        self._act = np.empty((n, n), np.float32)
+        self._total = np.empty((n, 2, 1), np.float32)
 
     def step(self, x: np.ndarray, v: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
-        """``ode_unfolds`` fused Euler sub-steps over ``dt``."""
-        x = x * self.input_w + self.input_b
-        act = sigmoid(self.sensory_sigma * (x[:, None] - self.sensory_mu))
-        num_sensory = (act * self.sensory_erev_w).sum(axis=0)
-        den_sensory = (act * self.sensory_w).sum(axis=0)
+        """``ode_unfolds`` fused Euler sub-steps over ``dt`` (not thread-safe: reuses buffers)."""
+        act = np.tanh(x * self.sensory_slope - self.sensory_shift)
+        constant = np.add.reduce(act * self.sensory, axis=2)
+        constant += self.constant
         cm_t = self.cm / np.float32(dt / self.unfolds)
+        constant[1] += cm_t
+        constant = constant.T[:, :, None]  # (post, [numerator, denominator], 1)
+        synapses, slope, shift, act, total = (
+            self.synapses,
+            self.slope,
+            self.shift,
+            self._act,
+            self._total,
+        )
+        act_column, numerator, denominator = act[:, :, None], total[:, 0, 0], total[:, 1, 0]
         for _ in range(self.unfolds):
-            act = sigmoid(self.sigma * (v[:, None] - self.mu))
-            numerator = cm_t * v + self.leak + (act * self.erev_w).sum(axis=0) + num_sensory
-            denominator = cm_t + self.gleak + (act * self.w).sum(axis=0) + den_sensory
-            v = numerator / (denominator + self.eps)
+            np.multiply(slope, v, out=act)
+            np.subtract(act, shift, out=act)
+            np.tanh(act, out=act)
+            np.matmul(synapses, act_column, out=total)
+            np.add(total, constant, out=total)
+            v = cm_t * v
+            v += numerator
+            v /= denominator
         return v[: self.output_size], v
 
 
