@@ -102,19 +102,17 @@ class NumpyBackend:
         self.encoder = NumpyEncoder(model)
         self.imu_offset = model.tensor("imu_norm.offset", (c.imu_dim,))
         self.imu_scale = model.tensor("imu_norm.scale", (c.imu_dim,))
-        n = c.n_commands
-        if c.core in (CoreKind.CFC_NCP, CoreKind.LTC_NCP):
+        n, ncp = c.n_commands, c.core in (CoreKind.CFC_NCP, CoreKind.LTC_NCP)
+        self.head_matrix = not ncp
+        if self.head_matrix:  # the core first, so a wrong hidden size names the core's tensor
+            self.core = build_core(model)
+            self.head_weight = model.tensor("head.linear.weight", (n, c.hidden_size))
+            self.head_bias = model.tensor("head.linear.bias", (n,))
+        else:  # the per-motor head, then a core that may fold it in
             self.head_weight = model.tensor("head.weight", (n,))
-            self.head_matrix = False
-        else:
-            width = c.hidden_size
-            self.head_weight = model.tensor("head.linear.weight", (n, width))
-            self.head_matrix = True
-        self.head_bias = model.tensor(
-            "head.bias" if not self.head_matrix else "head.linear.bias", (n,)
-        )
+            self.head_bias = model.tensor("head.bias", (n,))
+            self.core = build_core(model, self._io_fold(c.feature_dim))
         self.scale = np.asarray(c.command_scale, dtype=np.float32)
-        self.core = build_core(model, None if self.head_matrix else self._io_fold(c.feature_dim))
         self.spec = BackendSpec.from_model("numpy", model, self.core.state_size)
         self._shapes = ((c.feature_dim,), (c.imu_dim,), (self.core.state_size,))
         self._folded = getattr(self.core, "io_folded", False)
