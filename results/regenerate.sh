@@ -47,3 +47,12 @@ for core in ltc_ncp cfc_fc lstm gru mlp; do DRONE_MODELS="$DRONE_MODELS --model 
 liquid-control eval --task drone $DRONE_MODELS $PERTURB \
   --perturb config/perturbations/wind.yaml --episodes "$EPISODES" --workers "$WORKERS" \
   --json results/drone.json --csv results/drone.csv --md results/drone.md --plot results/drone.png
+
+# 4. attention stability (SSIM of saliency maps, nominal vs shifted): results/*_saliency.{md,json}
+for robot in rover drone; do
+  M="--model models/policies/${robot}_cfc_ncp"
+  for core in ltc_ncp cfc_fc lstm gru mlp; do M="$M --model runs/${robot}_$core/best"; done
+  # shellcheck disable=SC2086
+  liquid-control eval --task "$robot" $M $PERTURB --no-nominal --episodes 2 --saliency-episodes 3 \
+    --workers "$WORKERS" --md "results/${robot}_saliency.md" --json "results/${robot}_saliency.json"
+done
