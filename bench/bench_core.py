@@ -50,8 +50,9 @@ STEP_TARGET_RATIO = 8.0
 FULL_TARGET_US = 2000.0
 
 
-def measure(candidates: dict[str, Callable[[], object]], iterations: int, rounds: int = 5
-            ) -> dict[str, dict[str, float]]:
+def measure(
+    candidates: dict[str, Callable[[], object]], iterations: int, rounds: int = 5
+) -> dict[str, dict[str, float]]:
     """Wall p50/p99 and thread-CPU p99 in microseconds, timed in interleaved rounds.
 
     The CPU-time p99 leaves out time the thread spent preempted by other
@@ -71,9 +72,14 @@ def measure(candidates: dict[str, Callable[[], object]], iterations: int, rounds
                 fn()
                 cpu[name].append((cpu_clock() - cpu_start) / 1000.0)
                 wall[name].append((clock() - start) / 1000.0)
-    return {name: {"p50": float(np.percentile(wall[name], 50)),
-                   "p99": float(np.percentile(wall[name], 99)),
-                   "cpu_p99": float(np.percentile(cpu[name], 99))} for name in candidates}
+    return {
+        name: {
+            "p50": float(np.percentile(wall[name], 50)),
+            "p99": float(np.percentile(wall[name], 99)),
+            "cpu_p99": float(np.percentile(cpu[name], 99)),
+        }
+        for name in candidates
+    }
 
 
 KINDS = {"cfc_ncp": "CfC", "ltc_ncp": "LTC"}
@@ -96,8 +102,9 @@ def ncps_cells(input_size: int, n_out: int) -> dict[str, torch.nn.Module]:
     }
 
 
-def ncps_candidates(policy: LiquidPolicy, features: np.ndarray, imu: np.ndarray
-                    ) -> tuple[dict, dict]:
+def ncps_candidates(
+    policy: LiquidPolicy, features: np.ndarray, imu: np.ndarray
+) -> tuple[dict, dict]:
     """(a) the ncps cell call alone; (b) cell + our torch IMU scaling and head, NumPy in/out."""
     c = policy.config
     cells = ncps_cells(c.core_input_size, c.n_commands)
@@ -112,8 +119,13 @@ def ncps_candidates(policy: LiquidPolicy, features: np.ndarray, imu: np.ndarray
 
         def policy_step(cell=cell) -> tuple[np.ndarray, np.ndarray]:
             with torch.inference_mode():
-                z = torch.cat([torch.from_numpy(features[None]),
-                               policy.imu_norm(torch.from_numpy(imu[None]))], dim=1)
+                z = torch.cat(
+                    [
+                        torch.from_numpy(features[None]),
+                        policy.imu_norm(torch.from_numpy(imu[None])),
+                    ],
+                    dim=1,
+                )
                 y, new = cell(z, torch.from_numpy(hidden[None]), torch.tensor([[0.05]]))
                 return policy.head(y)[0].numpy(), new[0].numpy()
 
@@ -132,8 +144,9 @@ def our_models(root: Path) -> dict[str, Path]:
     return dirs
 
 
-def our_candidates(dirs: dict[str, Path], image: np.ndarray, imu: np.ndarray
-                   ) -> tuple[dict, dict, dict]:
+def our_candidates(
+    dirs: dict[str, Path], image: np.ndarray, imu: np.ndarray
+) -> tuple[dict, dict, dict]:
     """(a) core step alone, (b) backend step from features, and encode + step, per backend."""
     core, steps, full = {}, {}, {}
     for core_kind, model_dir in dirs.items():
@@ -155,66 +168,95 @@ def our_candidates(dirs: dict[str, Path], image: np.ndarray, imu: np.ndarray
             backend = load_backend(model_dir, name, threads=1)
             features, hidden = backend.encode_image(image), backend.initial_state()
             label = f"ours {kind} {name}"
-            steps[label] = (lambda b=backend, f=features, h=hidden: b.step(f, imu, h, 0.05))
-            full[label] = (lambda b=backend, h=hidden:
-                           b.step(b.encode_image(image), imu, h, 0.05))
+            steps[label] = lambda b=backend, f=features, h=hidden: b.step(f, imu, h, 0.05)
+            full[label] = lambda b=backend, h=hidden: b.step(b.encode_image(image), imu, h, 0.05)
     return core, steps, full
 
 
 def torch_free_import_s(model_dir: Path) -> float:
     """Seconds to import the runtime and load a numpy backend in a fresh process."""
-    code = ("import time; t = time.perf_counter(); from liquid_control.runtime import "
-            "load_backend; load_backend(__import__('sys').argv[1], 'numpy'); "
-            "import sys; assert 'torch' not in sys.modules; print(time.perf_counter() - t)")
-    out = subprocess.run([sys.executable, "-c", code, str(model_dir)], capture_output=True,
-                         text=True, check=True, timeout=120)
+    code = (
+        "import time; t = time.perf_counter(); from liquid_control.runtime import "
+        "load_backend; load_backend(__import__('sys').argv[1], 'numpy'); "
+        "import sys; assert 'torch' not in sys.modules; print(time.perf_counter() - t)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(model_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return float(out.stdout.strip())
 
 
 def table(title: str, rows: dict, reference: Callable[[str], str]) -> list[str]:
     """One latency table with p50 and p99 ratios to the ncps row ``reference(name)``."""
-    lines = [title, f"{'candidate':<32}{'p50':>8}{'p99':>8}{'cpu p99':>9}"
-                    f"{'ncps/ours p50':>15}{'p99':>7}"]
+    lines = [
+        title,
+        f"{'candidate':<32}{'p50':>8}{'p99':>8}{'cpu p99':>9}{'ncps/ours p50':>15}{'p99':>7}",
+    ]
     for name, t in rows.items():
         ref = rows[reference(name)]
-        lines.append(f"{name:<32}{t['p50']:>8.1f}{t['p99']:>8.1f}{t['cpu_p99']:>9.1f}"
-                     f"{ref['p50'] / t['p50']:>14.1f}x{ref['p99'] / t['p99']:>6.1f}x")
+        lines.append(
+            f"{name:<32}{t['p50']:>8.1f}{t['p99']:>8.1f}{t['cpu_p99']:>9.1f}"
+            f"{ref['p50'] / t['p50']:>14.1f}x{ref['p99'] / t['p99']:>6.1f}x"
+        )
     return lines
 
 
 def report(core: dict, steps: dict, full: dict, import_s: float) -> tuple[list[str], dict]:
     """Format the tables and the PASS/MISS verdicts."""
-    lines = table("(a) core cell step alone, (x, h, dt) -> (y, h); batch 1, 1 thread (us)",
-                  core, lambda n: f"ncps {'CfC' if 'CfC' in n else 'LTC'} cell")
+    lines = table(
+        "(a) core cell step alone, (x, h, dt) -> (y, h); batch 1, 1 thread (us)",
+        core,
+        lambda n: f"ncps {'CfC' if 'CfC' in n else 'LTC'} cell",
+    )
     lines += [""] + table(
         "(b) full step from features, NumPy in/out: checks + IMU scaling + core + head (us)",
-        steps, lambda n: f"ncps {'CfC' if 'CfC' in n else 'LTC'} cell + torch head")
-    lines += ["", "full camera+IMU step: encode 64x48 + backend step (us)",
-              f"{'candidate':<32}{'p50':>8}{'p99':>8}{'cpu p99':>9}"]
-    lines += [f"{n:<32}{t['p50']:>8.1f}{t['p99']:>8.1f}{t['cpu_p99']:>9.1f}"
-              for n, t in full.items()]
+        steps,
+        lambda n: f"ncps {'CfC' if 'CfC' in n else 'LTC'} cell + torch head",
+    )
+    lines += [
+        "",
+        "full camera+IMU step: encode 64x48 + backend step (us)",
+        f"{'candidate':<32}{'p50':>8}{'p99':>8}{'cpu p99':>9}",
+    ]
+    lines += [
+        f"{n:<32}{t['p50']:>8.1f}{t['p99']:>8.1f}{t['cpu_p99']:>9.1f}" for n, t in full.items()
+    ]
     lines += ["", "CfC vs LTC backend step speedup (LTC p50 / CfC p50)"]
     for name in BACKENDS:
         speedup = steps[f"ours LTC {name}"]["p50"] / steps[f"ours CfC {name}"]["p50"]
         lines.append(f"  {name:<12}{speedup:.1f}x")
     core_ratio = core["ncps CfC cell"]["p50"] / core["ours CfC numpy core"]["p50"]
-    step_ratio = (steps["ncps CfC cell + torch head"]["p50"]
-                  / steps["ours CfC numpy"]["p50"])
+    step_ratio = steps["ncps CfC cell + torch head"]["p50"] / steps["ours CfC numpy"]["p50"]
     worst_full = max(full[f"ours CfC {n}"]["p99"] for n in ("numpy", "onnxruntime"))
     worst_cpu = max(full[f"ours CfC {n}"]["cpu_p99"] for n in ("numpy", "onnxruntime"))
     verdicts = {
         "(a) CfC-19 numpy core vs ncps cell, p50 (x)": (
-            core_ratio, core_ratio >= STEP_TARGET_RATIO, f">= {STEP_TARGET_RATIO:.0f}x"),
+            core_ratio,
+            core_ratio >= STEP_TARGET_RATIO,
+            f">= {STEP_TARGET_RATIO:.0f}x",
+        ),
         "full CfC policy step wall p99 us (numpy, ort)": (
-            worst_full, worst_full < FULL_TARGET_US, f"< {FULL_TARGET_US:.0f} us"),
+            worst_full,
+            worst_full < FULL_TARGET_US,
+            f"< {FULL_TARGET_US:.0f} us",
+        ),
         "full CfC policy step cpu p99 us (numpy, ort)": (
-            worst_cpu, worst_cpu < FULL_TARGET_US, f"< {FULL_TARGET_US:.0f} us"),
+            worst_cpu,
+            worst_cpu < FULL_TARGET_US,
+            f"< {FULL_TARGET_US:.0f} us",
+        ),
     }
     lines += ["", f"torch-free import + load: {import_s * 1000:.0f} ms (torch not imported)", ""]
     for name, (value, ok, target) in verdicts.items():
         lines.append(f"{'PASS' if ok else 'MISS'}  {name}: {value:.1f} (target {target})")
-    lines.append(f"info  (b) CfC-19 numpy backend step vs ncps cell + torch head, p50: "
-                 f"{step_ratio:.1f}x (not the target row)")
+    lines.append(
+        f"info  (b) CfC-19 numpy backend step vs ncps cell + torch head, p50: "
+        f"{step_ratio:.1f}x (not the target row)"
+    )
     return lines, {k: {"value": v, "pass": ok} for k, (v, ok, _) in verdicts.items()}
 
 
@@ -241,8 +283,18 @@ def main() -> None:
     lines, verdicts = report(core, steps, full, import_s)
     print("\n".join(lines))
     if args.json:
-        args.json.write_text(json.dumps({"core_us": core, "step_us": steps, "full_us": full,
-                                         "import_s": import_s, "verdicts": verdicts}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "core_us": core,
+                    "step_us": steps,
+                    "full_us": full,
+                    "import_s": import_s,
+                    "verdicts": verdicts,
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -22,8 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help=f"subset of {', '.join(SCRIPTS)}")
     args = parser.parse_args(argv)
     if not BENCH_DIR.is_dir():
-        print(f"liquid-control bench: {BENCH_DIR} not found; benchmarks ship with the source "
-              "checkout, not with installed packages", file=sys.stderr)
+        print(
+            f"liquid-control bench: {BENCH_DIR} not found; benchmarks ship with the source "
+            "checkout, not with installed packages",
+            file=sys.stderr,
+        )
         return 2
     wanted = [n if n.endswith(".py") else f"{n}.py" for n in args.names] or list(SCRIPTS)
     unknown = [n for n in wanted if n not in SCRIPTS]

@@ -57,15 +57,36 @@ def _run_robot(robot: str, args: argparse.Namespace, out: Path) -> list:
     from liquid_control.nodes.demo_recorder import DemoRecorder
 
     model = resolve_model_path(args.model.get(robot, ""), _profile(robot))
-    sim = _start("liquid_control.nodes.sim_node", [
-        "-p", f"robot:={robot}", "-p", f"seed:={args.seed}",
-        "-p", f"real_time_factor:={args.real_time_factor}", "-p", "wait_for_command_s:=0.5",
-        "-p", "auto_reset:=false",
-    ], out / f"{robot}_sim.log")
-    controller = _start("liquid_control.nodes.controller_node", [
-        "--params-file", str(_params_file(robot)),
-        "-p", "use_sim_time:=true", "-p", f"model_path:={model}", "-p", "publish_neurons:=true",
-    ], out / f"{robot}_controller.log")
+    sim = _start(
+        "liquid_control.nodes.sim_node",
+        [
+            "-p",
+            f"robot:={robot}",
+            "-p",
+            f"seed:={args.seed}",
+            "-p",
+            f"real_time_factor:={args.real_time_factor}",
+            "-p",
+            "wait_for_command_s:=0.5",
+            "-p",
+            "auto_reset:=false",
+        ],
+        out / f"{robot}_sim.log",
+    )
+    controller = _start(
+        "liquid_control.nodes.controller_node",
+        [
+            "--params-file",
+            str(_params_file(robot)),
+            "-p",
+            "use_sim_time:=true",
+            "-p",
+            f"model_path:={model}",
+            "-p",
+            "publish_neurons:=true",
+        ],
+        out / f"{robot}_controller.log",
+    )
     recorder = DemoRecorder(robot, CONTROLLER, SIM)
     resets = [recorder.create_client(Trigger, f"/{name}/reset") for name in (CONTROLLER, SIM)]
     executor = SingleThreadedExecutor()
@@ -80,8 +101,9 @@ def _run_robot(robot: str, args: argparse.Namespace, out: Path) -> list:
                 )
             for name, proc in (("sim", sim), ("controller", controller)):
                 if proc.poll() is not None:
-                    raise RuntimeError(f"{robot} {name} exited ({proc.returncode}); "
-                                       f"see {out}/{robot}_{name}.log")
+                    raise RuntimeError(
+                        f"{robot} {name} exited ({proc.returncode}); see {out}/{robot}_{name}.log"
+                    )
             finished = len(recorder.done)
             executor.spin_once(timeout_sec=0.1)
             if finished < len(recorder.done) < args.episodes:
@@ -124,8 +146,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--robots", nargs="+", choices=ROBOTS, default=list(ROBOTS))
     parser.add_argument("--episodes", type=int, default=2, help="episodes per robot (default 2)")
     parser.add_argument("--seed", type=int, default=1000, help="seed of the first episode")
-    parser.add_argument("--real-time-factor", type=float, default=0.0,
-                        help="sim time per wall time; 0 = as fast as the loop allows (lockstep)")
+    parser.add_argument(
+        "--real-time-factor",
+        type=float,
+        default=0.0,
+        help="sim time per wall time; 0 = as fast as the loop allows (lockstep)",
+    )
     parser.add_argument("--timeout", type=float, default=120.0, help="wall seconds per robot")
     parser.add_argument("--rover-model", default="", help="rover model dir (default: shipped)")
     parser.add_argument("--drone-model", default="", help="drone model dir (default: shipped)")
@@ -139,13 +165,21 @@ def _summarise(records: dict[str, list], out: Path, wall: dict[str, float]) -> l
     for robot, episodes in records.items():
         for i, record in enumerate(episodes):
             outcome = record.outcome
-            rows.append({"robot": robot, "episode": i + 1, "seed": outcome.get("seed"),
-                         "success": bool(outcome.get("success")),
-                         "collision": bool(outcome.get("collision")),
-                         "sim_time_s": outcome.get("time_s"),
-                         "frames": len(record.frames)})
+            rows.append(
+                {
+                    "robot": robot,
+                    "episode": i + 1,
+                    "seed": outcome.get("seed"),
+                    "success": bool(outcome.get("success")),
+                    "collision": bool(outcome.get("collision")),
+                    "sim_time_s": outcome.get("time_s"),
+                    "frames": len(record.frames),
+                }
+            )
         if episodes:
-            fps = max(len(episodes[0].frames) / max(rows[-len(episodes)]["sim_time_s"] or 1, 1e-3), 1)
+            fps = max(
+                len(episodes[0].frames) / max(rows[-len(episodes)]["sim_time_s"] or 1, 1e-3), 1
+            )
             write_gif(episodes[0], out / f"{robot}.gif", fps=fps)
     plot_trajectories(records, out / "trajectories.png")
     summary = {"episodes": rows, "wall_time_s": wall}
@@ -167,16 +201,20 @@ def main(argv: list[str] | None = None) -> int:
     with rclpy.init():
         for robot in args.robots:
             start = time.monotonic()
-            print(f"[demo] {robot}: sim + controller over ROS 2, {args.episodes} episode(s)...",
-                  flush=True)
+            print(
+                f"[demo] {robot}: sim + controller over ROS 2, {args.episodes} episode(s)...",
+                flush=True,
+            )
             records[robot] = _run_robot(robot, args, args.out)
             wall[robot] = round(time.monotonic() - start, 1)
     rows = _summarise(records, args.out, wall)
     print(f"\n{'robot':<6} {'ep':>2} {'seed':>5} {'success':>8} {'collision':>9} {'sim s':>6}")
     for row in rows:
         sim_time = row["sim_time_s"]
-        print(f"{row['robot']:<6} {row['episode']:>2} {row['seed']!s:>5} {row['success']!s:>8} "
-              f"{row['collision']!s:>9} {sim_time if sim_time is None else round(sim_time, 1)!s:>6}")
+        print(
+            f"{row['robot']:<6} {row['episode']:>2} {row['seed']!s:>5} {row['success']!s:>8} "
+            f"{row['collision']!s:>9} {sim_time if sim_time is None else round(sim_time, 1)!s:>6}"
+        )
     for robot, seconds in wall.items():
         print(f"{robot}: {seconds} s wall for {args.episodes} episode(s)")
     print(f"\nwrote {args.out}/: {', '.join(sorted(p.name for p in args.out.iterdir()))}")

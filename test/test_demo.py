@@ -50,9 +50,25 @@ def test_demo_runs_a_rover_episode_over_ros_and_writes_media(tmp_path):
     model = shipped.parent if shipped.is_file() else _random_model(tmp_path)
     out = tmp_path / "demo"
     proc = subprocess.run(
-        [sys.executable, "-m", "liquid_control.cli", "demo", "--robots", "rover", "--episodes",
-         "1", "--rover-model", str(model), "--out", str(out), "--timeout", "180"],
-        capture_output=True, text=True, timeout=230,
+        [
+            sys.executable,
+            "-m",
+            "liquid_control.cli",
+            "demo",
+            "--robots",
+            "rover",
+            "--episodes",
+            "1",
+            "--rover-model",
+            str(model),
+            "--out",
+            str(out),
+            "--timeout",
+            "180",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=230,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = json.loads((out / "summary.json").read_text())

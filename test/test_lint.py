@@ -17,6 +17,8 @@ RUFF = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.whi
 def test_ruff_check_is_clean():
     proc = subprocess.run(
         [RUFF, "check", "--no-cache", "liquid_control", "test", "bench", "launch", "setup.py"],
-        cwd=REPO, capture_output=True, text=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

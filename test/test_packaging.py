@@ -16,8 +16,19 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = "liquid_control"
 IGNORE = shutil.ignore_patterns(
-    ".venv", ".git", "build", "install", "log", "__pycache__", "*.egg-info", "demo_output",
-    ".pytest_cache", ".ruff_cache", ".hypothesis", "runs", "data",
+    ".venv",
+    ".git",
+    "build",
+    "install",
+    "log",
+    "__pycache__",
+    "*.egg-info",
+    "demo_output",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".hypothesis",
+    "runs",
+    "data",
 )
 
 
@@ -37,10 +48,24 @@ def test_package_xml_is_format3_ament_python_with_ros_dependencies():
     assert root.findtext("name") == PACKAGE
     assert root.find("export/build_type").text == "ament_python"
     deps = {e.text for e in root if e.tag in ("exec_depend", "depend", "test_depend")}
-    for needed in ("rclpy", "sensor_msgs", "geometry_msgs", "std_msgs", "nav_msgs",
-                   "diagnostic_msgs", "std_srvs", "rosgraph_msgs", "cv_bridge", "launch",
-                   "launch_ros", "launch_testing", "ros_gz_sim", "ros_gz_bridge",
-                   "python3-numpy", "python3-pytest"):
+    for needed in (
+        "rclpy",
+        "sensor_msgs",
+        "geometry_msgs",
+        "std_msgs",
+        "nav_msgs",
+        "diagnostic_msgs",
+        "std_srvs",
+        "rosgraph_msgs",
+        "cv_bridge",
+        "launch",
+        "launch_ros",
+        "launch_testing",
+        "ros_gz_sim",
+        "ros_gz_bridge",
+        "python3-numpy",
+        "python3-pytest",
+    ):
         assert needed in deps, f"package.xml lacks {needed}"
 
 
@@ -54,7 +79,9 @@ def test_every_entry_point_resolves_to_a_callable():
 
 def test_cli_help_lists_every_command():
     out = subprocess.run(
-        [sys.executable, "-m", "liquid_control.cli", "--help"], capture_output=True, text=True,
+        [sys.executable, "-m", "liquid_control.cli", "--help"],
+        capture_output=True,
+        text=True,
         check=True,
     ).stdout
     from liquid_control.cli import COMMANDS
@@ -91,20 +118,29 @@ def test_ament_prefix_makes_a_pip_install_findable(tmp_path):
     finally:
         os.environ["AMENT_PREFIX_PATH"] = env_before
     # the wrapper really runs the CLI
-    out = subprocess.run([str(tmp_path / "lib" / PACKAGE / "liquid-control"), "--help"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [str(tmp_path / "lib" / PACKAGE / "liquid-control"), "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "usage: liquid-control" in out
 
 
-@pytest.mark.skipif(shutil.which("colcon", path=str(Path(sys.executable).parent)) is None,
-                    reason="colcon not installed: pip install colcon-common-extensions ros-ament-package")
+@pytest.mark.skipif(
+    shutil.which("colcon", path=str(Path(sys.executable).parent)) is None,
+    reason="colcon not installed: pip install colcon-common-extensions ros-ament-package",
+)
 def test_colcon_build_lays_out_a_ros2_install_tree(tmp_path):
     src = tmp_path / "ws" / "src" / PACKAGE
     shutil.copytree(REPO, src, ignore=IGNORE)
     colcon = str(Path(sys.executable).parent / "colcon")
     proc = subprocess.run(
         [colcon, "build", "--packages-select", PACKAGE],
-        cwd=tmp_path / "ws", capture_output=True, text=True, timeout=300,
+        cwd=tmp_path / "ws",
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     install = tmp_path / "ws" / "install" / PACKAGE

@@ -39,6 +39,7 @@ def as_timespan(ts: torch.Tensor | float, batch: int, like: torch.Tensor) -> tor
     if ts.dim() == 2 and ts.shape[1] == 1:
         ts = ts[:, 0]
     if ts.dim() != 1 or ts.shape[0] not in (1, batch):
-        raise ValueError(f"elapsed time of shape {tuple(ts.shape)}: expected (), ({batch},)"
-                         f" or ({batch}, 1)")
+        raise ValueError(
+            f"elapsed time of shape {tuple(ts.shape)}: expected (), ({batch},) or ({batch}, 1)"
+        )
     return ts.reshape(-1, 1).expand(batch, 1)

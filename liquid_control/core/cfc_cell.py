@@ -84,9 +84,7 @@ class CfCCell(nn.Module):
         if self.mode == CfCMode.MINIMAL:
             h = _minimal(self.ff1(z), t, self.w_tau, self.A)
         else:
-            h = _closed_form(
-                self.ff1(z), self.ff2(z), self.time_a(z), self.time_b(z), t, self.mode
-            )
+            h = _closed_form(self.ff1(z), self.ff2(z), self.time_a(z), self.time_b(z), t, self.mode)
         return h, h
 
     step = forward
@@ -158,8 +156,9 @@ class WiredCfCCell(nn.Module):
         for layer in self.layers:
             z = torch.cat([feed, hx], dim=1)
             out = {
-                head: nn.functional.linear(z, self.masked_weight(layer, head),
-                                           getattr(layer, head).bias)
+                head: nn.functional.linear(
+                    z, self.masked_weight(layer, head), getattr(layer, head).bias
+                )
                 for head in (("ff1",) if self.mode == CfCMode.MINIMAL else _HEADS)
             }
             if self.mode == CfCMode.MINIMAL:
@@ -180,8 +179,12 @@ class WiredCfCCell(nn.Module):
 
 
 def _closed_form(
-    ff1: torch.Tensor, ff2: torch.Tensor, t_a: torch.Tensor, t_b: torch.Tensor,
-    t: torch.Tensor, mode: CfCMode,
+    ff1: torch.Tensor,
+    ff2: torch.Tensor,
+    t_a: torch.Tensor,
+    t_b: torch.Tensor,
+    t: torch.Tensor,
+    mode: CfCMode,
 ) -> torch.Tensor:
     """Gated closed-form interpolation between the two targets tanh(ff1), tanh(ff2)."""
     ff1, ff2 = torch.tanh(ff1), torch.tanh(ff2)
@@ -191,8 +194,9 @@ def _closed_form(
     return ff1 * (1.0 - t_interp) + t_interp * ff2
 
 
-def _minimal(ff1: torch.Tensor, t: torch.Tensor, w_tau: torch.Tensor, a: torch.Tensor
-             ) -> torch.Tensor:
+def _minimal(
+    ff1: torch.Tensor, t: torch.Tensor, w_tau: torch.Tensor, a: torch.Tensor
+) -> torch.Tensor:
     """Minimal CfC: the direct closed-form solution with learned time constant and bias A."""
     return -a * torch.exp(-t * (torch.abs(w_tau) + torch.abs(ff1))) * ff1 + a
 

@@ -50,8 +50,10 @@ class ImageEncoder(nn.Module):
         layers: list[nn.Module] = []
         previous = depth
         for out in channels:
-            layers += [nn.Conv2d(previous, out, kernel, stride, kernel // 2),
-                       make_activation(activation)]
+            layers += [
+                nn.Conv2d(previous, out, kernel, stride, kernel // 2),
+                make_activation(activation),
+            ]
             previous = out
         self.convs = nn.Sequential(*layers)
         out_h, out_w = conv_output_hw(height, width, len(channels), kernel, stride)

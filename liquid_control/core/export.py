@@ -35,8 +35,9 @@ class _CoreGraph(nn.Module):
         super().__init__()
         self.policy = policy
 
-    def forward(self, features: torch.Tensor, imu: torch.Tensor, hidden: torch.Tensor,
-                dt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, features: torch.Tensor, imu: torch.Tensor, hidden: torch.Tensor, dt: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         return self.policy.step(features, imu, hidden, dt)
 
 
@@ -49,8 +50,12 @@ def export_onnx(policy: LiquidPolicy, model_dir: str | Path) -> dict[str, Path]:
     policy.eval()
     c = policy.config
     image = torch.zeros((1, *c.image_shape), dtype=torch.uint8)
-    step_args = (torch.zeros(1, c.feature_dim), torch.zeros(1, c.imu_dim),
-                 torch.zeros(1, policy.hidden_size), torch.full((1,), 0.05))
+    step_args = (
+        torch.zeros(1, c.feature_dim),
+        torch.zeros(1, c.imu_dim),
+        torch.zeros(1, policy.hidden_size),
+        torch.full((1,), 0.05),
+    )
     paths = {part: model_dir / name for part, name in ONNX_FILES.items()}
     try:
         _export(_EncoderGraph(policy), (image,), paths["encoder"], ENCODER_IO)
@@ -66,8 +71,15 @@ def _export(module: nn.Module, args: tuple, path: Path, io: tuple[list[str], lis
     """One batch-1 graph with the TorchScript-based exporter (no external data)."""
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(module, args, str(path), input_names=io[0], output_names=io[1],
-                          opset_version=OPSET, dynamo=False)
+        torch.onnx.export(
+            module,
+            args,
+            str(path),
+            input_names=io[0],
+            output_names=io[1],
+            opset_version=OPSET,
+            dynamo=False,
+        )
 
 
 class _StepGraph(nn.Module):
@@ -77,8 +89,9 @@ class _StepGraph(nn.Module):
         super().__init__()
         self.policy = policy
 
-    def forward(self, image: torch.Tensor, imu: torch.Tensor, hidden: torch.Tensor,
-                dt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, image: torch.Tensor, imu: torch.Tensor, hidden: torch.Tensor, dt: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         return self.policy.step(self.policy.encode_image(image), imu, hidden, dt)
 
 
@@ -90,8 +103,12 @@ def export_step_onnx(policy: LiquidPolicy, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     c = policy.config
-    args = (torch.zeros((1, *c.image_shape), dtype=torch.uint8), torch.zeros(1, c.imu_dim),
-            torch.zeros(1, policy.hidden_size), torch.full((1,), 0.05))
+    args = (
+        torch.zeros((1, *c.image_shape), dtype=torch.uint8),
+        torch.zeros(1, c.imu_dim),
+        torch.zeros(1, policy.hidden_size),
+        torch.full((1,), 0.05),
+    )
     was_training = policy.training
     policy.eval()
     try:
@@ -101,8 +118,9 @@ def export_step_onnx(policy: LiquidPolicy, path: str | Path) -> Path:
     return path
 
 
-def step_onnx_error(policy: LiquidPolicy, path: str | Path, steps: int = 64, seed: int = 0
-                    ) -> dict[str, float]:
+def step_onnx_error(
+    policy: LiquidPolicy, path: str | Path, steps: int = 64, seed: int = 0
+) -> dict[str, float]:
     """Max abs difference of the ONNX step vs torch over a random sequence with random dt.
 
     Each side feeds its own hidden state back, so drift over the sequence counts.
@@ -122,11 +140,15 @@ def step_onnx_error(policy: LiquidPolicy, path: str | Path, steps: int = 64, see
             image = rng.integers(0, 256, (1, *c.image_shape), dtype=np.uint8)
             imu = rng.normal(size=(1, c.imu_dim)).astype(np.float32)
             dt = rng.uniform(0.003, 0.1, size=(1,)).astype(np.float32)
-            cmd_t, h_torch = policy.step(policy.encode_image(torch.from_numpy(image)),
-                                         torch.from_numpy(imu), h_torch, torch.from_numpy(dt))
-            cmd_o, h_onnx = session.run(None, {"image": image, "imu": imu, "hidden": h_onnx,
-                                               "dt": dt})
+            cmd_t, h_torch = policy.step(
+                policy.encode_image(torch.from_numpy(image)),
+                torch.from_numpy(imu),
+                h_torch,
+                torch.from_numpy(dt),
+            )
+            cmd_o, h_onnx = session.run(
+                None, {"image": image, "imu": imu, "hidden": h_onnx, "dt": dt}
+            )
             errors["command"] = max(errors["command"], float(np.abs(cmd_o - cmd_t.numpy()).max()))
             errors["hidden"] = max(errors["hidden"], float(np.abs(h_onnx - h_torch.numpy()).max()))
     return errors
-

@@ -62,18 +62,29 @@ class LTCCell(nn.Module):
         self.ode_unfolds, self.epsilon = int(ode_unfolds), float(epsilon)
         self.implicit_constraints = bool(implicit_constraints)
         n, s = self.state_size, self.input_size
-        shapes = {"gleak": (n,), "vleak": (n,), "cm": (n,), "sigma": (n, n), "mu": (n, n),
-                  "w": (n, n), "sensory_sigma": (s, n), "sensory_mu": (s, n), "sensory_w": (s, n)}
+        shapes = {
+            "gleak": (n,),
+            "vleak": (n,),
+            "cm": (n,),
+            "sigma": (n, n),
+            "mu": (n, n),
+            "w": (n, n),
+            "sensory_sigma": (s, n),
+            "sensory_mu": (s, n),
+            "sensory_w": (s, n),
+        }
         for name, shape in shapes.items():
             low, high = INIT_RANGES[name]
             self.register_parameter(name, nn.Parameter(torch.rand(*shape) * (high - low) + low))
         self.erev = nn.Parameter(torch.from_numpy(wiring.erev_initializer()))
         self.sensory_erev = nn.Parameter(torch.from_numpy(wiring.sensory_erev_initializer()))
         self.register_buffer(
-            "sparsity_mask", torch.from_numpy(abs(wiring.adjacency_matrix).astype("float32")))
+            "sparsity_mask", torch.from_numpy(abs(wiring.adjacency_matrix).astype("float32"))
+        )
         self.register_buffer(
             "sensory_sparsity_mask",
-            torch.from_numpy(abs(wiring.sensory_adjacency_matrix).astype("float32")))
+            torch.from_numpy(abs(wiring.sensory_adjacency_matrix).astype("float32")),
+        )
         self._add_mapping("input", self.input_mapping, s)
         self._add_mapping("output", self.output_mapping, self.output_size)
 

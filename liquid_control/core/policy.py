@@ -34,13 +34,26 @@ def _cfc_ncp(c: PolicyConfig) -> nn.Module:
 
 
 def _ltc_ncp(c: PolicyConfig) -> nn.Module:
-    return LTCCell(c.core_input_size, make_wiring(c), Mapping.AFFINE, Mapping.NONE,
-                   c.ltc_ode_unfolds, implicit_constraints=c.ltc_implicit_constraints)
+    return LTCCell(
+        c.core_input_size,
+        make_wiring(c),
+        Mapping.AFFINE,
+        Mapping.NONE,
+        c.ltc_ode_unfolds,
+        implicit_constraints=c.ltc_implicit_constraints,
+    )
 
 
 def _cfc_fc(c: PolicyConfig) -> nn.Module:
-    return CfCCell(c.core_input_size, c.hidden_size, c.cfc_mode, c.backbone_activation,
-                   c.backbone_units, c.backbone_layers, c.backbone_dropout)
+    return CfCCell(
+        c.core_input_size,
+        c.hidden_size,
+        c.cfc_mode,
+        c.backbone_activation,
+        c.backbone_units,
+        c.backbone_layers,
+        c.backbone_dropout,
+    )
 
 
 def _lstm(c: PolicyConfig) -> nn.Module:
@@ -98,14 +111,19 @@ class LiquidPolicy(nn.Module):
         super().__init__()
         self.config = config
         self.encoder = ImageEncoder(
-            config.image_shape, config.encoder_channels, config.encoder_kernel,
-            config.encoder_stride, config.feature_dim, config.encoder_activation,
+            config.image_shape,
+            config.encoder_channels,
+            config.encoder_kernel,
+            config.encoder_stride,
+            config.feature_dim,
+            config.encoder_activation,
             config.encoder_pooling,
         )
         self.imu_norm = ImuNormalizer(config.imu_dim, config.imu_scale)
         self.core = CORE_BUILDERS[config.core](config)
-        self.head = MotorHead(self.core.output_size, config.command_scale,
-                              config.core in WIRED_CORES)
+        self.head = MotorHead(
+            self.core.output_size, config.command_scale, config.core in WIRED_CORES
+        )
 
     @property
     def hidden_size(self) -> int:
@@ -126,7 +144,10 @@ class LiquidPolicy(nn.Module):
         return self.encoder(images)
 
     def step(
-        self, features: torch.Tensor, imu: torch.Tensor, hidden: torch.Tensor,
+        self,
+        features: torch.Tensor,
+        imu: torch.Tensor,
+        hidden: torch.Tensor,
         dt: torch.Tensor | float,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One event: (B, F) features, (B, imu_dim) IMU, (B, H) hidden, dt -> (command, hidden)."""
@@ -135,8 +156,12 @@ class LiquidPolicy(nn.Module):
         return self.head(y), hidden
 
     def forward_events(
-        self, frames: torch.Tensor, frame_index: torch.Tensor, imu: torch.Tensor,
-        dt: torch.Tensor, hidden0: torch.Tensor | None = None,
+        self,
+        frames: torch.Tensor,
+        frame_index: torch.Tensor,
+        imu: torch.Tensor,
+        dt: torch.Tensor,
+        hidden0: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Event-driven fusion -> (commands (B, T, n_cmd), final hidden (B, H)).
 
@@ -150,15 +175,24 @@ class LiquidPolicy(nn.Module):
     forward = forward_events
 
     def trace_events(
-        self, frames: torch.Tensor, frame_index: torch.Tensor, imu: torch.Tensor,
-        dt: torch.Tensor, hidden0: torch.Tensor | None = None,
+        self,
+        frames: torch.Tensor,
+        frame_index: torch.Tensor,
+        imu: torch.Tensor,
+        dt: torch.Tensor,
+        hidden0: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Like forward_events but return every hidden state (B, T, H) for inspection."""
         return self._run_events(frames, frame_index, imu, dt, hidden0, True)
 
     def _run_events(
-        self, frames: torch.Tensor, frame_index: torch.Tensor, imu: torch.Tensor,
-        dt: torch.Tensor, hidden0: torch.Tensor | None, keep_states: bool,
+        self,
+        frames: torch.Tensor,
+        frame_index: torch.Tensor,
+        imu: torch.Tensor,
+        dt: torch.Tensor,
+        hidden0: torch.Tensor | None,
+        keep_states: bool,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         batch, steps = frame_index.shape
         if frames.dim() != 5 or frames.shape[0] != batch:
@@ -169,8 +203,9 @@ class LiquidPolicy(nn.Module):
                 f"{steps}) like frame_index"
             )
         if int(frame_index.max()) >= frames.shape[1]:
-            raise ValueError(f"frame_index up to {int(frame_index.max())} but only "
-                             f"{frames.shape[1]} frames")
+            raise ValueError(
+                f"frame_index up to {int(frame_index.max())} but only {frames.shape[1]} frames"
+            )
         feats = self.encode_image(frames.flatten(0, 1)).view(batch, frames.shape[1], -1)
         index = frame_index.clamp(min=0).long().unsqueeze(-1).expand(-1, -1, feats.shape[-1])
         event_feats = torch.gather(feats, 1, index) * (frame_index >= 0).unsqueeze(-1).to(feats)
@@ -186,11 +221,15 @@ class LiquidPolicy(nn.Module):
 
     def parameter_counts(self) -> dict[str, int]:
         """Trainable parameters per part; ``core_active`` excludes masked-out synapses."""
+
         def count(module: nn.Module) -> int:
             return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
-        counts = {"encoder": count(self.encoder) + count(self.imu_norm),
-                  "core": count(self.core), "head": count(self.head)}
+        counts = {
+            "encoder": count(self.encoder) + count(self.imu_norm),
+            "core": count(self.core),
+            "head": count(self.head),
+        }
         counts["total"] = counts["encoder"] + counts["core"] + counts["head"]
         counts["core_active"] = _active_core_parameters(self.core)
         return counts
@@ -207,8 +246,10 @@ class LiquidPolicy(nn.Module):
         if self.wiring is not None:
             w = self.wiring
             roles = {r: len(w.neurons_with_role(r)) for r in ("inter", "command", "motor")}
-            lines.append(f"  wiring {w.kind}: {roles}, synapses={w.synapse_count}, "
-                         f"sensory synapses={w.sensory_synapse_count}")
+            lines.append(
+                f"  wiring {w.kind}: {roles}, synapses={w.synapse_count}, "
+                f"sensory synapses={w.sensory_synapse_count}"
+            )
         return "\n".join(lines)
 
 
@@ -221,8 +262,12 @@ def _active_core_parameters(core: nn.Module) -> int:
             for module in layer.children():
                 total -= module.weight.numel() - active
     elif isinstance(core, LTCCell):
-        for names, mask in ((("w", "sigma", "mu", "erev"), core.sparsity_mask),
-                            (("sensory_w", "sensory_sigma", "sensory_mu", "sensory_erev"),
-                             core.sensory_sparsity_mask)):
+        for names, mask in (
+            (("w", "sigma", "mu", "erev"), core.sparsity_mask),
+            (
+                ("sensory_w", "sensory_sigma", "sensory_mu", "sensory_erev"),
+                core.sensory_sparsity_mask,
+            ),
+        ):
             total -= len(names) * (mask.numel() - int(torch.count_nonzero(mask)))
     return total

@@ -24,8 +24,7 @@ _ENUM_FIELDS = {
     "cfc_mode": CfCMode,
     "backbone_activation": Activation,
 }
-_TUPLE_FIELDS = ("image_shape", "command_names", "command_scale", "encoder_channels",
-                 "imu_scale")
+_TUPLE_FIELDS = ("image_shape", "command_names", "command_scale", "encoder_channels", "imu_scale")
 
 
 @dataclass
@@ -93,8 +92,18 @@ class PolicyConfig:
             )
         if min(self.command_scale) <= 0:
             raise ValueError(f"command_scale={self.command_scale}: all must be > 0")
-        _positive(self, "imu_dim", "encoder_kernel", "encoder_stride", "feature_dim",
-                  "units", "ltc_ode_unfolds", "hidden_size", "backbone_units", "mlp_layers")
+        _positive(
+            self,
+            "imu_dim",
+            "encoder_kernel",
+            "encoder_stride",
+            "feature_dim",
+            "units",
+            "ltc_ode_unfolds",
+            "hidden_size",
+            "backbone_units",
+            "mlp_layers",
+        )
         if not self.encoder_channels or min(self.encoder_channels) < 1:
             raise ValueError(f"encoder_channels={self.encoder_channels}: need values >= 1")
         if self.imu_scale is not None and len(self.imu_scale) != self.imu_dim:
@@ -169,8 +178,9 @@ def robot_commands(robot: Robot | str) -> tuple[tuple[str, ...], tuple[float, ..
     return tuple(spec.command_names), tuple(float(s) for s in scale)
 
 
-def conv_output_hw(height: int, width: int, layers: int, kernel: int, stride: int
-                   ) -> tuple[int, int]:
+def conv_output_hw(
+    height: int, width: int, layers: int, kernel: int, stride: int
+) -> tuple[int, int]:
     """Spatial size after ``layers`` convolutions with 'same'-style padding kernel // 2."""
     pad = kernel // 2
     for _ in range(layers):

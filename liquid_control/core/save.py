@@ -35,8 +35,9 @@ def save_policy(policy: LiquidPolicy, model_dir: str | Path) -> Path:
     return model_dir
 
 
-def model_config(policy: LiquidPolicy, weights_sha256: str, onnx_sha256: dict[str, str]
-                 ) -> dict[str, Any]:
+def model_config(
+    policy: LiquidPolicy, weights_sha256: str, onnx_sha256: dict[str, str]
+) -> dict[str, Any]:
     """The config.json content for ``policy`` (see docs/interfaces.md)."""
     config = policy.config
     wiring = policy.wiring

@@ -169,7 +169,9 @@ class Wiring:
         return wiring
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(units={self.units}, outputs={self.output_dim}, {self.params})"
+        return (
+            f"{type(self).__name__}(units={self.units}, outputs={self.output_dim}, {self.params})"
+        )
 
 
 class FullyConnected(Wiring):
@@ -260,7 +262,11 @@ class NCP(Wiring):
         self._connect_motors(rng, command_ids, motor_ids, p["motor_fanin"])
 
     def _connect_layers(
-        self, rng: np.random.Generator, srcs: list[int], dests: list[int], fanout: int,
+        self,
+        rng: np.random.Generator,
+        srcs: list[int],
+        dests: list[int],
+        fanout: int,
         sensory: bool,
     ) -> None:
         """Each source reaches ``fanout`` random targets; unreached targets get sources too."""
@@ -303,9 +309,7 @@ class AutoNCP(NCP):
     ) -> None:
         """Split ``units`` into 40% command and 60% inter neurons besides the motors."""
         if not 1 <= int(output_size) < int(units) - 2:
-            raise ValueError(
-                f"output_size={output_size} must be in 1..units-3 (units={units})"
-            )
+            raise ValueError(f"output_size={output_size} must be in 1..units-3 (units={units})")
         if not 0.1 <= float(sparsity_level) <= 0.9:
             raise ValueError(f"sparsity_level={sparsity_level} must be in [0.1, 0.9]")
         density = 1.0 - float(sparsity_level)

@@ -79,8 +79,11 @@ def run_sequence(
 
 
 def core_step_error(
-    backend: object, expected: tuple[np.ndarray, np.ndarray, np.ndarray],
-    imu: np.ndarray, dt: np.ndarray, initial: np.ndarray,
+    backend: object,
+    expected: tuple[np.ndarray, np.ndarray, np.ndarray],
+    imu: np.ndarray,
+    dt: np.ndarray,
+    initial: np.ndarray,
 ) -> float:
     """Max one-step hidden error of ``backend.step`` fed torch's features and previous state."""
     features, _, hiddens = expected
@@ -121,8 +124,9 @@ def check_export(
             features, command, drift = (
                 float(np.abs(g - e).max()) for g, e in zip(got, expected, strict=True)
             )
-            step = core_step_error(backend, expected, inputs[1], inputs[2],
-                                   reference.initial_state())
+            step = core_step_error(
+                backend, expected, inputs[1], inputs[2], reference.initial_state()
+            )
             worst[name] = np.maximum(worst[name], [features, command, step, drift])
     return [
         BackendError(name, *map(float, worst[name][:3]), tolerance, scale, float(worst[name][3]))

@@ -44,8 +44,9 @@ def main() -> None:
     for kind in CoreKind:
         with torch.no_grad():
             commands, hidden = build(kind).forward_events(**inputs)
-        np.savez(DATA / f"reference_{kind.value}.npz", commands=commands.numpy(),
-                 hidden=hidden.numpy())
+        np.savez(
+            DATA / f"reference_{kind.value}.npz", commands=commands.numpy(), hidden=hidden.numpy()
+        )
         print(kind.value, commands[0, -1].numpy())
 
 

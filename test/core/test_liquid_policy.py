@@ -21,8 +21,7 @@ def test_registry_covers_every_core_kind() -> None:
 
 
 @pytest.mark.parametrize("kind", list(CoreKind), ids=lambda k: k.value)
-def test_default_policy_saves_reloads_and_matches_reference(kind: CoreKind, tmp_path: Path
-                                                            ) -> None:
+def test_default_policy_saves_reloads_and_matches_reference(kind: CoreKind, tmp_path: Path) -> None:
     reference = np.load(DATA / f"reference_{kind.value}.npz")
     inputs = reference_inputs()
     policy = build(kind)
@@ -51,8 +50,7 @@ def test_forward_events_is_latest_value_hold_of_step(kind: str) -> None:
         hidden = policy.initial_state(1)
         for t, index in enumerate(inputs["frame_index"][0].tolist()):
             feats = features[index : index + 1] if index >= 0 else torch.zeros(1, 32)
-            command, hidden = policy.step(feats, inputs["imu"][:, t], hidden,
-                                          inputs["dt"][:, t])
+            command, hidden = policy.step(feats, inputs["imu"][:, t], hidden, inputs["dt"][:, t])
             torch.testing.assert_close(commands[:, t], command, atol=1e-6, rtol=0)
     torch.testing.assert_close(hidden_t, hidden, atol=1e-6, rtol=0)
     torch.testing.assert_close(traced, commands)

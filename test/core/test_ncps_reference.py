@@ -39,14 +39,18 @@ def _run(cell, x: torch.Tensor, ts: torch.Tensor, state_size: int, per_sample_1d
     return torch.stack(outs), h
 
 
-@pytest.mark.parametrize(("ours_mode", "ncps_mode"),
-                         [("default", "default"), ("no_gate", "no_gate"), ("minimal", "pure")])
+@pytest.mark.parametrize(
+    ("ours_mode", "ncps_mode"),
+    [("default", "default"), ("no_gate", "no_gate"), ("minimal", "pure")],
+)
 @pytest.mark.parametrize("backbone_layers", [0, 2])
-def test_fully_connected_cfc_matches_ncps(ours_mode: str, ncps_mode: str,
-                                          backbone_layers: int) -> None:
+def test_fully_connected_cfc_matches_ncps(
+    ours_mode: str, ncps_mode: str, backbone_layers: int
+) -> None:
     torch.manual_seed(0)
-    reference = ncps_torch.CfCCell(INPUTS, 8, ncps_mode, backbone_units=16,
-                                   backbone_layers=backbone_layers)
+    reference = ncps_torch.CfCCell(
+        INPUTS, 8, ncps_mode, backbone_units=16, backbone_layers=backbone_layers
+    )
     ours = CfCCell(INPUTS, 8, ours_mode, backbone_units=16, backbone_layers=backbone_layers)
     ours.load_state_dict(reference.state_dict())
     x, ts = _inputs()
@@ -63,8 +67,11 @@ def test_wired_cfc_on_fully_connected_wiring_matches_ncps_without_polarity(mode:
     ncps_wiring = ncps_wirings.FullyConnected(6, 2)
     reference = ncps_torch.WiredCfCCell(INPUTS, ncps_wiring, "pure" if mode == "minimal" else mode)
     ours = WiredCfCCell(INPUTS, FullyConnected(6, 2), mode, enforce_polarity=False)
-    state = {k.replace("layer_0.", "layers.0."): v for k, v in reference.state_dict().items()
-             if "sparsity_mask" not in k}
+    state = {
+        k.replace("layer_0.", "layers.0."): v
+        for k, v in reference.state_dict().items()
+        if "sparsity_mask" not in k
+    }
     state["layers.0.sign"] = ours.layers[0].sign
     ours.load_state_dict(state)
     x, ts = _inputs()
@@ -79,10 +86,10 @@ def test_wired_cfc_on_fully_connected_wiring_matches_ncps_without_polarity(mode:
 def test_ltc_matches_ncps(implicit: bool, unfolds: int) -> None:
     torch.manual_seed(2)
     ncps_wiring = ncps_wirings.FullyConnected(7, 3)
-    reference = ncps_torch.LTCCell(ncps_wiring, INPUTS, ode_unfolds=unfolds,
-                                   implicit_param_constraints=implicit)
-    ours = LTCCell(INPUTS, FullyConnected(7, 3), ode_unfolds=unfolds,
-                   implicit_constraints=implicit)
+    reference = ncps_torch.LTCCell(
+        ncps_wiring, INPUTS, ode_unfolds=unfolds, implicit_param_constraints=implicit
+    )
+    ours = LTCCell(INPUTS, FullyConnected(7, 3), ode_unfolds=unfolds, implicit_constraints=implicit)
     ours.load_state_dict(reference.state_dict())
     with torch.no_grad():  # make the mappings non-trivial
         for name in ("input_w", "input_b", "output_w", "output_b"):

@@ -16,17 +16,27 @@ def test_robot_defaults_come_from_robots_py() -> None:
     drone = PolicyConfig(robot="drone")
     assert drone.robot is Robot.DRONE
     assert drone.command_names == robots.DRONE.command_names
-    assert drone.command_scale == (*robots.DRONE.max_linear_velocity_mps,
-                                   robots.DRONE.max_yaw_rate_radps)
+    assert drone.command_scale == (
+        *robots.DRONE.max_linear_velocity_mps,
+        robots.DRONE.max_yaw_rate_radps,
+    )
     rover = PolicyConfig(robot="rover")
-    assert rover.command_scale == (robots.ROVER.max_linear_velocity_mps,
-                                   robots.ROVER.max_angular_velocity_radps)
+    assert rover.command_scale == (
+        robots.ROVER.max_linear_velocity_mps,
+        robots.ROVER.max_angular_velocity_radps,
+    )
     assert rover.core_input_size == 32 + 9
 
 
 def test_dict_json_and_yaml_round_trip(tmp_path: Path) -> None:
-    config = PolicyConfig(robot="drone", core="ltc_ncp", cfc_mode="no_gate", units=24,
-                          image_shape=[96, 128, 3], encoder_channels=[8, 16])
+    config = PolicyConfig(
+        robot="drone",
+        core="ltc_ncp",
+        cfc_mode="no_gate",
+        units=24,
+        image_shape=[96, 128, 3],
+        encoder_channels=[8, 16],
+    )
     data = json.loads(json.dumps(config.to_dict()))
     assert data["core"] == "ltc_ncp" and data["image_shape"] == [96, 128, 3]
     back = PolicyConfig.from_dict(data)

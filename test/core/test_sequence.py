@@ -48,8 +48,9 @@ def test_layouts_defaults_and_readout() -> None:
     dt = torch.full((2, 4), 0.5)
     with torch.no_grad():
         out, h = Sequence(core)(x, None, dt)
-        time_major, h_tm = Sequence(core, batch_first=False)(x.transpose(0, 1), None,
-                                                              dt.transpose(0, 1))
+        time_major, h_tm = Sequence(core, batch_first=False)(
+            x.transpose(0, 1), None, dt.transpose(0, 1)
+        )
         last, h_last = Sequence(core, return_sequences=False)(x, None, 0.5)
         shared, _ = Sequence(core)(x, None, torch.full((4,), 0.5))
         unit, _ = Sequence(core)(x)

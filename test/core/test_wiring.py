@@ -94,10 +94,22 @@ def test_fully_connected_connects_everything() -> None:
     [
         (lambda: AutoNCP(19, 17), "output_size=17"),
         (lambda: AutoNCP(19, 2, sparsity_level=0.95), "sparsity_level=0.95"),
-        (lambda: NCP(4, 3, 2, sensory_fanout=5, inter_fanout=2, recurrent_command_synapses=1,
-                     motor_fanin=2), "sensory_fanout=5"),
-        (lambda: NCP(4, 3, 2, 2, inter_fanout=4, recurrent_command_synapses=1, motor_fanin=2),
-         "inter_fanout=4"),
+        (
+            lambda: NCP(
+                4,
+                3,
+                2,
+                sensory_fanout=5,
+                inter_fanout=2,
+                recurrent_command_synapses=1,
+                motor_fanin=2,
+            ),
+            "sensory_fanout=5",
+        ),
+        (
+            lambda: NCP(4, 3, 2, 2, inter_fanout=4, recurrent_command_synapses=1, motor_fanin=2),
+            "inter_fanout=4",
+        ),
         (lambda: NCP(4, 3, 2, 2, 2, 1, motor_fanin=0), "motor_fanin=0"),
         (lambda: NCP(0, 3, 2, 1, 1, 1, 1), "inter=0"),
         (lambda: FullyConnected(3, 4), "output_dim=4"),

@@ -17,9 +17,23 @@ SHIPPED = REPO / "models" / "policies" / "rover_cfc_ncp"
 @pytest.mark.skipif(not (SHIPPED / "config.json").is_file(), reason="no shipped rover policy")
 def test_eval_reports_saliency_ssim_for_shifted_cells_only(tmp_path, capsys):
     out = tmp_path / "r.json"
-    argv = ["--task", "rover", "--model", str(SHIPPED), "--perturb",
-            str(REPO / "config/perturbations/autumn.yaml"), "--episodes", "1", "--workers", "1",
-            "--saliency-episodes", "1", "--json", str(out), "--no-progress"]
+    argv = [
+        "--task",
+        "rover",
+        "--model",
+        str(SHIPPED),
+        "--perturb",
+        str(REPO / "config/perturbations/autumn.yaml"),
+        "--episodes",
+        "1",
+        "--workers",
+        "1",
+        "--saliency-episodes",
+        "1",
+        "--json",
+        str(out),
+        "--no-progress",
+    ]
     assert main(argv) == 0
     nominal, autumn = json.loads(out.read_text())
     assert nominal["saliency_ssim"] is None
@@ -28,8 +42,22 @@ def test_eval_reports_saliency_ssim_for_shifted_cells_only(tmp_path, capsys):
 
 
 def test_table_has_no_saliency_column_when_not_measured():
-    record = report.EvalRecord("m", "rover", "nominal", 1, 1.0, [0.2, 1.0], 0, None, [None, None],
-                               None, [None, None], 1, 2, 3.0)
+    record = report.EvalRecord(
+        "m",
+        "rover",
+        "nominal",
+        1,
+        1.0,
+        [0.2, 1.0],
+        0,
+        None,
+        [None, None],
+        None,
+        [None, None],
+        1,
+        2,
+        3.0,
+    )
     assert "saliency" not in report.markdown_table([record])
     record.saliency_ssim = 0.5
     assert report.markdown_table([record]).splitlines()[2].endswith("0.50 |")

@@ -33,8 +33,12 @@ def test_export_cli_writes_checked_onnx_files(model_dir, tmp_path, capsys):
     assert [d.dim_value for d in graph.graph.input[0].type.tensor_type.shape.dim] == [1, 48, 64, 3]
     # the refreshed model dir loads in the torch-free backend with its new checksums
     backend = load_backend(model_dir, "onnxruntime")
-    command, _ = backend.step(backend.encode_image(np.zeros((48, 64, 3), np.uint8)),
-                              np.zeros(9, np.float32), backend.initial_state(), 0.05)
+    command, _ = backend.step(
+        backend.encode_image(np.zeros((48, 64, 3), np.uint8)),
+        np.zeros(9, np.float32),
+        backend.initial_state(),
+        0.05,
+    )
     assert command.shape == (4,) and np.isfinite(command).all()
 
 
