@@ -73,8 +73,9 @@ def imu_features(gyro: object, accel: object, quat_xyzw: object | None = None) -
     """Return the float32 (9,) IMU feature vector [gyro, accel, gravity direction]."""
     gyro_array = _vector3(gyro, "gyro")
     accel_array = _vector3(accel, "accel")
-    down = gravity_direction(accel_array, quat_xyzw)
+    # range first: the accelerometer norm below would overflow on such values
     for name, values in (("gyro", gyro_array), ("accel", accel_array)):
         if np.any(np.abs(values) > _FLOAT32_MAX):
             raise ValueError(f"{name} {values.tolist()} exceeds the float32 range")
+    down = gravity_direction(accel_array, quat_xyzw)
     return np.concatenate([gyro_array, accel_array, down]).astype(np.float32)
