@@ -111,7 +111,7 @@ def rover_xml(spec: RoverSpec, ground: str, distractors: int) -> str:
     """The rover world: a diff-drive rover on a textured plane with optional distractors."""
     r, sep, w = spec.wheel_radius_m, spec.wheel_separation_m, spec.wheel_width_m
     cx, cy, cz = (s / 2 for s in spec.chassis_size_m)
-    wheel_mass, caster_mass = 0.3, 0.2
+    wheel_mass, caster_mass = spec.wheel_mass_kg, spec.caster_mass_kg
     chassis_mass = spec.mass_kg - 2 * wheel_mass - caster_mass
     caster_z = -(r - spec.caster_radius_m)
     group = f'group="{ROBOT_GROUP}"'

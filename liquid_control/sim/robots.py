@@ -70,6 +70,8 @@ class RoverSpec:
     wheel_separation_m: float = 0.36
     wheel_width_m: float = 0.04
     caster_radius_m: float = 0.04
+    wheel_mass_kg: float = 0.3  # each drive wheel; the chassis carries the rest of mass_kg
+    caster_mass_kg: float = 0.2
     camera: CameraSpec = field(
         default_factory=lambda: CameraSpec(position_m=(0.18, 0.0, 0.12), pitch_down_rad=0.35)
     )

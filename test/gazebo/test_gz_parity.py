@@ -147,6 +147,15 @@ def test_rover_wheels_in_the_model_and_in_diff_drive():
     assert float(drive.findtext("wheel_radius")) == pytest.approx(ROVER.wheel_radius_m)
 
 
+def test_rover_wheel_masses_match_the_simulator():
+    model = load_model(ROVER_SDF)
+    (drive,) = plugins(model, DIFF_DRIVE)
+    joints = {j.get("name"): j for j in model.findall("joint")}
+    for side in ("left", "right"):
+        wheel = links(model)[joints[drive.findtext(f"{side}_joint")].findtext("child")]
+        assert float(wheel.findtext("inertial/mass")) == pytest.approx(ROVER.wheel_mass_kg)
+
+
 def test_rover_caster_touches_the_ground_with_the_wheels():
     model = load_model(ROVER_SDF)
     caster = links(model)["base_link"].find("collision[@name='caster_collision']")
