@@ -11,7 +11,7 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 # --- system libraries: offscreen OpenGL for MuJoCo, SDFormat tools for the Gazebo tests ---
 APT_REQUIRED="libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6"
-APT_OPTIONAL="libsdformat12-12 sdformat-sdf ignition-tools libsdformat-dev"
+APT_OPTIONAL="libsdformat12-12 sdformat-sdf ignition-tools libsdformat-dev pkg-config"
 if command -v apt-get >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo -n"
   missing=""
