@@ -17,9 +17,11 @@ import sys
 import time
 from pathlib import Path
 
-from liquid_control.nodes.controller_params import resolve_model_path, share_dirs
+from liquid_control.nodes.controller_params import RobotProfile, resolve_model_path, share_dirs
+from liquid_control.sim.robots import DRONE, ROVER
 
 ROBOTS = ("rover", "drone")
+CAMERA_HZ = {"rover": ROVER.camera.rate_hz, "drone": DRONE.camera.rate_hz}  # GIF frame rate
 CONTROLLER = "liquid_controller"
 SIM = "liquid_sim"
 
@@ -35,8 +37,8 @@ def _params_file(robot: str) -> Path:
 
 def _start(module: str, ros_args: list[str], log: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", module, "--ros-args", *ros_args]
-    handle = log.open("w")
-    return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=os.environ.copy())
+    with log.open("w") as handle:  # the child keeps its own descriptor
+        return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -56,7 +58,7 @@ def _run_robot(robot: str, args: argparse.Namespace, out: Path) -> list:
 
     from liquid_control.nodes.demo_recorder import DemoRecorder
 
-    model = resolve_model_path(args.model.get(robot, ""), _profile(robot))
+    model = resolve_model_path(args.model.get(robot, ""), RobotProfile(robot))
     sim = _start(
         "liquid_control.nodes.sim_node",
         [
@@ -130,12 +132,6 @@ def _next_episode(executor, recorder, resets) -> None:
     recorder.resume()
 
 
-def _profile(robot: str):
-    from liquid_control.nodes.controller_params import RobotProfile
-
-    return RobotProfile(robot)
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="liquid-control demo",
@@ -177,10 +173,7 @@ def _summarise(records: dict[str, list], out: Path, wall: dict[str, float]) -> l
                 }
             )
         if episodes:
-            fps = max(
-                len(episodes[0].frames) / max(rows[-len(episodes)]["sim_time_s"] or 1, 1e-3), 1
-            )
-            write_gif(episodes[0], out / f"{robot}.gif", fps=fps)
+            write_gif(episodes[0], out / f"{robot}.gif", fps=CAMERA_HZ[robot])
     plot_trajectories(records, out / "trajectories.png")
     summary = {"episodes": rows, "wall_time_s": wall}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
@@ -189,10 +182,11 @@ def _summarise(records: dict[str, list], out: Path, wall: dict[str, float]) -> l
 
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; print a table of outcomes; return 0 when every robot finished its episodes."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     args.model = {"rover": args.rover_model, "drone": args.drone_model}
     if args.episodes < 1:
-        _parser().error(f"--episodes must be >= 1, got {args.episodes}")
+        parser.error(f"--episodes must be >= 1, got {args.episodes}")
     os.environ.setdefault("MUJOCO_GL", "egl")
     args.out.mkdir(parents=True, exist_ok=True)
     import rclpy
