@@ -9,6 +9,8 @@ Both files' sha256 go into config.json, next to the weights they came from.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -46,25 +48,40 @@ def export_onnx(policy: LiquidPolicy, model_dir: str | Path) -> dict[str, Path]:
     from liquid_control.core.model_format import sha256_file
 
     model_dir = save_policy(policy, model_dir)
-    was_training = policy.training
-    policy.eval()
-    c = policy.config
-    image = torch.zeros((1, *c.image_shape), dtype=torch.uint8)
-    step_args = (
-        torch.zeros(1, c.feature_dim),
-        torch.zeros(1, c.imu_dim),
-        torch.zeros(1, policy.hidden_size),
-        torch.full((1,), 0.05),
-    )
+    image = _example_image(policy)
+    step_args = (torch.zeros(1, policy.config.feature_dim), *_example_state(policy))
     paths = {part: model_dir / name for part, name in ONNX_FILES.items()}
-    try:
+    with _evaluating(policy):
         _export(_EncoderGraph(policy), (image,), paths["encoder"], ENCODER_IO)
         _export(_CoreGraph(policy), step_args, paths["core"], CORE_IO)
-    finally:
-        policy.train(was_training)
     sums = {part: sha256_file(path) for part, path in paths.items()}
     write_config(model_dir, model_config(policy, sha256_file(model_dir / WEIGHTS_FILE), sums))
     return paths
+
+
+def _example_image(policy: LiquidPolicy) -> torch.Tensor:
+    """A batch-1 uint8 frame of the policy's input shape (export tracing input)."""
+    return torch.zeros((1, *policy.config.image_shape), dtype=torch.uint8)
+
+
+def _example_state(policy: LiquidPolicy) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Batch-1 (imu, hidden, dt) tracing inputs of the step graphs."""
+    return (
+        torch.zeros(1, policy.config.imu_dim),
+        torch.zeros(1, policy.hidden_size),
+        torch.full((1,), 0.05),
+    )
+
+
+@contextmanager
+def _evaluating(policy: LiquidPolicy) -> Iterator[None]:
+    """Eval mode (no dropout) for the duration, then the caller's mode back."""
+    was_training = policy.training
+    policy.eval()
+    try:
+        yield
+    finally:
+        policy.train(was_training)
 
 
 def _export(module: nn.Module, args: tuple, path: Path, io: tuple[list[str], list[str]]) -> None:
@@ -102,19 +119,9 @@ def export_step_onnx(policy: LiquidPolicy, path: str | Path) -> Path:
     """One self-contained ONNX file of the step function, batch 1 (for other runtimes)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    c = policy.config
-    args = (
-        torch.zeros((1, *c.image_shape), dtype=torch.uint8),
-        torch.zeros(1, c.imu_dim),
-        torch.zeros(1, policy.hidden_size),
-        torch.full((1,), 0.05),
-    )
-    was_training = policy.training
-    policy.eval()
-    try:
+    args = (_example_image(policy), *_example_state(policy))
+    with _evaluating(policy):
         _export(_StepGraph(policy), args, path, STEP_IO)
-    finally:
-        policy.train(was_training)
     return path
 
 
@@ -131,11 +138,10 @@ def step_onnx_error(
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(seed)
     c = policy.config
-    policy.eval()
     h_torch = torch.zeros(1, policy.hidden_size)
     h_onnx = np.zeros((1, policy.hidden_size), np.float32)
     errors = {"command": 0.0, "hidden": 0.0}
-    with torch.no_grad():
+    with torch.no_grad(), _evaluating(policy):
         for _ in range(steps):
             image = rng.integers(0, 256, (1, *c.image_shape), dtype=np.uint8)
             imu = rng.normal(size=(1, c.imu_dim)).astype(np.float32)
