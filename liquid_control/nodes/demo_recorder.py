@@ -51,11 +51,7 @@ class DemoRecorder(Node):
         self._latest_neurons = np.asarray(msg.data, np.float32)
 
     def _on_cmd(self, msg: Twist) -> None:
-        if self.robot == "drone":
-            values = (msg.linear.x, msg.linear.y, msg.linear.z, msg.angular.z)
-        else:
-            values = (msg.linear.x, msg.angular.z)
-        self._latest_command = np.asarray(values, np.float32)
+        self._latest_command = conv.twist_to_command(msg, self.robot)
 
     def _on_odom(self, msg: Odometry) -> None:
         if not self.recording:
