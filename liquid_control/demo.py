@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from liquid_control.nodes.controller_params import RobotProfile, resolve_model_path, share_dirs
-from liquid_control.sim.robots import DRONE, ROVER
+from liquid_control.interface.robots import DRONE, ROVER
 
 ROBOTS = ("rover", "drone")
 CAMERA_HZ = {"rover": ROVER.camera.rate_hz, "drone": DRONE.camera.rate_hz}  # GIF frame rate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from liquid_control.core.choices import Activation, parse_choice
+from liquid_control.interface.choices import Activation, parse_choice
 
 
 class LeCunTanh(nn.Module):

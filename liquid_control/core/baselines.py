@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from liquid_control.core.activations import as_timespan, make_activation
-from liquid_control.core.choices import Activation
+from liquid_control.interface.choices import Activation
 
 
 class _Baseline(nn.Module):

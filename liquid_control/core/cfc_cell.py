@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from liquid_control.core.activations import as_timespan, make_activation
-from liquid_control.core.choices import Activation, CfCMode, parse_choice
-from liquid_control.core.wiring import Wiring, layer_polarity
+from liquid_control.interface.choices import Activation, CfCMode, parse_choice
+from liquid_control.interface.wiring import Wiring, layer_polarity
 
 _HEADS = ("ff1", "ff2", "time_a", "time_b")
 

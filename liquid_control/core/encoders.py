@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from liquid_control.core.activations import make_activation
-from liquid_control.core.choices import Activation, Pooling, parse_choice
-from liquid_control.core.policy_config import conv_output_hw
+from liquid_control.interface.choices import Activation, Pooling, parse_choice
+from liquid_control.interface.policy_config import conv_output_hw
 
 # Default IMU scaling for imu_features() (docs/interfaces.md): gyro / 2 rad/s,
 # specific force / g, gravity direction as is.

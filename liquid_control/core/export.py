@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from liquid_control.core.model_format import CORE_IO, ENCODER_IO, ONNX_FILES, WEIGHTS_FILE
+from liquid_control.interface.model_dir import CORE_IO, ENCODER_IO, ONNX_FILES, WEIGHTS_FILE
 from liquid_control.core.policy import LiquidPolicy
 from liquid_control.core.save import model_config, save_policy, write_config
 
@@ -45,7 +45,7 @@ class _CoreGraph(nn.Module):
 
 def export_onnx(policy: LiquidPolicy, model_dir: str | Path) -> dict[str, Path]:
     """Save ``policy`` to ``model_dir`` and add encoder.onnx + core.onnx with their sha256."""
-    from liquid_control.core.model_format import sha256_file
+    from liquid_control.interface.model_dir import sha256_file
 
     model_dir = save_policy(policy, model_dir)
     image = _example_image(policy)

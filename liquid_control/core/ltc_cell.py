@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from liquid_control.core.activations import as_timespan
-from liquid_control.core.choices import Mapping, parse_choice
-from liquid_control.core.wiring import Wiring
+from liquid_control.interface.choices import Mapping, parse_choice
+from liquid_control.interface.wiring import Wiring
 
 # Uniform initialisation ranges of the paper's parameters (as in ncps).
 INIT_RANGES: dict[str, tuple[float, float]] = {

@@ -8,7 +8,7 @@ from typing import Any
 
 from safetensors.torch import save_file
 
-from liquid_control.core.model_format import (
+from liquid_control.interface.model_dir import (
     CONFIG_FILE,
     FORMAT_VERSION,
     ONNX_FILES,
@@ -21,7 +21,7 @@ from liquid_control.core.policy import LiquidPolicy
 def save_policy(policy: LiquidPolicy, model_dir: str | Path) -> Path:
     """Write the weights and a config.json carrying their sha256; stale ONNX files are removed.
 
-    The loader (liquid_control.runtime.model_io) refuses the weights if their
+    The loader (liquid_control.interface.model_dir) refuses the weights if their
     checksum does not match; run core.export.export_onnx afterwards for ONNX.
     """
     model_dir = Path(model_dir)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 def _robot(model_dir: str) -> str:
     """The robot a model was trained for, from its config.json."""
-    from liquid_control.runtime.model_io import read_meta
+    from liquid_control.interface.model_dir import read_meta
 
     return str(read_meta(model_dir)["robot"])
 

@@ -24,7 +24,7 @@ FULL, HALF = "#", "+"
 
 def neuron_labels(model_dir: str | Path, count: int | None = None) -> list[str]:
     """Labels like ``12 inter``, ``3 command``, ``0 motor:vx`` from a model's config.json."""
-    from liquid_control.core.model_format import CONFIG_FILE
+    from liquid_control.interface.model_dir import CONFIG_FILE
 
     meta = json.loads((Path(model_dir) / CONFIG_FILE).read_text())
     wiring = meta.get("wiring")

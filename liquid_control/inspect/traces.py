@@ -128,7 +128,7 @@ class _Recorder:
 
     def __init__(self, model_dir: str | Path, backend: str) -> None:
         from liquid_control.runtime import ControllerConfig, LiquidController, load_backend
-        from liquid_control.runtime.model_io import read_meta
+        from liquid_control.interface.model_dir import read_meta
 
         self.backend = load_backend(model_dir, backend)
         spec = self.backend.spec

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from liquid_control.core.choices import CoreKind
-from liquid_control.core.wiring import NeuronRole, Wiring
+from liquid_control.interface.choices import CoreKind
+from liquid_control.interface.wiring import NeuronRole, Wiring
 
 EXCITATORY = "#2ca02c"
 INHIBITORY = "#d62728"
@@ -84,7 +84,7 @@ def _ltc_synapses(
 
 def model_synapses(model_dir: str | Path) -> tuple[Wiring, Synapses, list[str], list[str]]:
     """(wiring, signed strengths, input names, motor names) of a saved wired policy."""
-    from liquid_control.runtime.model_io import load_model
+    from liquid_control.interface.model_dir import load_model
 
     model = load_model(model_dir)
     config = model.config

@@ -84,7 +84,7 @@ class EventSequence:
 
 def imu_feature_rows(episode: Episode) -> np.ndarray:
     """IMU features (N, 9) for every sample, through the runtime's single definition."""
-    from liquid_control.runtime.imu import imu_features
+    from liquid_control.interface.imu import imu_features
 
     rows = np.zeros((len(episode.imu_stamps_ns), 9), dtype=np.float32)
     for i in range(len(rows)):

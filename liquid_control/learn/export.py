@@ -8,7 +8,7 @@ from pathlib import Path
 
 from liquid_control.core.export import export_onnx, export_step_onnx, step_onnx_error
 from liquid_control.runtime.backends.torch_backend import load_policy
-from liquid_control.runtime.model_io import ModelLoadError
+from liquid_control.interface.model_dir import ModelLoadError
 
 
 def main(argv: list[str] | None = None) -> int:

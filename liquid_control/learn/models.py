@@ -15,7 +15,7 @@ MODEL_KINDS = ("cfc_ncp", "ltc_ncp", "cfc_fc", "lstm", "gru", "mlp")
 
 def policy_config(policy: dict[str, Any], robot: str, image_shape: tuple[int, ...]):
     """A PolicyConfig from a training config's ``policy`` dict plus the data's robot/image."""
-    from liquid_control.core.policy_config import PolicyConfig
+    from liquid_control.interface.policy_config import PolicyConfig
 
     fields = dict(policy)
     if fields.get("robot", robot) != robot:
@@ -37,9 +37,9 @@ def build_policy(policy: dict[str, Any], robot: str, image_shape: tuple[int, ...
 
 def command_scale(robot: str) -> tuple[float, ...]:
     """Per-axis command limits of a robot, used to normalise the loss."""
-    from liquid_control.core.policy_config import robot_commands
+    from liquid_control.interface.robots import robot_profile
 
-    return robot_commands(robot)[1]
+    return robot_profile(robot).command_limits
 
 
 def save_model(policy, path: str | Path, robot: str) -> Path:
@@ -57,9 +57,9 @@ def load_model(path: str | Path):
 
     from safetensors.torch import load_file
 
-    from liquid_control.core.model_format import CONFIG_FILE, WEIGHTS_FILE, sha256_file
+    from liquid_control.interface.model_dir import CONFIG_FILE, WEIGHTS_FILE, sha256_file
     from liquid_control.core.policy import LiquidPolicy
-    from liquid_control.core.policy_config import PolicyConfig
+    from liquid_control.interface.policy_config import PolicyConfig
 
     path = Path(path)
     config = json.loads((path / CONFIG_FILE).read_text())

@@ -47,7 +47,7 @@ from liquid_control.nodes.sensor_input import (
     imu_input,
 )
 from liquid_control.runtime.controller import LiquidController, StampError
-from liquid_control.runtime.imu import IMU_DIM
+from liquid_control.interface.imu import IMU_DIM
 from liquid_control.runtime.monitor import StreamStats, Watchdog, WatchdogState
 
 BackendLoader = Callable[[Path, str, int], Any]

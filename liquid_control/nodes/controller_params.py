@@ -22,13 +22,13 @@ from rcl_interfaces.msg import (
 
 from liquid_control.nodes.conversions import RobotProfile
 from liquid_control.runtime.controller import ControllerConfig, GapPolicy
-from liquid_control.sim.robots import DRONE, ROVER
+from liquid_control.interface.robots import DRONE, ROVER
 
 BACKENDS = ("numpy", "onnxruntime", "torch")
 RESIZE_METHODS = ("area", "nearest", "none")
 PACKAGE = "liquid_control"
 
-# per robot: command limits and rate limits (per second) from sim/robots.py
+# per robot: command limits and rate limits (per second) from interface/robots.py
 ROBOT_DEFAULTS: dict[RobotProfile, dict[str, list[float]]] = {
     RobotProfile.DRONE: {
         "command_limits": [*DRONE.max_linear_velocity_mps, DRONE.max_yaw_rate_radps],

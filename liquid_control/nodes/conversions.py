@@ -21,7 +21,7 @@ from geometry_msgs.msg import Twist, TwistStamped
 from sensor_msgs.msg import CompressedImage, Image, Imu
 from std_msgs.msg import Float32MultiArray, MultiArrayDimension
 
-from liquid_control.runtime.imu import imu_features
+from liquid_control.interface.imu import imu_features
 
 # encoding -> (channels, index of R, G, B in the pixel; mono repeats channel 0)
 _ENCODINGS: dict[str, tuple[int, tuple[int, int, int]]] = {

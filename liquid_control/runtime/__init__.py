@@ -11,7 +11,7 @@ from liquid_control.runtime.controller import (
     LiquidController,
     StampError,
 )
-from liquid_control.runtime.imu import IMU_DIM, imu_features
+from liquid_control.interface.imu import IMU_DIM, imu_features
 
 __all__ = [
     "IMU_DIM",

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from liquid_control.sim.robots import DroneSpec, RoverSpec
+from liquid_control.interface.robots import DroneSpec, RoverSpec
 
 GRAVITY = 9.81
 ROTOR_TIME_CONSTANT_S = 0.0125  # gz MulticopterMotorModel timeConstantUp

@@ -1,7 +1,7 @@
 """Gymnasium wrapper of the embedded simulator, so any RL/IL library can drive it.
 
 Observation: ``{"image": uint8 (H, W, 3), "imu": float32 (9,)}`` where ``imu``
-is ``liquid_control.runtime.imu_features`` of the latest IMU sample (held when
+is ``liquid_control.interface.imu_features`` of the latest IMU sample (held when
 none arrived this period). The full event stream with stamps stays available
 as ``env.unwrapped.last_events`` for learners that care about timing. ``truncated`` is
 the task timeout; ``terminated`` is success, collision or leaving the lane.
@@ -14,7 +14,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from liquid_control.runtime.imu import imu_features
+from liquid_control.interface.imu import imu_features
 from liquid_control.sim import make_sim
 from liquid_control.sim.events import Observation
 from liquid_control.sim.perturbations import Perturbation

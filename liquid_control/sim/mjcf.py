@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from liquid_control.sim.robots import CameraSpec, DroneSpec, RoverSpec
+from liquid_control.interface.robots import CameraSpec, DroneSpec, RoverSpec
 from liquid_control.sim.textures import ground_mean_rgb
 
 PHYSICS_DT_S = 0.002

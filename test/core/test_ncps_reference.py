@@ -15,7 +15,7 @@ import torch
 
 from liquid_control.core.cfc_cell import CfCCell, WiredCfCCell
 from liquid_control.core.ltc_cell import LTCCell
-from liquid_control.core.wiring import AutoNCP, FullyConnected
+from liquid_control.interface.wiring import AutoNCP, FullyConnected
 
 BATCH, INPUTS = 3, 5
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from liquid_control.core.choices import CfCMode, CoreKind, Robot
-from liquid_control.core.policy_config import PolicyConfig
-from liquid_control.sim import robots
+from liquid_control.interface.choices import CfCMode, CoreKind
+from liquid_control.interface.robots import Robot
+from liquid_control.interface.policy_config import PolicyConfig
+from liquid_control.interface import robots
 
 
 def test_robot_defaults_come_from_robots_py() -> None:

@@ -9,7 +9,7 @@ from liquid_control.core.baselines import GRUCore, LSTMCore, MLPCore
 from liquid_control.core.cfc_cell import CfCCell, WiredCfCCell
 from liquid_control.core.ltc_cell import LTCCell
 from liquid_control.core.sequence import Sequence
-from liquid_control.core.wiring import AutoNCP
+from liquid_control.interface.wiring import AutoNCP
 
 INPUTS = 6
 CORES = {

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from liquid_control.core.wiring import NCP, AutoNCP, FullyConnected, NeuronRole, Wiring
+from liquid_control.interface.wiring import NCP, AutoNCP, FullyConnected, NeuronRole, Wiring
 
 
 def _round_trip(wiring: Wiring) -> Wiring:

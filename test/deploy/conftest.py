@@ -14,7 +14,7 @@ def deploy_model(tmp_path_factory) -> Path:
 
     from liquid_control.core.export import export_onnx
     from liquid_control.core.policy import LiquidPolicy
-    from liquid_control.core.policy_config import PolicyConfig
+    from liquid_control.interface.policy_config import PolicyConfig
 
     torch.manual_seed(11)
     path = tmp_path_factory.mktemp("deploy") / "rover_cfc_ncp"
@@ -29,7 +29,7 @@ def deploy_drone_model(tmp_path_factory) -> Path:
 
     from liquid_control.core.export import export_onnx
     from liquid_control.core.policy import LiquidPolicy
-    from liquid_control.core.policy_config import PolicyConfig
+    from liquid_control.interface.policy_config import PolicyConfig
 
     torch.manual_seed(12)
     path = tmp_path_factory.mktemp("deploy") / "drone_cfc_ncp"

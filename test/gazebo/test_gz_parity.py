@@ -15,7 +15,7 @@ import pytest
 from gz_paths import REPO
 from sdf_read import geometry, inertia_about_com, links, load_model, numbers, plugins, pose, sensor
 
-from liquid_control.sim.robots import DRONE, ROVER, CameraSpec, ImuSpec
+from liquid_control.interface.robots import DRONE, ROVER, CameraSpec, ImuSpec
 
 DRONE_SDF = REPO / "models" / "liquid_drone" / "model.sdf"
 ROVER_SDF = REPO / "models" / "liquid_rover" / "model.sdf"

@@ -13,7 +13,7 @@ def _save(path: Path, seed: int, **config) -> Path:
 
     from liquid_control.core.export import export_onnx
     from liquid_control.core.policy import LiquidPolicy
-    from liquid_control.core.policy_config import PolicyConfig
+    from liquid_control.interface.policy_config import PolicyConfig
 
     torch.manual_seed(seed)
     export_onnx(LiquidPolicy(PolicyConfig(**config)), path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from liquid_control.core.wiring import AutoNCP
+from liquid_control.interface.wiring import AutoNCP
 from liquid_control.inspect.wiring_plot import (
     EXCITATORY,
     INHIBITORY,

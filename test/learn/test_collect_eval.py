@@ -37,7 +37,7 @@ def test_collect_writes_expert_bags_in_parallel(tmp_path):
 
 def _tiny_model(path):
     from liquid_control.core.policy import LiquidPolicy
-    from liquid_control.core.policy_config import PolicyConfig
+    from liquid_control.interface.policy_config import PolicyConfig
     from liquid_control.core.save import save_policy
 
     torch.manual_seed(0)

@@ -10,7 +10,7 @@ import pytest
 
 from liquid_control.core.export import export_step_onnx, step_onnx_error
 from liquid_control.core.policy import LiquidPolicy
-from liquid_control.core.policy_config import PolicyConfig
+from liquid_control.interface.policy_config import PolicyConfig
 from liquid_control.core.save import save_policy
 from liquid_control.learn.export import main
 from liquid_control.runtime import load_backend

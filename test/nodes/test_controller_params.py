@@ -19,7 +19,7 @@ from liquid_control.nodes.controller_params import (
 )
 from liquid_control.nodes.conversions import RobotProfile
 from liquid_control.runtime.controller import GapPolicy
-from liquid_control.sim.robots import DRONE, ROVER
+from liquid_control.interface.robots import DRONE, ROVER
 
 REPO = Path(__file__).resolve().parents[2]
 

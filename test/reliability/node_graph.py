@@ -40,7 +40,7 @@ def save_random_model(directory: Path, robot: str = "rover", seed: int = 0) -> P
     import torch
 
     from liquid_control.core.policy import LiquidPolicy
-    from liquid_control.core.policy_config import PolicyConfig
+    from liquid_control.interface.policy_config import PolicyConfig
     from liquid_control.core.save import save_policy
 
     torch.manual_seed(seed)

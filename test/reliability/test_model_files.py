@@ -23,9 +23,9 @@ from lifecycle_msgs.srv import GetState
 from node_graph import IMAGE_SHAPE, Graph, save_random_model
 from rclpy.lifecycle import TransitionCallbackReturn
 
-from liquid_control.core.model_format import sha256_file
+from liquid_control.interface.model_dir import sha256_file
 from liquid_control.runtime import load_backend
-from liquid_control.runtime.model_io import ModelLoadError
+from liquid_control.interface.model_dir import ModelLoadError
 
 BACKENDS = ["numpy", "onnxruntime", "torch"]
 

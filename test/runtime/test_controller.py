@@ -362,7 +362,7 @@ def test_real_backend_fused_by_the_controller_matches_stepping_it_by_hand(tmp_pa
     import torch
 
     from liquid_control.core.policy import LiquidPolicy
-    from liquid_control.core.policy_config import PolicyConfig
+    from liquid_control.interface.policy_config import PolicyConfig
     from liquid_control.core.save import save_policy
     from liquid_control.runtime import load_backend
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liquid_control.runtime.imu import IMU_DIM, imu_features
+from liquid_control.interface.imu import IMU_DIM, imu_features
 
 G = 9.81
 

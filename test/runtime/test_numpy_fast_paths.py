@@ -10,11 +10,11 @@ import torch
 
 from liquid_control.core.export import export_onnx
 from liquid_control.core.policy import LiquidPolicy
-from liquid_control.core.policy_config import PolicyConfig
-from liquid_control.core.wiring import Wiring
+from liquid_control.interface.policy_config import PolicyConfig
+from liquid_control.interface.wiring import Wiring
 from liquid_control.runtime.backends import load_backend
 from liquid_control.runtime.backends.numpy_cores import LayeredWiredCfCCore, build_core
-from liquid_control.runtime.model_io import load_model
+from liquid_control.interface.model_dir import load_model
 
 MODES = {"default": {}, "no_gate": {"cfc_mode": "no_gate", "cfc_enforce_polarity": False}}
 

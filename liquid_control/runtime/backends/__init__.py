@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from liquid_control.runtime.backends.base import Backend, BackendSpec
-from liquid_control.runtime.model_io import load_model
+from liquid_control.interface.model_dir import load_model
 
 BACKENDS = ("numpy", "onnxruntime", "torch")
 

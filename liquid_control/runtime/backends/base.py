@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from liquid_control.runtime.model_io import ModelFiles
+from liquid_control.interface.model_dir import ModelFiles
 
 
 @dataclass(frozen=True)

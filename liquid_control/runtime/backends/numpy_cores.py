@@ -11,10 +11,10 @@ import math
 
 import numpy as np
 
-from liquid_control.core.choices import Activation, CfCMode, CoreKind
-from liquid_control.core.wiring import Wiring, layer_polarity
+from liquid_control.interface.choices import Activation, CfCMode, CoreKind
+from liquid_control.interface.wiring import Wiring, layer_polarity
 from liquid_control.runtime.backends.numpy_wired_cfc import IOFold, WiredCfCCore
-from liquid_control.runtime.model_io import ModelFiles
+from liquid_control.interface.model_dir import ModelFiles
 
 _HEADS = ("ff1", "ff2", "time_a", "time_b")
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from liquid_control.core.choices import CfCMode
-from liquid_control.core.wiring import Wiring, layer_polarity
-from liquid_control.runtime.model_io import ModelFiles
+from liquid_control.interface.choices import CfCMode
+from liquid_control.interface.wiring import Wiring, layer_polarity
+from liquid_control.interface.model_dir import ModelFiles
 
 _HEADS = ("ff1", "ff2", "time_a", "time_b")
 # coefficients of [a, b, th, th * a, th * b] giving the layer's new state

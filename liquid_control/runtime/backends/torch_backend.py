@@ -9,7 +9,7 @@ import torch
 
 from liquid_control.core.policy import LiquidPolicy
 from liquid_control.runtime.backends.base import BackendSpec, fit_image, step_inputs
-from liquid_control.runtime.model_io import ModelFiles, ModelLoadError, load_model
+from liquid_control.interface.model_dir import ModelFiles, ModelLoadError, load_model
 
 
 def policy_from_model(model: ModelFiles) -> LiquidPolicy:

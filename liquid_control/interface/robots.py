@@ -1,13 +1,23 @@
-"""Physical parameters shared by the embedded simulator and the Gazebo models.
+"""What a robot is: its physical parameters and its command profile, defined once.
 
-One source of truth: the MuJoCo models are built from these values and the
-SDF files in ``models/`` must carry the same numbers (a parity test reads
-both), so that a policy trained in the embedded simulator transfers to Gazebo.
+The embedded simulator builds its MuJoCo models from these values and the SDF
+files in ``models/`` must carry the same numbers (a parity test reads both), so a
+policy trained in the embedded simulator transfers to Gazebo. The profile (command
+axes, limits, Twist fields, sensor rates) is what the policy, the nodes, the dataset
+reader and evaluation read; nothing else defines them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Robot(str, Enum):
+    """Robots a policy can drive."""
+
+    DRONE = "drone"
+    ROVER = "rover"
 
 
 @dataclass(frozen=True)
@@ -87,3 +97,58 @@ class RoverSpec:
 
 DRONE = DroneSpec()
 ROVER = RoverSpec()
+
+
+@dataclass(frozen=True)
+class RobotProfile:
+    """The command interface of one robot, as the policy and the ROS nodes see it."""
+
+    robot: Robot
+    command_names: tuple[str, ...]
+    command_limits: tuple[float, ...]  # symmetric, per axis (the policy's output scale)
+    rate_limits: tuple[float, ...]  # max change per second per axis
+    # geometry_msgs/Twist (field, axis) per command entry: gz MulticopterVelocityControl
+    # takes body-frame linear x/y/z + angular z, gz DiffDrive linear x + angular z
+    twist_axes: tuple[tuple[str, str], ...]
+    camera_rate_hz: float
+    imu_rate_hz: float
+
+    @property
+    def camera_period_s(self) -> float:
+        """Nominal time between camera frames (the default model time unit)."""
+        return 1.0 / self.camera_rate_hz
+
+
+PROFILES: dict[Robot, RobotProfile] = {
+    Robot.DRONE: RobotProfile(
+        Robot.DRONE,
+        DRONE.command_names,
+        (*DRONE.max_linear_velocity_mps, DRONE.max_yaw_rate_radps),
+        (*DRONE.max_linear_accel_mps2, 6.0),
+        (("linear", "x"), ("linear", "y"), ("linear", "z"), ("angular", "z")),
+        DRONE.camera.rate_hz,
+        DRONE.imu.rate_hz,
+    ),
+    Robot.ROVER: RobotProfile(
+        Robot.ROVER,
+        ROVER.command_names,
+        (ROVER.max_linear_velocity_mps, ROVER.max_angular_velocity_radps),
+        (ROVER.max_linear_accel_mps2, ROVER.max_angular_accel_radps2),
+        (("linear", "x"), ("angular", "z")),
+        ROVER.camera.rate_hz,
+        ROVER.imu.rate_hz,
+    ),
+}
+
+
+def parse_robot(robot: Robot | str) -> Robot:
+    """``robot`` as a Robot, or a ValueError listing the robots there are."""
+    try:
+        return Robot(robot)
+    except ValueError:
+        raise ValueError(f"robot={robot!r} is not one of {[r.value for r in Robot]}") from None
+
+
+def robot_profile(robot: Robot | str) -> RobotProfile:
+    """The command profile of ``robot``."""
+    return PROFILES[parse_robot(robot)]

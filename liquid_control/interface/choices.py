@@ -50,13 +50,6 @@ class Pooling(str, Enum):
     MEAN = "mean"
 
 
-class Robot(str, Enum):
-    """Robots a policy can drive."""
-
-    DRONE = "drone"
-    ROVER = "rover"
-
-
 def parse_choice(enum_cls: type[Enum], value: object, field: str) -> Enum:
     """Convert ``value`` to ``enum_cls`` or raise a ValueError listing what is allowed."""
     try:

@@ -1,27 +1,40 @@
-"""Load a model directory without torch: config.json + model.safetensors via safetensors.numpy.
+"""The model directory format (docs/interfaces.md) and its one verified reader.
 
-Every file is checked against the sha256 recorded in config.json before it is
-used; a mismatch means the file was changed after saving and is refused.
-Nothing is ever unpickled.
+A model directory holds config.json (architecture, time unit, sha256 of every other
+file) and model.safetensors, plus optional exports (ONNX, C). Every file is checked
+against the sha256 recorded in config.json before it is used; a mismatch means the
+file was changed after saving and is refused. Nothing is ever unpickled. Torch-free.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from liquid_control.core.model_format import (
-    CONFIG_FILE,
-    FORMAT_VERSION,
-    ONNX_FILES,
-    WEIGHTS_FILE,
-    sha256_file,
-)
-from liquid_control.core.policy_config import PolicyConfig
+from liquid_control.interface.policy_config import PolicyConfig
+
+FORMAT_VERSION = "liquid_control.policy/2"  # /2: config.json carries time_unit_s
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+ONNX_FILES = {"encoder": "encoder.onnx", "core": "core.onnx"}
+# ONNX graph input/output names of the exported encoder and core step (dt in seconds).
+ENCODER_IO = (["image"], ["features"])
+CORE_IO = (["features", "imu", "hidden", "dt"], ["command", "hidden_out"])
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class ModelLoadError(ValueError):
@@ -64,8 +77,15 @@ def read_meta(model_dir: str | Path) -> dict[str, Any]:
         raise ModelLoadError(f"{config_path} is not valid JSON: {error}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
         found = meta.get("format") if isinstance(meta, dict) else None
+        hint = (
+            " (a model from before time units: retrain it with `liquid-control train`, "
+            "or re-save it with an explicit time unit: `liquid-control export MODEL "
+            "--time-unit-s SECONDS`)"
+            if found == "liquid_control.policy/1"
+            else ""
+        )
         raise ModelLoadError(
-            f"{config_path}: format {found!r} is not supported, expected {FORMAT_VERSION!r}"
+            f"{config_path}: format {found!r} is not supported, expected {FORMAT_VERSION!r}{hint}"
         )
     for key in ("policy", "weights_sha256"):
         if key not in meta:

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from liquid_control.core.choices import (
+from liquid_control.interface.choices import (
     Activation,
     CfCMode,
     CoreKind,
     Pooling,
-    Robot,
     parse_choice,
 )
+from liquid_control.interface.robots import Robot, robot_profile
 
 _ENUM_FIELDS = {
     "robot": Robot,
@@ -35,7 +35,7 @@ class PolicyConfig:
     robot: Robot = Robot.ROVER
     image_shape: tuple[int, int, int] = (48, 64, 3)  # (H, W, 3) the encoder expects
     imu_dim: int = 9  # length of imu_features()
-    # commands; None = the robot's command_names / limits from sim/robots.py
+    # commands; None = the robot's command_names / limits from interface/robots.py
     command_names: tuple[str, ...] | None = None
     command_scale: tuple[float, ...] | None = None  # output = tanh(motor) * scale
 
@@ -76,7 +76,8 @@ class PolicyConfig:
             if value is not None:
                 setattr(self, name, tuple(value))
         if self.command_names is None or self.command_scale is None:
-            names, scale = robot_commands(self.robot)
+            profile = robot_profile(self.robot)
+            names, scale = profile.command_names, profile.command_limits
             self.command_names = names if self.command_names is None else self.command_names
             self.command_scale = scale if self.command_scale is None else self.command_scale
         self._check()
@@ -163,19 +164,6 @@ class PolicyConfig:
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a mapping of PolicyConfig fields")
         return cls.from_dict(data.get("policy", data))
-
-
-def robot_commands(robot: Robot | str) -> tuple[tuple[str, ...], tuple[float, ...]]:
-    """Command names and limits of ``robot`` from sim/robots.py (the single source)."""
-    from liquid_control.sim import robots
-
-    if parse_choice(Robot, robot, "robot") == Robot.DRONE:
-        spec = robots.DRONE
-        scale = (*spec.max_linear_velocity_mps, spec.max_yaw_rate_radps)
-    else:
-        spec = robots.ROVER
-        scale = (spec.max_linear_velocity_mps, spec.max_angular_velocity_radps)
-    return tuple(spec.command_names), tuple(float(s) for s in scale)
 
 
 def conv_output_hw(
