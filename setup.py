@@ -31,12 +31,15 @@ setup(
         *tree("models"),
     ],
     python_requires=">=3.10",
-    # Runtime needs only NumPy (+ onnxruntime for that backend): the companion-computer footprint.
-    install_requires=["numpy>=1.24", "pyyaml>=6", "safetensors>=0.4", "threadpoolctl>=3.1"],
+    # Runtime needs only NumPy and PyYAML (+ onnxruntime for that backend): the companion-computer
+    # footprint, all rosdep keys. Weights are read by interface/safetensors_io (NumPy), and
+    # threadpoolctl is optional (a no-op when missing).
+    install_requires=["numpy>=1.24", "pyyaml>=6", "threadpoolctl>=3.1"],
     extras_require={
         "onnx": ["onnxruntime>=1.17"],
         "train": [
             "torch>=2.1",
+            "safetensors>=0.4",
             "onnxruntime>=1.17",
             "onnx>=1.15",
             "onnxscript>=0.1",
