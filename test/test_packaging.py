@@ -42,14 +42,27 @@ def setup_py_entry_points() -> dict[str, str]:
     raise AssertionError("setup.py declares no entry_points")
 
 
+def package_dependencies() -> dict[str, set[str]]:
+    """package.xml dependency keys by tag (depend, exec_depend, test_depend, ...)."""
+    root = ET.parse(REPO / "package.xml").getroot()
+    deps: dict[str, set[str]] = {}
+    for element in root:
+        if element.tag.endswith("depend"):
+            deps.setdefault(element.tag, set()).add(element.text.strip())
+    return deps
+
+
 def test_package_xml_is_format3_ament_python_with_ros_dependencies():
     root = ET.parse(REPO / "package.xml").getroot()
     assert root.get("format") == "3"
     assert root.findtext("name") == PACKAGE
     assert root.find("export/build_type").text == "ament_python"
-    deps = {e.text for e in root if e.tag in ("exec_depend", "depend", "test_depend")}
+    deps = set().union(*package_dependencies().values())
     for needed in (
         "rclpy",
+        "rcl_interfaces",
+        "builtin_interfaces",
+        "lifecycle_msgs",
         "sensor_msgs",
         "geometry_msgs",
         "std_msgs",
@@ -63,10 +76,58 @@ def test_package_xml_is_format3_ament_python_with_ros_dependencies():
         "launch_testing",
         "ros_gz_sim",
         "ros_gz_bridge",
+        "ros2topic",
+        "rviz2",
+        "foxglove_bridge",
         "python3-numpy",
+        "python3-yaml",
         "python3-pytest",
     ):
         assert needed in deps, f"package.xml lacks {needed}"
+
+
+ROSDEP_KEYS = REPO / "test" / "data" / "rosdep_keys.yaml"
+
+
+@pytest.mark.parametrize("distro", ["jazzy", "kilted"])
+def test_every_package_xml_key_resolves_in_rosdep(distro):
+    """rosdep install would resolve every key: a released package of the distro or a system key."""
+    import yaml
+
+    known = yaml.safe_load(ROSDEP_KEYS.read_text())
+    deps = package_dependencies()
+    assert "buildtool_depend" not in deps, "ament_python packages declare no buildtool_depend"
+    for tag, keys in deps.items():
+        for key in sorted(keys):
+            assert key in known, (
+                f"{tag} {key} is not in {ROSDEP_KEYS.name}: add it to scripts/rosdep_keys.py KEYS "
+                "and regenerate from ros/rosdistro"
+            )
+            assert known[key][distro], f"{tag} {key} does not resolve on {distro} (rosdistro)"
+
+
+def test_rosdep_summary_knows_the_keys_that_do_not_exist():
+    """The summary is real data: the keys the first package.xml got wrong stay unresolvable."""
+    import yaml
+
+    known = yaml.safe_load(ROSDEP_KEYS.read_text())
+    assert "ros/rosdistro @" in ROSDEP_KEYS.read_text().splitlines()[0]
+    for missing in ("rclpy_lifecycle", "ament_python", "python3-safetensors"):
+        assert known[missing] == {"jazzy": None, "kilted": None}, missing
+    assert known["rclpy"]["jazzy"] == "released: rclpy"
+    assert known["python3-onnxruntime-pip"]["kilted"] == "pip: onnxruntime"
+
+
+def test_the_runtime_needs_no_package_without_a_rosdep_key():
+    """install_requires holds only what has a rosdep key, or is optional in the code."""
+    tree = ast.parse((REPO / "setup.py").read_text())
+    requires = next(
+        ast.literal_eval(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.keyword) and node.arg == "install_requires"
+    )
+    names = {r.split(">")[0].split("=")[0].split("<")[0] for r in requires}
+    assert names <= {"numpy", "pyyaml", "threadpoolctl"}, names  # threadpoolctl: optional
 
 
 def test_every_entry_point_resolves_to_a_callable():
