@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from liquid_control.interface.choices import CfCMode, CoreKind, Pooling
+from liquid_control.interface.choices import Activation, CfCMode, CoreKind, Pooling
 from liquid_control.interface.model_dir import ModelFiles
+from liquid_control.interface.policy_config import conv_output_hw
 from liquid_control.interface.wiring import Wiring
 from liquid_control.runtime.backends.numpy_backend import NumpyEncoder
 from liquid_control.runtime.backends.numpy_cores import LayeredWiredCfCCore, LTCCore
@@ -103,7 +104,7 @@ class CPlan:
     image_shape: tuple[int, int, int]
     kernel: int
     stride: int
-    activation: str
+    activation: Activation
     pooling: Pooling
     convs: tuple[ConvLayer, ...]
     fc_weight: np.ndarray  # (feature_dim, flat), flat in channels-last order
@@ -160,7 +161,7 @@ def c_plan(model: ModelFiles) -> CPlan:
     for weight, bias in encoder.convs:
         k, cin, cout = c.encoder_kernel, weight.shape[0] // c.encoder_kernel**2, weight.shape[1]
         kernel = weight.reshape(k, k, cin, cout).transpose(3, 0, 1, 2)
-        out_hw = ((height - 1) // c.encoder_stride + 1, (width - 1) // c.encoder_stride + 1)
+        out_hw = conv_output_hw(height, width, 1, k, c.encoder_stride)
         convs.append(ConvLayer(np.ascontiguousarray(kernel), bias, (height, width), out_hw))
         height, width = out_hw
     if c.core == CoreKind.LTC_NCP:
@@ -179,7 +180,7 @@ def c_plan(model: ModelFiles) -> CPlan:
         image_shape=tuple(c.image_shape),
         kernel=c.encoder_kernel,
         stride=c.encoder_stride,
-        activation=c.encoder_activation.value,
+        activation=c.encoder_activation,
         pooling=c.encoder_pooling,
         convs=tuple(convs),
         fc_weight=np.ascontiguousarray(encoder.fc_weight.T),

@@ -1,0 +1,117 @@
+"""Post-training int8 quantization of the image encoder for the C export.
+
+What is quantized and why: the encoder's convolutions and its final Linear
+hold ~97% of the parameters and all but a few percent of the multiply-adds, so
+their weights become int8 with one scale per output channel (symmetric, max
+abs), and the activations between them int8 with one scale per tensor,
+calibrated as the largest absolute value seen on real frames. The frame
+enters exactly as ``2 * pixel - 255`` (int16). Everything after the image
+features stays float32: the IMU scaling, the liquid core (its state
+integrates over time, so a rounding error there would persist and grow, and
+it is ~3% of the parameters) and the motor head.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from liquid_control.export.c_plan import ConvLayer, CPlan
+from liquid_control.interface.choices import Pooling
+from liquid_control.runtime.backends.numpy_cores import ACTIVATIONS
+
+QMAX = 127
+INPUT_SCALE = 1.0 / 510.0  # (pixel / 255 - 0.5) == (2 * pixel - 255) / 510
+
+
+@dataclass(frozen=True)
+class QuantConv:
+    """int8 weight (Cout, K, K, Cin), per-channel multiplier (weight scale x input scale)."""
+
+    weight: np.ndarray
+    multiplier: np.ndarray
+    out_scale: float  # activation scale of this layer's output
+
+
+@dataclass(frozen=True)
+class QuantPlan:
+    """The int8 encoder: one QuantConv per layer and the int8 feature Linear."""
+
+    convs: tuple[QuantConv, ...]
+    fc_weight: np.ndarray  # int8 (feature_dim, flat)
+    fc_multiplier: np.ndarray
+    calibration_frames: int
+
+
+def conv_float(plan: CPlan, conv: ConvLayer, x: np.ndarray) -> np.ndarray:
+    """One float32 'same' convolution + activation on an (H, W, Cin) array (the NumPy math)."""
+    k, s, pad = plan.kernel, plan.stride, plan.kernel // 2
+    padded = np.pad(x, ((pad, pad), (pad, pad), (0, 0)))
+    (oh, ow), cin = conv.out_hw, x.shape[2]
+    r, c, e = padded.strides
+    windows = as_strided(padded, (oh, ow, k, k, cin), (s * r, s * c, r, c, e), writeable=False)
+    weight = conv.weight.reshape(conv.weight.shape[0], -1).T
+    out = windows.reshape(oh * ow, -1) @ weight + conv.bias
+    return ACTIVATIONS[plan.activation](out).reshape(oh, ow, -1).astype(np.float32)
+
+
+def calibrate(plan: CPlan, frames: np.ndarray) -> QuantPlan:
+    """Per-channel int8 weights and per-tensor activation scales from ``frames`` (N, H, W, 3)."""
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[1:] != plan.image_shape or frames.dtype != np.uint8:
+        raise ValueError(
+            f"calibration frames of shape {frames.shape} dtype {frames.dtype}: expected "
+            f"(N, {', '.join(map(str, plan.image_shape))}) uint8"
+        )
+    if len(frames) < 1:
+        raise ValueError("calibration needs at least one frame")
+    peaks = np.zeros(len(plan.convs))
+    for frame in frames:
+        x = frame.astype(np.float32) * np.float32(1.0 / 255.0) - np.float32(0.5)
+        for index, conv in enumerate(plan.convs):
+            x = conv_float(plan, conv, x)
+            peaks[index] = max(peaks[index], float(np.abs(x).max()))
+    convs, in_scale = [], INPUT_SCALE
+    for conv, peak in zip(plan.convs, peaks, strict=True):
+        weight, w_scale = _per_channel(conv.weight)
+        out_scale = max(peak, 1e-8) / QMAX
+        convs.append(QuantConv(weight, (w_scale * in_scale).astype(np.float32), out_scale))
+        in_scale = out_scale
+    fc_weight, fc_scale = _per_channel(plan.fc_weight)
+    return QuantPlan(tuple(convs), fc_weight, (fc_scale * in_scale).astype(np.float32), len(frames))
+
+
+def _per_channel(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 per output channel (axis 0): (int8 weights, float scales)."""
+    flat = weight.reshape(weight.shape[0], -1).astype(np.float64)
+    scale = np.maximum(np.abs(flat).max(axis=1), 1e-12) / QMAX
+    q = np.clip(np.round(flat / scale[:, None]), -QMAX, QMAX).astype(np.int8)
+    return q.reshape(weight.shape), scale
+
+
+def quantized_features(plan: CPlan, quant: QuantPlan, frame: np.ndarray) -> np.ndarray:
+    """The int8 encoder's features in NumPy (what the C int8 code computes, up to float order)."""
+    x = 2 * frame.astype(np.int32) - 255
+    for conv, layer in zip(plan.convs, quant.convs, strict=True):
+        k, s, pad = plan.kernel, plan.stride, plan.kernel // 2
+        padded = np.pad(x, ((pad, pad), (pad, pad), (0, 0)))
+        (oh, ow), cin = conv.out_hw, x.shape[2]
+        r, c, e = padded.strides
+        windows = as_strided(padded, (oh, ow, k, k, cin), (s * r, s * c, r, c, e))
+        acc = windows.reshape(oh * ow, -1).astype(np.int64) @ layer.weight.reshape(
+            layer.weight.shape[0], -1
+        ).T.astype(np.int64)
+        y = ACTIVATIONS[plan.activation](
+            acc.astype(np.float32) * layer.multiplier + conv.bias
+        ).astype(np.float32) * np.float32(1.0 / layer.out_scale)
+        q = np.trunc(y + np.where(y >= 0, np.float32(0.5), np.float32(-0.5)))
+        x = np.clip(q, -QMAX, QMAX).astype(np.int32).reshape(oh, ow, -1)
+    if plan.pooling == Pooling.FLATTEN:
+        acc = quant.fc_weight.astype(np.int64) @ x.reshape(-1).astype(np.int64)
+        return (acc.astype(np.float32) * quant.fc_multiplier + plan.fc_bias).astype(np.float32)
+    pooled = x.reshape(-1, x.shape[2]).astype(np.float32).mean(0) * np.float32(
+        quant.convs[-1].out_scale
+    )
+    return (plan.fc_weight @ pooled + plan.fc_bias).astype(np.float32)
