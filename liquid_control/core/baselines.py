@@ -12,7 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from liquid_control.core.activations import as_timespan, make_activation
+from liquid_control.core.activations import make_activation
+from liquid_control.core.timespan import as_timespan
 from liquid_control.interface.choices import Activation
 
 

@@ -1,9 +1,20 @@
 """Closed-form continuous-time (CfC) cells: fully connected and wired.
 
 Hasani et al. 2022, "Closed-form continuous-time neural networks", Nature
-Machine Intelligence, https://doi.org/10.1038/s42256-022-00556-7. One step:
-``x(t) = sigma(-f t) * g + (1 - sigma(-f t)) * h`` with ``t`` the real elapsed
-time, written (as in ncps) ``ff1 * (1 - sigmoid(t_a t + t_b)) + sigmoid(...) * ff2``.
+Machine Intelligence, https://doi.org/10.1038/s42256-022-00556-7. The paper's step
+(modes ``default``, ``no_gate``, ``minimal``) is
+``x(t) = sigma(-f t) * g + (1 - sigma(-f t)) * h`` with ``t`` the elapsed time in the
+model's time unit, written (as in ncps) ``ff1 * (1 - sigmoid(t_a t + t_b)) + sigmoid(...) * ff2``.
+It does not reduce to the old state as t -> 0, so its memory lives only in the
+recurrent weights and it cannot tell 4 short steps from 1 long one (docs/neurons.md).
+
+Mode ``liquid`` (the default here) is the exact solution of the LTC equation
+``dx/dt = -lam (x - h)`` over the step with the synaptic drive held: target
+``h = tanh(ff1(z))``, liquid rate ``lam = softplus(time_a(z))`` (input- and
+state-dependent, the "liquid time constant" 1/lam), and
+``x(t) = h + (x0 - h) exp(-lam t)``. It equals x0 at t = 0, is unconditionally
+stable, and composing steps of t/4 reproduces one step of t when the drive is
+steady, so the state moves with elapsed time, not with the number of messages.
 
 Difference from ncps 1.0.1 ``WiredCfCCell`` (tested in test/core/test_ncps_reference.py):
 ncps masks only ``ff1``/``ff2`` on the layer inputs, uses an all-ones mask for
@@ -20,11 +31,28 @@ import numpy as np
 import torch
 from torch import nn
 
-from liquid_control.core.activations import as_timespan, make_activation
+from liquid_control.core.activations import make_activation
+from liquid_control.core.timespan import as_timespan
 from liquid_control.interface.choices import Activation, CfCMode, parse_choice
 from liquid_control.interface.wiring import Wiring, layer_polarity
 
 _HEADS = ("ff1", "ff2", "time_a", "time_b")
+# time constants 1/lam of the liquid mode at initialisation: 1..10 time units (frames)
+LIQUID_TAU_INIT = (1.0, 10.0)
+
+
+def heads(mode: CfCMode) -> tuple[str, ...]:
+    """The linear heads a CfC mode uses."""
+    return {CfCMode.MINIMAL: ("ff1",), CfCMode.LIQUID: ("ff1", "time_a")}.get(mode, _HEADS)
+
+
+def init_liquid_rate(head: nn.Linear) -> None:
+    """Small weights and biases giving time constants log-uniform in LIQUID_TAU_INIT."""
+    low, high = (float(torch.log(torch.tensor(v))) for v in LIQUID_TAU_INIT)
+    with torch.no_grad():
+        tau = torch.exp(torch.empty_like(head.bias).uniform_(low, high))
+        head.bias.copy_(torch.log(torch.expm1(1.0 / tau)))  # softplus(bias) = 1 / tau
+        head.weight.mul_(0.1)
 
 
 class CfCCell(nn.Module):
@@ -61,17 +89,16 @@ class CfCCell(nn.Module):
             if i > 0 and backbone_dropout > 0.0:
                 layers.append(nn.Dropout(backbone_dropout))
         self.backbone = nn.Sequential(*layers) if layers else None
-        self.ff1 = nn.Linear(width, hidden_size)
+        for head in heads(self.mode):
+            setattr(self, head, nn.Linear(width, hidden_size))
         if self.mode == CfCMode.MINIMAL:
             self.w_tau = nn.Parameter(torch.zeros(1, hidden_size))
             self.A = nn.Parameter(torch.ones(1, hidden_size))
-        else:
-            self.ff2 = nn.Linear(width, hidden_size)
-            self.time_a = nn.Linear(width, hidden_size)
-            self.time_b = nn.Linear(width, hidden_size)
         for p in self.parameters():
             if p.dim() == 2:
                 nn.init.xavier_uniform_(p)
+        if self.mode == CfCMode.LIQUID:
+            init_liquid_rate(self.time_a)
 
     def forward(
         self, x: torch.Tensor, hx: torch.Tensor, ts: torch.Tensor | float
@@ -81,7 +108,9 @@ class CfCCell(nn.Module):
         if self.backbone is not None:
             z = self.backbone(z)
         t = as_timespan(ts, x.shape[0], x)
-        if self.mode == CfCMode.MINIMAL:
+        if self.mode == CfCMode.LIQUID:
+            h = _liquid(self.ff1(z), self.time_a(z), hx, t)
+        elif self.mode == CfCMode.MINIMAL:
             h = _minimal(self.ff1(z), t, self.w_tau, self.A)
         else:
             h = _closed_form(self.ff1(z), self.ff2(z), self.time_a(z), self.time_b(z), t, self.mode)
@@ -124,14 +153,17 @@ class WiredCfCCell(nn.Module):
         outside[first] = 0
         if outside.any():
             raise ValueError("wired CfC needs every sensory synapse to enter the first layer")
-        heads = ("ff1",) if self.mode == CfCMode.MINIMAL else _HEADS
         self.layers = nn.ModuleList()
         for index in range(len(wiring.layers)):
             sign = layer_polarity(wiring, index)
             layer = nn.Module()
-            for head in heads:
+            for head in heads(self.mode):
                 setattr(layer, head, nn.Linear(sign.shape[0], sign.shape[1]))
                 nn.init.xavier_uniform_(getattr(layer, head).weight)
+            if self.mode == CfCMode.LIQUID:
+                init_liquid_rate(layer.time_a)
+            ids = torch.as_tensor(np.asarray(wiring.layers[index], dtype=np.int64))
+            layer.register_buffer("neurons", ids, False)
             if self.mode == CfCMode.MINIMAL:
                 layer.w_tau = nn.Parameter(torch.zeros(1, sign.shape[1]))
                 layer.A = nn.Parameter(torch.ones(1, sign.shape[1]))
@@ -159,9 +191,11 @@ class WiredCfCCell(nn.Module):
                 head: nn.functional.linear(
                     z, self.masked_weight(layer, head), getattr(layer, head).bias
                 )
-                for head in (("ff1",) if self.mode == CfCMode.MINIMAL else _HEADS)
+                for head in heads(self.mode)
             }
-            if self.mode == CfCMode.MINIMAL:
+            if self.mode == CfCMode.LIQUID:
+                feed = _liquid(out["ff1"], out["time_a"], hx[:, layer.neurons], t)
+            elif self.mode == CfCMode.MINIMAL:
                 feed = _minimal(out["ff1"], t, layer.w_tau, layer.A)
             else:
                 feed = _closed_form(
@@ -192,6 +226,15 @@ def _closed_form(
     if mode == CfCMode.NO_GATE:
         return ff1 + t_interp * ff2
     return ff1 * (1.0 - t_interp) + t_interp * ff2
+
+
+def _liquid(
+    ff1: torch.Tensor, rate: torch.Tensor, old: torch.Tensor, t: torch.Tensor
+) -> torch.Tensor:
+    """Exact step of dx/dt = -softplus(rate) (x - tanh(ff1)) over t from ``old``."""
+    target = torch.tanh(ff1)
+    decay = torch.exp(-t * nn.functional.softplus(rate))
+    return target + (old - target) * decay
 
 
 def _minimal(

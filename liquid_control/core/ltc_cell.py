@@ -3,9 +3,13 @@
 Hasani et al. 2021, "Liquid Time-constant Networks", AAAI,
 https://ojs.aaai.org/index.php/AAAI/article/view/16936. Each neuron obeys
 ``cm dv/dt = gleak (vleak - v) + sum_j w_j sigmoid(sigma_j (v_j - mu_j)) (erev_j - v)``;
-one step unfolds the fused solver ``ode_unfolds`` times over the elapsed time.
-Parameter names and the affine input/output mappings follow ncps
-(``ncps/torch/ltc_cell.py``) so weights can be copied across.
+a step of ``t`` time units unfolds the fused solver ``ceil(t * ode_unfolds)`` times
+(at least 1, at most ``max_unfolds``), so the sub-step stays the same whatever the
+sensor rate; the fused step is a convex combination of v, vleak and the reversal
+potentials, so it is stable for any sub-step. Parameter names and the affine
+input/output mappings follow ncps (``ncps/torch/ltc_cell.py``; at t = 1 the two agree)
+so weights can be copied across. The initial ranges give membrane time constants
+cm / (gleak + sum of conductances) of about 1-10 time units (frames), not ncps's ~1.
 """
 
 from __future__ import annotations
@@ -13,19 +17,21 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from liquid_control.core.activations import as_timespan
+from liquid_control.core.timespan import as_timespan
 from liquid_control.interface.choices import Mapping, parse_choice
 from liquid_control.interface.wiring import Wiring
 
-# Uniform initialisation ranges of the paper's parameters (as in ncps).
+# Uniform initialisation ranges of the raw parameters (positive ones pass through
+# softplus): cm ~ 1..3, gleak ~ 0.1..0.5, conductances ~ 0.05..0.3 per synapse, so the
+# membrane time constants start at about 1-10 time units (ncps: about 1).
 INIT_RANGES: dict[str, tuple[float, float]] = {
-    "gleak": (0.001, 1.0),
+    "gleak": (-2.25, -0.43),
     "vleak": (-0.2, 0.2),
-    "cm": (0.4, 0.6),
-    "w": (0.001, 1.0),
+    "cm": (0.54, 2.95),
+    "w": (-3.0, -1.0),
     "sigma": (3.0, 8.0),
     "mu": (0.3, 0.8),
-    "sensory_w": (0.001, 1.0),
+    "sensory_w": (-3.0, -1.0),
     "sensory_sigma": (3.0, 8.0),
     "sensory_mu": (0.3, 0.8),
 }
@@ -44,6 +50,7 @@ class LTCCell(nn.Module):
         ode_unfolds: int = 6,
         epsilon: float = 1e-8,
         implicit_constraints: bool = True,
+        max_unfolds: int = 32,
     ) -> None:
         """Allocate the paper's parameters; positivity by softplus when ``implicit_constraints``."""
         super().__init__()
@@ -51,6 +58,8 @@ class LTCCell(nn.Module):
             raise ValueError(f"input_size={input_size} must be >= 1")
         if int(ode_unfolds) < 1:
             raise ValueError(f"ode_unfolds={ode_unfolds} must be >= 1")
+        if int(max_unfolds) < int(ode_unfolds):
+            raise ValueError(f"max_unfolds={max_unfolds} must be >= ode_unfolds={ode_unfolds}")
         if not epsilon >= 0.0:
             raise ValueError(f"epsilon={epsilon} must be >= 0")
         wiring.build(input_size)
@@ -60,6 +69,7 @@ class LTCCell(nn.Module):
         self.input_mapping = parse_choice(Mapping, input_mapping, "input_mapping")
         self.output_mapping = parse_choice(Mapping, output_mapping, "output_mapping")
         self.ode_unfolds, self.epsilon = int(ode_unfolds), float(epsilon)
+        self.max_unfolds = int(max_unfolds)
         self.implicit_constraints = bool(implicit_constraints)
         n, s = self.state_size, self.input_size
         shapes = {
@@ -75,6 +85,8 @@ class LTCCell(nn.Module):
         }
         for name, shape in shapes.items():
             low, high = INIT_RANGES[name]
+            if name in POSITIVE and not self.implicit_constraints:  # the same values, no softplus
+                low, high = (float(nn.functional.softplus(torch.tensor(v))) for v in (low, high))
             self.register_parameter(name, nn.Parameter(torch.rand(*shape) * (high - low) + low))
         self.erev = nn.Parameter(torch.from_numpy(wiring.erev_initializer()))
         self.sensory_erev = nn.Parameter(torch.from_numpy(wiring.sensory_erev_initializer()))
@@ -125,21 +137,26 @@ class LTCCell(nn.Module):
             x = x + getattr(self, f"{prefix}_b")
         return x
 
+    def unfolds(self, t: torch.Tensor) -> torch.Tensor:
+        """Sub-steps per sample for elapsed times ``t`` (B, 1): ceil(t * ode_unfolds), clamped."""
+        return torch.clamp(torch.ceil(t * self.ode_unfolds), 1, self.max_unfolds)
+
     def _solve(self, x: torch.Tensor, v: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """Fused semi-implicit Euler: ``ode_unfolds`` sub-steps of t / ode_unfolds."""
+        """Fused semi-implicit Euler: n = unfolds(t) sub-steps of t / n per sample."""
         sensory = self.positive("sensory_w") * _synapse(x, self.sensory_mu, self.sensory_sigma)
         sensory = sensory * self.sensory_sparsity_mask
         num_sensory = (sensory * self.sensory_erev).sum(dim=1)
         den_sensory = sensory.sum(dim=1)
-        cm_t = self.positive("cm") / (t / self.ode_unfolds)
+        n = self.unfolds(t)
+        cm_t = self.positive("cm") / (t / n)
         w = self.positive("w") * self.sparsity_mask
         gleak = self.positive("gleak")
         leak = gleak * self.vleak
-        for _ in range(self.ode_unfolds):
+        for k in range(int(n.max())):
             act = w * _synapse(v, self.mu, self.sigma)
             numerator = cm_t * v + leak + (act * self.erev).sum(dim=1) + num_sensory
             denominator = cm_t + gleak + act.sum(dim=1) + den_sensory
-            v = numerator / (denominator + self.epsilon)
+            v = torch.where(n > k, numerator / (denominator + self.epsilon), v)
         return v
 
     def initial_state(self, batch: int) -> torch.Tensor:

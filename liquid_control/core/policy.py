@@ -1,10 +1,11 @@
 """The camera + IMU policy network: image encoder + IMU scaler + recurrent core + motor head.
 
 ``LiquidPolicy`` only maps tensors to tensors; the hidden state is passed in
-and out (the runtime controller and the training loop own it). Training uses
-``forward_events``, the event-driven latest-value-hold fusion of
-docs/interfaces.md; the runtime calls ``encode_image`` once per frame and
-``step`` once per camera or IMU event.
+and out (the runtime controller and the training loop own it). Elapsed time comes
+in seconds and is divided by the model's time unit (``interface.timing.model_time``)
+in ``step``. Training uses ``forward_steps`` over the liquid steps of
+docs/interfaces.md (one per camera frame, IMU averaged in between); the runtime
+calls ``encode_image`` and ``step`` once per frame.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from liquid_control.interface.choices import CoreKind, Mapping
 from liquid_control.core.encoders import ImageEncoder, ImuNormalizer
 from liquid_control.core.ltc_cell import LTCCell
 from liquid_control.interface.policy_config import PolicyConfig
+from liquid_control.interface.timing import model_time
 from liquid_control.interface.wiring import AutoNCP, Wiring
 
 
@@ -41,6 +43,7 @@ def _ltc_ncp(c: PolicyConfig) -> nn.Module:
         Mapping.NONE,
         c.ltc_ode_unfolds,
         implicit_constraints=c.ltc_implicit_constraints,
+        max_unfolds=c.ltc_max_unfolds,
     )
 
 
@@ -150,50 +153,25 @@ class LiquidPolicy(nn.Module):
         hidden: torch.Tensor,
         dt: torch.Tensor | float,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One event: (B, F) features, (B, imu_dim) IMU, (B, H) hidden, dt -> (command, hidden)."""
+        """One step: (B, F) features, (B, imu_dim) IMU, (B, H) hidden, dt seconds -> (command, hidden)."""
         x = torch.cat([features, self.imu_norm(imu)], dim=1)
-        y, hidden = self.core.step(x, hidden, dt)
+        y, hidden = self.core.step(x, hidden, model_time(dt, self.config.time_unit_s))
         return self.head(y), hidden
 
-    def forward_events(
+    def forward_steps(
         self,
         frames: torch.Tensor,
         frame_index: torch.Tensor,
         imu: torch.Tensor,
         dt: torch.Tensor,
         hidden0: torch.Tensor | None = None,
+        keep_states: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Event-driven fusion -> (commands (B, T, n_cmd), final hidden (B, H)).
+        """Liquid steps -> (commands (B, T, n_cmd), final hidden (B, H) or all (B, T, H)).
 
-        frames (B, Nf, H, W, 3); frame_index (B, T) long, the latest frame at
-        each event (-1: no frame yet, features are zeros); imu (B, T, imu_dim)
-        the latest IMU sample; dt (B, T) seconds since the previous event.
+        frames (B, Nf, H, W, 3); frame_index (B, T) long, the frame of each step;
+        imu (B, T, imu_dim) the IMU average of each step; dt (B, T) seconds.
         """
-        commands, states = self._run_events(frames, frame_index, imu, dt, hidden0, False)
-        return commands, states
-
-    forward = forward_events
-
-    def trace_events(
-        self,
-        frames: torch.Tensor,
-        frame_index: torch.Tensor,
-        imu: torch.Tensor,
-        dt: torch.Tensor,
-        hidden0: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Like forward_events but return every hidden state (B, T, H) for inspection."""
-        return self._run_events(frames, frame_index, imu, dt, hidden0, True)
-
-    def _run_events(
-        self,
-        frames: torch.Tensor,
-        frame_index: torch.Tensor,
-        imu: torch.Tensor,
-        dt: torch.Tensor,
-        hidden0: torch.Tensor | None,
-        keep_states: bool,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
         batch, steps = frame_index.shape
         if frames.dim() != 5 or frames.shape[0] != batch:
             raise ValueError(f"frames of shape {tuple(frames.shape)}: expected (B, Nf, H, W, 3)")
@@ -202,22 +180,25 @@ class LiquidPolicy(nn.Module):
                 f"imu {tuple(imu.shape)} and dt {tuple(dt.shape)} must start with ({batch}, "
                 f"{steps}) like frame_index"
             )
-        if int(frame_index.max()) >= frames.shape[1]:
+        if int(frame_index.max()) >= frames.shape[1] or int(frame_index.min()) < 0:
             raise ValueError(
-                f"frame_index up to {int(frame_index.max())} but only {frames.shape[1]} frames"
+                f"frame_index in [{int(frame_index.min())}, {int(frame_index.max())}] but "
+                f"there are {frames.shape[1]} frames"
             )
         feats = self.encode_image(frames.flatten(0, 1)).view(batch, frames.shape[1], -1)
-        index = frame_index.clamp(min=0).long().unsqueeze(-1).expand(-1, -1, feats.shape[-1])
-        event_feats = torch.gather(feats, 1, index) * (frame_index >= 0).unsqueeze(-1).to(feats)
+        index = frame_index.long().unsqueeze(-1).expand(-1, -1, feats.shape[-1])
+        step_feats = torch.gather(feats, 1, index)
         hidden = self.initial_state(batch).to(feats) if hidden0 is None else hidden0
         commands, states = [], []
         for t in range(steps):
-            command, hidden = self.step(event_feats[:, t], imu[:, t], hidden, dt[:, t])
+            command, hidden = self.step(step_feats[:, t], imu[:, t], hidden, dt[:, t])
             commands.append(command)
             if keep_states:
                 states.append(hidden)
         last = torch.stack(states, dim=1) if keep_states else hidden
         return torch.stack(commands, dim=1), last
+
+    forward = forward_steps
 
     def parameter_counts(self) -> dict[str, int]:
         """Trainable parameters per part; ``core_active`` excludes masked-out synapses."""

@@ -137,9 +137,8 @@ class CPlan:
 
 
 def model_time_unit(model: ModelFiles) -> float:
-    """Seconds per model time unit: ``time_unit_s`` of config.json (1.0 for older models)."""
-    value = model.meta.get("time_unit_s", model.meta["policy"].get("time_unit_s", 1.0))
-    value = float(1.0 if value is None else value)
+    """Seconds per model time unit (policy.time_unit_s): the C step divides dt by it."""
+    value = float(model.config.time_unit_s)
     if not 0.0 < value < np.inf:
         raise CExportError(f"{model.path}: time_unit_s={value} must be a finite number > 0")
     return value

@@ -223,13 +223,13 @@ def _encoder_float(plan: CPlan) -> list[str]:
     last = plan.convs[-1]
     last_buf = "work->a" if (len(plan.convs) - 1) % 2 == 0 else "work->b"
     positions, channels = last.out_hw[0] * last.out_hw[1], last.channels[1]
-    out.append(_encode_function(calls, last_buf, positions, channels, plan.pooling, "float", None))
+    out.append(_encode_function(calls, last_buf, positions, channels, plan.pooling, "float", False))
     return out
 
 
 def _encoder_int8(plan: CPlan, quant: QuantPlan) -> list[str]:
     requant = (
-        "{ float y = act((float)acc * m[c] + b[c]) * inv_out; "
+        "{ float y = act((float)acc * m[c] + b[c]) * inv_out[c]; "
         "int32_t q = (int32_t)(y + (y >= 0.0f ? 0.5f : -0.5f)); "
         "o[c] = (int8_t)(q > 127 ? 127 : (q < -127 ? -127 : q)); }"
     )
@@ -244,7 +244,7 @@ def _encoder_int8(plan: CPlan, quant: QuantPlan) -> list[str]:
             "int32_t",
             "(2 * (int32_t)px[i] - 255) * (int32_t)wk[i]",
             requant,
-            "const float *m, const float *b, float inv_out",
+            "const float *m, const float *b, const float *inv_out",
         ),
         _conv_function(
             "conv_q",
@@ -254,7 +254,7 @@ def _encoder_int8(plan: CPlan, quant: QuantPlan) -> list[str]:
             "int32_t",
             "(int32_t)px[i] * (int32_t)wk[i]",
             requant,
-            "const float *m, const float *b, float inv_out",
+            "const float *m, const float *b, const float *inv_out",
         ),
     ]
     calls = []
@@ -262,26 +262,28 @@ def _encoder_int8(plan: CPlan, quant: QuantPlan) -> list[str]:
         out.append(_array(f"CONV{index}_W", "int8_t", layer.weight))
         out.append(_array(f"CONV{index}_M", "float", layer.multiplier))
         out.append(_array(f"CONV{index}_B", "float", conv.bias))
+        out.append(_array(f"CONV{index}_INV", "float", np.float32(1.0) / layer.out_scale))
         src = "image" if index == 0 else ("work->a" if index % 2 == 1 else "work->b")
         dst = "work->a" if index % 2 == 0 else "work->b"
         fn = "conv_u8" if index == 0 else "conv_q"
         (ih, iw), (oh, ow), (ic, oc) = conv.in_hw, conv.out_hw, conv.channels
         calls.append(
             f"    {fn}({src}, {ih}, {iw}, {ic}, CONV{index}_W, CONV{index}_M, CONV{index}_B, "
-            f"{_f(1.0 / layer.out_scale)}, {oc}, {oh}, {ow}, {dst});"
+            f"CONV{index}_INV, {oc}, {oh}, {ow}, {dst});"
         )
     if plan.pooling == Pooling.FLATTEN:
         out.append(_array("FC_W", "int8_t", quant.fc_weight))
         out.append(_array("FC_M", "float", quant.fc_multiplier))
     else:
         out.append(_array("FC_W", "float", plan.fc_weight))
+        out.append(_array("POOL_S", "float", quant.fc_multiplier))
     out.append(_array("FC_B", "float", plan.fc_bias))
     last = plan.convs[-1]
     last_buf = "work->a" if (len(plan.convs) - 1) % 2 == 0 else "work->b"
     positions, channels = last.out_hw[0] * last.out_hw[1], last.channels[1]
     out.append(
         _encode_function(
-            calls, last_buf, positions, channels, plan.pooling, "int8_t", quant.convs[-1].out_scale
+            calls, last_buf, positions, channels, plan.pooling, "int8_t", True
         )
     )
     return out
@@ -294,7 +296,7 @@ def _encode_function(
     channels: int,
     pooling: Pooling,
     element: str,
-    last_scale: float | None,
+    scaled: bool,
 ) -> str:
     flat = positions * channels
     if pooling == Pooling.FLATTEN and element == "float":
@@ -312,13 +314,13 @@ def _encode_function(
         features[f] = (float)acc * FC_M[f] + FC_B[f];
     }}"""
     else:  # mean over positions, then a float Linear
-        scale = "1.0f" if last_scale is None else _f(last_scale)
+        scale = " * POOL_S[j]" if scaled else ""
         fc = f"""    float pooled[{channels}];
     for (j = 0; j < {channels}; j++) {{
         float sum = 0.0f;
         int p;
         for (p = 0; p < {positions}; p++) sum += (float)x[p * {channels} + j];
-        pooled[j] = sum * {scale} / {positions}.0f;
+        pooled[j] = sum / {positions}.0f{scale};
     }}
     for (f = 0; f < LC_FEATURE_DIM; f++) {{
         float acc = FC_B[f];

@@ -6,8 +6,10 @@ from enum import Enum
 
 
 class CfCMode(str, Enum):
-    """CfC variants of Hasani et al. 2022: gated (default), no gate, minimal (ncps "pure")."""
+    """CfC variants: liquid (ours, continuous in time), and Hasani et al. 2022's gated
+    (``default``), no gate and minimal (ncps "pure") closed forms."""
 
+    LIQUID = "liquid"
     DEFAULT = "default"
     NO_GATE = "no_gate"
     MINIMAL = "minimal"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from liquid_control.interface.policy_config import PolicyConfig
+from liquid_control.interface.timing import check_time_unit
 
 FORMAT_VERSION = "liquid_control.policy/2"  # /2: config.json carries time_unit_s
 CONFIG_FILE = "config.json"
@@ -78,9 +78,8 @@ def read_meta(model_dir: str | Path) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
         found = meta.get("format") if isinstance(meta, dict) else None
         hint = (
-            " (a model from before time units: retrain it with `liquid-control train`, "
-            "or re-save it with an explicit time unit: `liquid-control export MODEL "
-            "--time-unit-s SECONDS`)"
+            " (a model from before time units, whose cells counted messages: retrain it "
+            "with `liquid-control train`)"
             if found == "liquid_control.policy/1"
             else ""
         )
@@ -111,14 +110,11 @@ def verified_file(model_dir: str | Path, name: str, expected_sha256: str | None)
 
 def load_model(model_dir: str | Path) -> ModelFiles:
     """Load and verify config + weights (float32 NumPy arrays)."""
-    from safetensors.numpy import load_file
+    from liquid_control.interface.safetensors_io import load_file
 
     meta = read_meta(model_dir)
     weights_path = verified_file(model_dir, WEIGHTS_FILE, meta["weights_sha256"])
-    try:
-        config = PolicyConfig.from_dict(meta["policy"])
-    except (TypeError, ValueError) as error:
-        raise ModelLoadError(f"{model_dir}: invalid policy config: {error}") from None
+    config = policy_config(model_dir, meta)
     try:
         raw = load_file(str(weights_path))
     except Exception as error:  # safetensors raises its own SafetensorError (and OSError)
@@ -127,6 +123,22 @@ def load_model(model_dir: str | Path) -> ModelFiles:
         ) from None
     weights = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in raw.items()}
     return ModelFiles(Path(model_dir), meta, config, weights)
+
+
+def policy_config(model_dir: str | Path, meta: dict[str, Any]) -> PolicyConfig:
+    """The checked PolicyConfig of config.json; its time unit must be stated, not defaulted."""
+    policy = meta.get("policy")
+    if not isinstance(policy, dict) or "time_unit_s" not in policy:
+        raise ModelLoadError(
+            f"{model_dir}: config.json states no policy.time_unit_s, so elapsed seconds "
+            "cannot be turned into the model's time; retrain the model, or re-save it with "
+            "an explicit time unit"
+        )
+    try:
+        check_time_unit(policy["time_unit_s"], f"{model_dir}/config.json")
+        return PolicyConfig.from_dict(policy)
+    except (TypeError, ValueError) as error:
+        raise ModelLoadError(f"{model_dir}: invalid policy config: {error}") from None
 
 
 def onnx_paths(model_dir: str | Path, meta: dict[str, Any]) -> dict[str, Path]:

@@ -15,6 +15,7 @@ from liquid_control.interface.choices import (
     parse_choice,
 )
 from liquid_control.interface.robots import Robot, robot_profile
+from liquid_control.interface.timing import check_time_unit
 
 _ENUM_FIELDS = {
     "robot": Robot,
@@ -38,6 +39,9 @@ class PolicyConfig:
     # commands; None = the robot's command_names / limits from interface/robots.py
     command_names: tuple[str, ...] | None = None
     command_scale: tuple[float, ...] | None = None  # output = tanh(motor) * scale
+    # seconds per model time unit: cells see dt / time_unit_s (interface/timing.py);
+    # None = the robot's nominal camera period, so one frame is one unit
+    time_unit_s: float | None = None
 
     # image encoder
     encoder_channels: tuple[int, ...] = (16, 24, 32)  # one strided conv per entry
@@ -53,10 +57,13 @@ class PolicyConfig:
     units: int = 19  # NCP control neurons (inter + command + motor)
     sparsity: float = 0.5  # AutoNCP sparsity level, 0.1..0.9
     seed: int = 22222  # wiring seed (weights are seeded by torch.manual_seed)
-    cfc_mode: CfCMode = CfCMode.DEFAULT
-    cfc_enforce_polarity: bool = True  # wired CfC: ff weights take the synapse sign
-    ltc_ode_unfolds: int = 6
-    ltc_implicit_constraints: bool = True  # softplus keeps gleak, cm, w positive
+    cfc_mode: CfCMode = CfCMode.LIQUID
+    # wired CfC: ff weights take the synapse sign (a sign on tanh-valued inputs has no
+    # excitatory/inhibitory meaning, so off by default; on = the published NCP variant)
+    cfc_enforce_polarity: bool = False
+    ltc_ode_unfolds: int = 6  # LTC solver sub-steps per time unit
+    ltc_max_unfolds: int = 32  # at most this many sub-steps per step (the largest dt)
+    ltc_implicit_constraints: bool = True  # softplus keeps gleak, cm, w positive (else clip)
 
     # fully connected CfC and baselines
     hidden_size: int = 64  # cfc_fc units, LSTM/GRU hidden, MLP width
@@ -80,6 +87,9 @@ class PolicyConfig:
             names, scale = profile.command_names, profile.command_limits
             self.command_names = names if self.command_names is None else self.command_names
             self.command_scale = scale if self.command_scale is None else self.command_scale
+        if self.time_unit_s is None:
+            self.time_unit_s = robot_profile(self.robot).camera_period_s
+        self.time_unit_s = check_time_unit(self.time_unit_s, "PolicyConfig")
         self._check()
 
     def _check(self) -> None:
@@ -101,6 +111,7 @@ class PolicyConfig:
             "feature_dim",
             "units",
             "ltc_ode_unfolds",
+            "ltc_max_unfolds",
             "hidden_size",
             "backbone_units",
             "mlp_layers",

@@ -30,6 +30,7 @@ class TrainState:
     elapsed_s: float = 0.0
     first_val_loss: float = math.nan
     best_val_loss: float = math.inf
+    best_success: float = -1.0  # closed-loop success of the best checkpoint (-1: none yet)
     bad_evals: int = 0
 
 

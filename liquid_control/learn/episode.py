@@ -2,10 +2,10 @@
 
 An :class:`Episode` holds the raw streams a robot produced (camera frames, IMU
 samples, velocity commands) each with its own stamps, exactly as a rosbag2
-holds them. :func:`to_events` merges camera and IMU by stamp into the single
-event stream of ``docs/interfaces.md``: every message advances the policy by
-its real elapsed time, image features are held from the latest frame and IMU
-features from the latest sample, and the target is the latest command.
+holds them. :func:`to_steps` cuts them into the liquid steps of
+``docs/interfaces.md`` with the runtime's own event-timing rule: every camera frame
+advances the policy by the real time since the previous one, with the IMU samples
+in between averaged, and the target is the latest command.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-ROBOTS = ("rover", "drone")
+from liquid_control.interface.robots import parse_robot
+from liquid_control.interface.timing import TimingRule, schedule
 
 
 @dataclass
@@ -33,8 +34,7 @@ class Episode:
     metadata: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.robot not in ROBOTS:
-            raise ValueError(f"robot {self.robot!r} is not one of {ROBOTS}")
+        self.robot = parse_robot(self.robot).value
         self.frame_stamps_ns = np.asarray(self.frame_stamps_ns, dtype=np.int64)
         self.imu_stamps_ns = np.asarray(self.imu_stamps_ns, dtype=np.int64)
         self.cmd_stamps_ns = np.asarray(self.cmd_stamps_ns, dtype=np.int64)
@@ -67,23 +67,28 @@ def _check_len(name: str, got: int, want: int) -> None:
 
 
 @dataclass
-class EventSequence:
-    """An episode as the policy sees it: one row per camera or IMU event."""
+class StepSequence:
+    """An episode as the policy sees it: one row per liquid step (camera frame).
 
-    frames: np.ndarray  # (Nf, H, W, 3) uint8, only the frames that occur
-    frame_index: np.ndarray  # (T,) int64 index into frames of the latest frame
-    imu: np.ndarray  # (T, 9) float32 latest IMU features
-    dt: np.ndarray  # (T,) float32 seconds since the previous event
-    commands: np.ndarray  # (T, n_cmd) float32 latest command (the target)
-    is_frame: np.ndarray  # (T,) bool, True where the event is a camera frame
-    stamps_ns: np.ndarray  # (T,) int64
+    Built by :func:`to_steps` with the event-timing rule of ``interface/timing.py``
+    (the runtime's own), so dt and the IMU averages are the ones deployment computes.
+    """
+
+    frames: np.ndarray  # (Nf, H, W, 3) uint8, only the frames that step
+    frame_index: np.ndarray  # (T,) int64 index into frames
+    imu: np.ndarray  # (T, 9) float32 IMU features averaged since the previous step (held)
+    imu_sum: np.ndarray  # (T, 9) float64 sum of the IMU features of each step's window
+    imu_count: np.ndarray  # (T,) int64 number of IMU samples in each window
+    dt: np.ndarray  # (T,) float32 seconds each step advances
+    commands: np.ndarray  # (T, n_cmd) float32 latest command at the frame (the target)
+    stamps_ns: np.ndarray  # (T,) int64 frame stamps
 
     def __len__(self) -> int:
         return len(self.dt)
 
 
 def imu_feature_rows(episode: Episode) -> np.ndarray:
-    """IMU features (N, 9) for every sample, through the runtime's single definition."""
+    """IMU features (N, 9) for every sample, through the ground layer's single definition."""
     from liquid_control.interface.imu import imu_features
 
     rows = np.zeros((len(episode.imu_stamps_ns), 9), dtype=np.float32)
@@ -95,68 +100,50 @@ def imu_feature_rows(episode: Episode) -> np.ndarray:
     return rows
 
 
-@dataclass(frozen=True)
-class DtRule:
-    """How elapsed time becomes the step dt; defaults are the runtime controller's."""
+def to_steps(episode: Episode, rule: TimingRule | None = None) -> StepSequence:
+    """Cut an episode into liquid steps with the runtime's event-timing rule.
 
-    first_dt_s: float = 0.05
-    dt_min_s: float = 1e-4
-    dt_max_s: float = 0.1
-
-    @classmethod
-    def from_runtime(cls) -> DtRule:
-        """The rule of ``runtime.controller.ControllerConfig`` defaults (one source of truth)."""
-        from liquid_control.runtime.controller import ControllerConfig
-
-        c = ControllerConfig(limits=(1.0,))
-        return cls(c.first_dt_s, c.dt_min_s, c.dt_max_s)
-
-
-def to_events(episode: Episode, rule: DtRule | None = None) -> EventSequence:
-    """Merge camera frames and IMU samples by stamp into the event stream.
-
-    The stream starts once a frame, an IMU sample and a command have all been
-    seen; on equal stamps the IMU event comes first so the camera event (where
-    commands are read out) sees the newest IMU sample, as the runtime would.
-    dt is clamped and the first dt set exactly as ``LiquidController`` does.
+    A step is a camera frame with an IMU sample and a command before it; its IMU
+    features are the mean of the samples since the previous step (held when none).
     """
-    rule = rule or DtRule.from_runtime()
     if len(episode.frame_stamps_ns) == 0 or len(episode.imu_stamps_ns) == 0:
         raise ValueError("episode needs at least one camera frame and one IMU sample")
     if len(episode.cmd_stamps_ns) == 0:
         raise ValueError("episode has no commands to learn from")
-    feats = imu_feature_rows(episode)
-    n_imu, n_frames = len(episode.imu_stamps_ns), len(episode.frame_stamps_ns)
-    kinds = np.concatenate([np.zeros(n_imu, np.int8), np.ones(n_frames, np.int8)])
-    idx = np.concatenate([np.arange(n_imu), np.arange(n_frames)])
-    stamps = np.concatenate([episode.imu_stamps_ns, episode.frame_stamps_ns])
-    order = np.lexsort((kinds, stamps))  # by stamp, IMU (0) before camera (1) on ties
-    kinds, idx, stamps = kinds[order], idx[order], stamps[order]
-    is_frame = kinds == 1
-    frame_pos = _held_index(is_frame, idx)
-    imu_pos = _held_index(~is_frame, idx)
+    plan = schedule(episode.frame_stamps_ns, episode.imu_stamps_ns, rule)
+    stamps = episode.frame_stamps_ns[plan.frame]
     cmd_pos = np.searchsorted(episode.cmd_stamps_ns, stamps, side="right") - 1
-    keep = (frame_pos >= 0) & (imu_pos >= 0) & (cmd_pos >= 0)
+    keep = cmd_pos >= 0
     if not keep.any():
-        raise ValueError("no event has a frame, an IMU sample and a command before it")
-    stamps, is_frame = stamps[keep], is_frame[keep]
-    frame_pos, imu_pos, cmd_pos = frame_pos[keep], imu_pos[keep], cmd_pos[keep]
-    used = np.unique(frame_pos)
-    dt = np.empty(len(stamps), np.float32)
-    dt[0] = rule.first_dt_s
-    dt[1:] = np.clip(np.diff(stamps).astype(np.float64) * 1e-9, rule.dt_min_s, rule.dt_max_s)
-    return EventSequence(
+        raise ValueError("no camera frame has an IMU sample and a command before it")
+    feats = imu_feature_rows(episode).astype(np.float64)
+    cumsum = np.concatenate([np.zeros((1, feats.shape[1])), np.cumsum(feats, axis=0)])
+    imu_sum = cumsum[plan.imu_stop] - cumsum[plan.imu_start]
+    imu_count = plan.imu_stop - plan.imu_start
+    imu = held_means(imu_sum, imu_count)
+    first = int(np.argmax(keep))  # steps before the first command are dropped whole
+    sl = slice(first, None)
+    used = plan.frame[sl]
+    dt = plan.dt[sl].astype(np.float32)
+    dt[0] = (rule or TimingRule()).first_dt_s
+    return StepSequence(
         frames=episode.frames[used],
-        frame_index=np.searchsorted(used, frame_pos).astype(np.int64),
-        imu=feats[imu_pos],
+        frame_index=np.arange(len(used), dtype=np.int64),
+        imu=imu[sl],
+        imu_sum=imu_sum[sl],
+        imu_count=imu_count[sl],
         dt=dt,
-        commands=episode.commands[cmd_pos].astype(np.float32),
-        is_frame=is_frame,
-        stamps_ns=stamps,
+        commands=episode.commands[cmd_pos[sl]].astype(np.float32),
+        stamps_ns=stamps[sl],
     )
 
 
-def _held_index(present: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Index of the latest item of one kind at each event (-1 before the first)."""
-    marked = np.where(present, idx, -1)
-    return np.maximum.accumulate(marked) if len(marked) else marked
+def held_means(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per-row mean ``sums / counts``, holding the previous mean where a count is 0."""
+    means = np.zeros(sums.shape, np.float32)
+    last = np.zeros(sums.shape[1], np.float32)
+    for i, n in enumerate(counts):
+        if n:
+            last = (sums[i] / n).astype(np.float32)
+        means[i] = last
+    return means

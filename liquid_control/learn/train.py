@@ -1,7 +1,7 @@
 """`liquid-control train CONFIG.yaml [--section.field=value ...]`: behaviour cloning + DAgger.
 
 Loads demonstrations (rosbag2 directories from ``liquid-control collect`` or
-``ros2 bag record``), turns them into the runtime's event stream, trains the
+``ros2 bag record``), cuts them into the runtime's liquid steps, trains the
 configured policy with truncated BPTT, and, for ``dagger.rounds > 0``, rolls the
 learner out in the simulator, has the expert relabel what it saw, aggregates and
 retrains. Run under ``torchrun --nproc_per_node N -m liquid_control.learn.train``
@@ -11,26 +11,27 @@ for data-parallel training (DDP, gloo on CPU).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 from pathlib import Path
 
 from liquid_control.learn.dataset import list_bags, read_bag
-from liquid_control.learn.episode import EventSequence, to_events
+from liquid_control.learn.episode import StepSequence, to_steps
 from liquid_control.learn.train_config import TrainConfig
 from liquid_control.learn.windows import split_episodes
 
 
-def load_sequences(bags: list[str], robot: str, progress: bool = True) -> list[EventSequence]:
-    """Every bag under the given paths as event sequences (sorted by path, so seeds repeat)."""
+def load_sequences(bags: list[str], robot: str, progress: bool = True) -> list[StepSequence]:
+    """Every bag under the given paths as liquid-step sequences (sorted by path, so seeds repeat)."""
     from tqdm import tqdm
 
     paths = [p for root in bags for p in list_bags(root)]
     if not paths:
         raise ValueError(f"data.bags {bags} holds no rosbag2 directories")
     return [
-        to_events(read_bag(p, robot=robot))
+        to_steps(read_bag(p, robot=robot))
         for p in tqdm(paths, desc="load bags", disable=not progress)
     ]
 
@@ -56,8 +57,8 @@ def run(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> dict:
         new_dir = Path(cfg.out_dir) / f"dagger_{r}"
         dagger_round(result.best_dir, cfg, new_dir, r, progress)
         train += load_sequences([str(new_dir)], cfg.data.robot, progress)
-        cfg.optim.max_steps = result.steps + cfg.dagger.steps_per_round
-        result = fit(cfg, train, val, resume=True, progress=progress)
+        budget = dataclasses.replace(cfg.optim, max_steps=result.steps + cfg.dagger.steps_per_round)
+        result = fit(dataclasses.replace(cfg, optim=budget), train, val, True, progress)
         rounds.append({"round": r, "train_episodes": len(train), **_summary(result)})
     if int(os.environ.get("RANK", "0")) == 0:
         (Path(cfg.out_dir) / "summary.json").write_text(json.dumps(rounds, indent=1))

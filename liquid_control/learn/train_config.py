@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-ROBOTS = ("rover", "drone")
+from liquid_control.interface.robots import parse_robot
+
 
 
 @dataclass
@@ -24,22 +25,21 @@ class DataConfig:
     bags: list[str] = field(default_factory=list)  # bag dirs or folders of bags
     robot: str = "rover"
     val_fraction: float = 0.2  # whole episodes held out for validation
-    window: int = 384  # events per training window (random start in an episode)
+    window: int = 64  # liquid steps (camera frames) with loss per training window
+    burn_in: int = 32  # steps before the window that only warm the hidden state up
     chunk: int = 96  # truncated BPTT length; hidden is carried (detached) across chunks
     batch_size: int = 16
-    loss_on: str = "all"  # "all" events or "frames" (camera events, where commands are read)
 
     def __post_init__(self) -> None:
-        if self.robot not in ROBOTS:
-            raise ValueError(f"data.robot {self.robot!r} is not one of {ROBOTS}")
+        self.robot = parse_robot(self.robot).value
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"data.val_fraction {self.val_fraction} must be in [0, 1)")
-        if self.chunk < 1 or self.window < self.chunk:
-            raise ValueError(f"need 1 <= data.chunk ({self.chunk}) <= data.window ({self.window})")
+        if self.chunk < 1 or self.window < 1:
+            raise ValueError(f"need data.chunk ({self.chunk}) and data.window ({self.window}) >= 1")
+        if self.burn_in < 0:
+            raise ValueError(f"data.burn_in {self.burn_in} must be >= 0")
         if self.batch_size < 1:
             raise ValueError(f"data.batch_size {self.batch_size} must be >= 1")
-        if self.loss_on not in ("all", "frames"):
-            raise ValueError(f"data.loss_on {self.loss_on!r} is not 'all' or 'frames'")
 
 
 @dataclass
@@ -50,9 +50,10 @@ class AugmentConfig:
     brightness: float = 0.3  # brightness multiplier drawn from [1 - b, 1 + b]
     contrast: float = 0.2  # contrast multiplier drawn from [1 - c, 1 + c]
     imu_noise_std: float = 0.02  # Gaussian noise on IMU features
+    frame_drop: float = 0.5  # max chance a frame is dropped (drawn per window): rate jitter
 
     def __post_init__(self) -> None:
-        for name in ("pixel_noise_std", "brightness", "contrast", "imu_noise_std"):
+        for name in ("pixel_noise_std", "brightness", "contrast", "imu_noise_std", "frame_drop"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"augment.{name} {value} must be in [0, 1]")
@@ -71,6 +72,9 @@ class OptimConfig:
     patience: int = 8  # validation passes without improvement before stopping
     threads: int = 2  # torch intra-op threads per process
     data_init: bool = True  # normalise encoder activations on real frames before training
+    # checkpoint selection: closed-loop success on held-out scenes (0 = by validation loss)
+    closed_loop_episodes: int = 8
+    closed_loop_seed: int = 900_000  # first scene seed of the selection episodes
 
     def __post_init__(self) -> None:
         if not self.lr > 0:
@@ -78,6 +82,8 @@ class OptimConfig:
         for name in ("max_steps", "eval_every", "patience", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"optim.{name} {getattr(self, name)} must be >= 1")
+        if self.closed_loop_episodes < 0:
+            raise ValueError(f"optim.closed_loop_episodes {self.closed_loop_episodes} must be >= 0")
         if not self.max_minutes > 0:
             raise ValueError(f"optim.max_minutes {self.max_minutes} must be > 0")
 

@@ -1,10 +1,13 @@
-"""Behaviour cloning with truncated BPTT over real-dt event streams, on one or N processes.
+"""Behaviour cloning with truncated BPTT over real-dt liquid steps, on one or N processes.
 
-Each update takes a batch of windows, runs them chunk by chunk through
-``LiquidPolicy.forward_events`` carrying the hidden state (detached between
-chunks) and fits the demonstrated commands, normalised by the robot's command
-limits. Validation replays held-out episodes from their first event, as the
-runtime would. Under ``torchrun`` the model is wrapped in
+Each update takes a batch of windows (burn-in, then loss; frames dropped at random
+for sensor-rate jitter), runs them chunk by chunk through ``LiquidPolicy.forward_steps``
+carrying the hidden state (detached between chunks) and fits the demonstrated
+commands, normalised by the robot's command limits. Validation replays held-out
+episodes from their first step, as the runtime would; the checkpoint kept as
+``best`` is the one with the highest closed-loop success on held-out simulator
+scenes (ties: lower validation loss), since open-loop error picked models that
+later failed in closed loop. Under ``torchrun`` the model is wrapped in
 ``DistributedDataParallel`` (gloo on CPU): each rank samples its own windows and
 gradients are averaged, so N processes see N times the data per update.
 """
@@ -23,7 +26,7 @@ import torch
 from torch import nn
 
 from liquid_control.learn import checkpoint
-from liquid_control.learn.episode import EventSequence
+from liquid_control.learn.episode import StepSequence
 from liquid_control.learn.models import build_policy, command_scale, data_dependent_init
 from liquid_control.learn.train_config import TrainConfig
 from liquid_control.learn.windows import (
@@ -39,6 +42,7 @@ LOG_FIELDS = (
     "updates",
     "train_loss",
     "val_loss",
+    "val_success",
     "best_val_loss",
     "lr",
     "elapsed_s",
@@ -61,18 +65,18 @@ class TrainResult:
     params: dict | None = None  # LiquidPolicy.parameter_counts()
 
 
-class _Events(nn.Module):
-    """The policy's ``forward_events`` as ``forward``, so DDP can wrap it."""
+class _Steps(nn.Module):
+    """The policy's ``forward_steps`` as ``forward``, so DDP can wrap it."""
 
     def __init__(self, policy: nn.Module) -> None:
         super().__init__()
         self.policy = policy
 
     def forward(self, frames, frame_index, imu, dt, hidden):  # noqa: D102
-        return self.policy.forward_events(frames, frame_index, imu, dt, hidden)
+        return self.policy.forward_steps(frames, frame_index, imu, dt, hidden)
 
 
-def _sample_frames(seqs: list[EventSequence], n: int, seed: int) -> np.ndarray:
+def _sample_frames(seqs: list[StepSequence], n: int, seed: int) -> np.ndarray:
     """Up to ``n`` frames drawn evenly from all sequences (for data-dependent init)."""
     frames = np.concatenate([s.frames for s in seqs])
     pick = np.random.default_rng(seed).choice(len(frames), min(n, len(frames)), replace=False)
@@ -106,7 +110,7 @@ def _batch_hidden(policy, batch: int):
     return policy.initial_state(batch)
 
 
-def evaluate_loss(policy, seqs: list[EventSequence], cfg: TrainConfig, scale) -> float:
+def evaluate_loss(policy, seqs: list[StepSequence], cfg: TrainConfig, scale) -> float:
     """Validation loss over whole sequences from their start, no augmentation."""
     policy.eval()
     total, weight = 0.0, 0.0
@@ -114,8 +118,8 @@ def evaluate_loss(policy, seqs: list[EventSequence], cfg: TrainConfig, scale) ->
         for group in range(0, len(seqs), cfg.data.batch_size):
             part = seqs[group : group + cfg.data.batch_size]
             hidden = _batch_hidden(policy, len(part))
-            for c in whole_sequences(part, cfg.data.chunk, cfg.data.loss_on):
-                pred, hidden = policy.forward_events(*_tensors(c), hidden)
+            for c in whole_sequences(part, cfg.data.chunk):
+                pred, hidden = policy.forward_steps(*_tensors(c), hidden)
                 loss, w = _masked_loss(pred, c, scale)
                 total, weight = total + float(loss) * w, weight + w
     policy.train()
@@ -156,8 +160,8 @@ class _Dist:
 
 def fit(
     cfg: TrainConfig,
-    train: list[EventSequence],
-    val: list[EventSequence],
+    train: list[StepSequence],
+    val: list[StepSequence],
     resume: bool = False,
     progress: bool = True,
 ) -> TrainResult:
@@ -177,7 +181,7 @@ def fit(
         data_dependent_init(policy, _sample_frames(train, 256, cfg.seed))
     if resume:
         state = checkpoint.load_last(out, policy, opt)
-    model = _Events(policy)
+    model = _Steps(policy)
     if dist.world > 1:
         model = nn.parallel.DistributedDataParallel(model)
     scale = torch.tensor(command_scale(cfg.data.robot), dtype=torch.float32)
@@ -195,27 +199,21 @@ def fit(
     bar = _bar(cfg.optim.max_steps, state.step, progress and dist.main)
     stopped, losses, events = "max_steps", [], 0
     while state.step < cfg.optim.max_steps:
-        picks = sample_windows(train, cfg.data.batch_size, cfg.data.window, rng)
-        chunks = augment(
-            make_chunks(train, picks, cfg.data.chunk, cfg.data.loss_on), cfg.augment, rng
+        picks = sample_windows(
+            train, cfg.data.batch_size, cfg.data.window, cfg.data.burn_in, rng
         )
+        chunks = make_chunks(train, picks, cfg.data.chunk, cfg.augment.frame_drop, rng)
+        chunks = augment(chunks, cfg.augment, rng)
         events += _train_window(model, policy, opt, chunks, scale, cfg, state, losses)
         state.step += 1
         bar.update(1)
         if state.step % cfg.optim.eval_every == 0 or state.step == cfg.optim.max_steps:
-            stopped = _validate(
-                policy,
-                opt,
-                val or train,
-                cfg,
-                scale,
-                state,
-                dist,
-                log,
-                np.mean(losses),
+            progress_row = _Progress(
+                float(np.mean(losses)),
                 events / max(time.monotonic() - start, 1e-9),
                 time.monotonic() - start,
             )
+            stopped = _validate(policy, opt, val or train, cfg, scale, state, dist, log, progress_row)
             losses = []
             if stopped:
                 break
@@ -256,13 +254,27 @@ def _train_window(
     return events
 
 
-def _validate(policy, opt, val, cfg, scale, state, dist, log, train_loss, rate, elapsed):
-    """Validate, checkpoint, log; return the reason to stop or ''."""
+@dataclass(frozen=True)
+class _Progress:
+    """Training progress since the last validation."""
+
+    train_loss: float
+    steps_per_s: float
+    elapsed_s: float
+
+
+def _validate(policy, opt, val, cfg: TrainConfig, scale, state, dist, log, prog: _Progress) -> str:
+    """Validate (loss, then closed-loop success), checkpoint, log; return why to stop or ''."""
     val_loss = dist.mean(evaluate_loss(policy, val, cfg, scale))
-    train_loss = dist.mean(float(train_loss))
-    state.elapsed_s = elapsed
-    if val_loss < state.best_val_loss:
-        state.best_val_loss, state.bad_evals = val_loss, 0
+    train_loss = dist.mean(prog.train_loss)
+    state.elapsed_s = prog.elapsed_s
+    success = math.nan
+    if cfg.optim.closed_loop_episodes and dist.main:
+        success = closed_loop_success(policy, cfg)
+    success = dist.mean(0.0 if math.isnan(success) else success) if dist.world > 1 else success
+    key = (0.0 if math.isnan(success) else success, -val_loss)
+    if key > (state.best_success, -state.best_val_loss):
+        state.best_val_loss, state.best_success, state.bad_evals = val_loss, key[0], 0
         if dist.main:
             checkpoint.save_best(out_dir(cfg), policy, cfg)
     else:
@@ -274,12 +286,29 @@ def _validate(policy, opt, val, cfg, scale, state, dist, log, train_loss, rate, 
             updates=state.updates,
             train_loss=train_loss,
             val_loss=val_loss,
+            val_success=success,
             best_val_loss=state.best_val_loss,
             lr=opt.param_groups[0]["lr"],
-            elapsed_s=elapsed,
-            events_per_s=rate,
+            elapsed_s=prog.elapsed_s,
+            events_per_s=prog.steps_per_s,
         )
     return "early_stopping" if state.bad_evals >= cfg.optim.patience else ""
+
+
+def closed_loop_success(policy, cfg: TrainConfig) -> float:
+    """Success rate of ``policy`` on held-out simulator scenes through the numpy runtime."""
+    import tempfile
+
+    from liquid_control.learn.models import save_model
+    from liquid_control.learn.rollout import Job, run_jobs
+
+    with tempfile.TemporaryDirectory(prefix="closed_loop_") as tmp:
+        save_model(policy, tmp, cfg.data.robot)
+        first = cfg.optim.closed_loop_seed
+        seeds = range(first, first + cfg.optim.closed_loop_episodes)
+        jobs = [Job(cfg.data.robot, s, model_dir=tmp, expert_prob=0.0) for s in seeds]
+        results = run_jobs(jobs, cfg.optim.threads, "closed loop", progress=False)
+    return float(np.mean([bool(r.info.get("success")) for r in results]))
 
 
 def out_dir(cfg: TrainConfig) -> Path:

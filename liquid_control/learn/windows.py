@@ -1,10 +1,15 @@
-"""Batches for truncated BPTT: windows of the event stream, cut into chunks, augmented.
+"""Batches for truncated BPTT: windows of liquid steps, burn-in, sensor-rate jitter.
 
-A window is a run of consecutive events from one episode. It is cut into
-chunks of ``chunk`` events; the trainer carries the hidden state from one chunk
-to the next (detached), so gradients flow ``chunk`` events back while the state
-sees the whole window. Each chunk carries only the frames its events refer to,
-so the conv encoder runs once per frame.
+A window is a run of consecutive steps from one episode: ``burn_in`` steps that only
+warm the hidden state up (no loss), then ``window`` steps with loss. Loss starts are
+uniform over the steps of all episodes (a window may hang over either end; what hangs
+over is cut or masked), so no part of an episode is under-sampled. A window starting
+at the episode's first step starts from the initial state, as the runtime does.
+Windows are cut into chunks of ``chunk`` steps; the trainer carries the hidden state
+from one chunk to the next (detached). With ``frame_drop`` > 0, frames are dropped
+at random per window: the next kept frame then advances by the summed dt with the
+IMU samples of both windows averaged, exactly what the runtime does when a frame is
+lost, so the policy sees the camera rates it will meet.
 """
 
 from __future__ import annotations
@@ -13,20 +18,31 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from liquid_control.learn.episode import EventSequence
+from liquid_control.interface.timing import TimingRule
+from liquid_control.learn.episode import StepSequence, held_means
 from liquid_control.learn.train_config import AugmentConfig
 
 
 @dataclass
 class Chunk:
-    """One TBPTT chunk for a batch, as NumPy arrays ready for ``forward_events``."""
+    """One TBPTT chunk for a batch, as NumPy arrays ready for ``forward_steps``."""
 
     frames: np.ndarray  # (B, Nf, H, W, 3) uint8
     frame_index: np.ndarray  # (B, T) int64 into frames
     imu: np.ndarray  # (B, T, 9) float32
-    dt: np.ndarray  # (B, T) float32
+    dt: np.ndarray  # (B, T) float32 seconds
     target: np.ndarray  # (B, T, n_cmd) float32
     mask: np.ndarray  # (B, T) float32, 1 where the loss counts
+
+
+@dataclass(frozen=True)
+class Pick:
+    """Steps [start, stop) of sequence ``seq``; the loss counts from ``loss_from`` on."""
+
+    seq: int
+    start: int
+    stop: int
+    loss_from: int
 
 
 def split_episodes(n: int, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
@@ -41,61 +57,102 @@ def split_episodes(n: int, val_fraction: float, seed: int) -> tuple[list[int], l
 
 
 def sample_windows(
-    seqs: list[EventSequence], batch: int, window: int, rng: np.random.Generator
-) -> list[tuple[int, int, int]]:
-    """Pick ``batch`` (sequence, start, stop) windows, sequences weighted by length."""
-    lengths = np.array([len(s) for s in seqs], dtype=np.float64)
+    seqs: list[StepSequence], batch: int, window: int, burn_in: int, rng: np.random.Generator
+) -> list[Pick]:
+    """``batch`` windows whose loss starts are uniform over every step of every sequence.
+
+    The loss start is drawn from [-(window - 1), n - 1] and clipped, so every step is
+    covered by the same number of possible windows; ``burn_in`` steps before the loss
+    start (as many as the episode has) only warm the state up.
+    """
+    lengths = np.array([len(s) + window - 1 for s in seqs], dtype=np.float64)
     picks = rng.choice(len(seqs), size=batch, p=lengths / lengths.sum())
     out = []
     for i in picks:
         n = len(seqs[i])
-        start = int(rng.integers(0, max(1, n - window + 1)))
-        out.append((int(i), start, min(n, start + window)))
+        loss_from = int(rng.integers(-(window - 1), n))
+        stop = min(n, loss_from + window)
+        loss_from = max(0, loss_from)
+        out.append(Pick(int(i), max(0, loss_from - burn_in), stop, loss_from))
     return out
 
 
 def make_chunks(
-    seqs: list[EventSequence],
-    picks: list[tuple[int, int, int]],
+    seqs: list[StepSequence],
+    picks: list[Pick],
     chunk: int,
-    loss_on: str = "all",
+    frame_drop: float = 0.0,
+    rng: np.random.Generator | None = None,
 ) -> list[Chunk]:
-    """Cut the picked windows into aligned chunks, padding short ones (mask 0)."""
-    longest = max(stop - start for _, start, stop in picks)
+    """Cut the picked windows (frames dropped at random up to ``frame_drop``) into chunks."""
+    parts = []
+    for p in picks:
+        drop = 0.0 if frame_drop <= 0 or rng is None else rng.uniform(0.0, frame_drop)
+        parts.append(_window(seqs[p.seq], p, drop, rng))
+    longest = max(len(part[3]) for part in parts)
     chunks = []
     for lo in range(0, longest, chunk):
         size = min(chunk, longest - lo)
-        parts = [
-            _slice(seqs[i], start + lo, min(start + lo + size, stop), size, loss_on)
-            for i, start, stop in picks
-        ]
-        n_frames = max(len(p[0]) for p in parts)
-        frames = np.zeros((len(parts), n_frames, *seqs[0].frames.shape[1:]), np.uint8)
-        for b, p in enumerate(parts):
-            frames[b, : len(p[0])] = p[0]
-        chunks.append(Chunk(frames, *(np.stack([p[k] for p in parts]) for k in range(1, 6))))
+        cut = [_cut(part, lo, size) for part in parts]
+        n_frames = max(len(c[0]) for c in cut)
+        frames = np.zeros((len(cut), n_frames, *seqs[0].frames.shape[1:]), np.uint8)
+        for b, c in enumerate(cut):
+            frames[b, : len(c[0])] = c[0]
+        chunks.append(Chunk(frames, *(np.stack([c[k] for c in cut]) for k in range(1, 6))))
     return chunks
 
 
-def _slice(seq: EventSequence, lo: int, hi: int, size: int, loss_on: str) -> tuple:
-    """Events [lo, hi) of one sequence, padded to ``size``; frames re-indexed from 0."""
-    n = max(0, hi - lo)
-    fidx = seq.frame_index[lo:hi] if n else seq.frame_index[-1:]
-    first = int(fidx.min())
-    frames = seq.frames[first : int(fidx.max()) + 1]
+def _window(seq: StepSequence, p: Pick, drop: float, rng: np.random.Generator | None) -> tuple:
+    """(frames, frame_index, imu, dt, target, mask) of one window, frames dropped at ``drop``."""
+    idx = np.arange(p.start, p.stop)
+    dt = seq.dt[idx].astype(np.float64)
+    imu_sum, imu_count = seq.imu_sum[idx].copy(), seq.imu_count[idx].copy()
+    keep = np.ones(len(idx), bool)
+    if drop > 0 and rng is not None and len(idx) > 1:
+        keep[1:] = rng.random(len(idx) - 1) >= drop
+        group = np.cumsum(keep) - 1  # each dropped step folds into the next kept one
+        group = np.where(keep, group, group + 1)
+        valid = group < keep.sum()
+        keep_dt = np.zeros(keep.sum())
+        np.add.at(keep_dt, group[valid], dt[valid])
+        sums = np.zeros((keep.sum(), imu_sum.shape[1]))
+        np.add.at(sums, group[valid], imu_sum[valid])
+        counts = np.zeros(keep.sum(), np.int64)
+        np.add.at(counts, group[valid], imu_count[valid])
+        keep_dt[0] = dt[0]
+        keep_dt = np.minimum(keep_dt, TimingRule().dt_max_s)  # the runtime's clamp
+        dt, imu_sum, imu_count = keep_dt, sums, counts
+        idx = idx[keep]
+    imu = held_means(imu_sum, imu_count)
+    if imu_count[0] == 0:  # a window starting mid-episode holds the previous average
+        imu[: np.argmax(imu_count > 0) if imu_count.any() else len(imu)] = seq.imu[idx[0]]
+    frames = seq.frames[seq.frame_index[idx]]
+    mask = (idx >= p.loss_from).astype(np.float32)
+    return frames, np.arange(len(idx)), imu, dt.astype(np.float32), seq.commands[idx], mask
+
+
+def _cut(part: tuple, lo: int, size: int) -> tuple:
+    """Steps [lo, lo + size) of a window, padded (mask 0); frames re-indexed from 0."""
+    frames, index, imu, dt, target, mask = part
+    n = max(0, min(len(dt), lo + size) - lo)
     pad = size - n
-    index = np.pad(fidx[:n] - first, (0, pad), mode="edge") if n else np.zeros(size, np.int64)
-    imu = np.pad(seq.imu[lo:hi], ((0, pad), (0, 0)))
-    dt = np.pad(seq.dt[lo:hi], (0, pad), constant_values=1e-4)
-    target = np.pad(seq.commands[lo:hi], ((0, pad), (0, 0)))
-    counts = seq.is_frame[lo:hi] if loss_on == "frames" else np.ones(n, bool)
-    mask = np.pad(counts.astype(np.float32), (0, pad))
-    return frames, index.astype(np.int64), imu, dt, target, mask
+    first = int(index[lo]) if n else 0
+    last = int(index[lo + n - 1]) + 1 if n else 1
+    fr = frames[first:last] if n else frames[-1:]
+    idx = np.pad(index[lo : lo + n] - first, (0, pad), mode="edge") if n else np.zeros(size)
+    return (
+        fr,
+        idx.astype(np.int64),
+        np.pad(imu[lo : lo + n], ((0, pad), (0, 0))),
+        np.pad(dt[lo : lo + n], (0, pad), constant_values=dt[-1]),
+        np.pad(target[lo : lo + n], ((0, pad), (0, 0))),
+        np.pad(mask[lo : lo + n], (0, pad)),
+    )
 
 
-def whole_sequences(seqs: list[EventSequence], chunk: int, loss_on: str) -> list[Chunk]:
-    """All of each sequence from its first event (validation: the runtime starts there)."""
-    return make_chunks(seqs, [(i, 0, len(s)) for i, s in enumerate(seqs)], chunk, loss_on)
+def whole_sequences(seqs: list[StepSequence], chunk: int) -> list[Chunk]:
+    """All of each sequence from its first step (validation: the runtime starts there)."""
+    return make_chunks(seqs, [Pick(i, 0, len(s), 0) for i, s in enumerate(seqs)], chunk)
 
 
 def augment(chunks: list[Chunk], aug: AugmentConfig, rng: np.random.Generator) -> list[Chunk]:

@@ -14,31 +14,29 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist, TwistStamped
-from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import JumpThreshold, TimeJump
 from rclpy.duration import Duration
-from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
-from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image, Imu
 from std_msgs.msg import Float32MultiArray
 from std_srvs.srv import SetBool, Trigger
 
+from liquid_control.interface.imu import IMU_DIM
 from liquid_control.nodes import conversions as conv
 from liquid_control.nodes.controller_params import (
     COMMAND_NAMES,
-    PARAM_NAMES,
     PARAMS,
-    SPECS,
-    check_values,
+    check_robot_values,
     controller_config,
     default_value,
     resolve_model_path,
+    robot_profile,
 )
+from liquid_control.nodes.parameters import NodeParameters
+from liquid_control.nodes.run import spin_node
 from liquid_control.nodes.sensor_input import (
     BadMessage,
     check_frame_id,
@@ -47,12 +45,12 @@ from liquid_control.nodes.sensor_input import (
     imu_input,
 )
 from liquid_control.runtime.controller import LiquidController, StampError
-from liquid_control.interface.imu import IMU_DIM
 from liquid_control.runtime.monitor import StreamStats, Watchdog, WatchdogState
 
 BackendLoader = Callable[[Path, str, int], Any]
 NODE_NAME = "liquid_controller"
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
+ACK_TIMEOUT_S = 0.5  # how long the last zero command may wait for subscribers to acknowledge
 
 
 def _load_backend(path: Path, backend: str, threads: int) -> Any:
@@ -62,27 +60,21 @@ def _load_backend(path: Path, backend: str, threads: int) -> Any:
     return load_backend(path, backend, threads)
 
 
-def _plain(value: Any) -> Any:
-    """Parameter values as plain Python (arrays become lists)."""
-    return list(value) if hasattr(value, "__len__") and not isinstance(value, str) else value
-
-
 class ControllerNode(LifecycleNode):
     """Streams camera frames and IMU samples through a liquid controller to cmd_vel."""
 
     def __init__(self, backend_loader: BackendLoader | None = None, **kwargs: Any) -> None:
         super().__init__(NODE_NAME, **kwargs)
         self._backend_loader = backend_loader or _load_backend
-        robot = self.declare_parameter("robot", "rover", SPECS["robot"].descriptor()).value
-        try:
-            self.robot = conv.RobotProfile(robot)
-        except ValueError:
-            raise ValueError(f"robot={robot!r} must be 'drone' or 'rover'") from None
-        for spec in PARAMS[1:]:
-            self.declare_parameter(spec.name, default_value(spec, self.robot), spec.descriptor())
-        self.values = {name: _plain(self.get_parameter(name).value) for name in PARAM_NAMES}
-        self.add_on_set_parameters_callback(self._validate_parameters)
-        self.add_post_set_parameters_callback(self._apply_parameters)
+        self.params = NodeParameters(
+            self,
+            PARAMS,
+            check=lambda values: check_robot_values(values, self.robot),
+            on_change=self._apply_parameters,
+            default_for=lambda spec, declared: default_value(spec, robot_profile(declared)),
+        )
+        self.values = self.params.values
+        self.robot = robot_profile(self.values)
         self.controller: LiquidController | None = None
         self.watchdog = Watchdog(self.values["camera_timeout_s"], self.values["imu_timeout_s"])
         self.enabled = True
@@ -97,16 +89,8 @@ class ControllerNode(LifecycleNode):
         self._timers: list[Any] = []  # created on activate, destroyed on deactivate
 
     # ---- parameters ---------------------------------------------------------------------
-    def _validate_parameters(self, params: list[Parameter]) -> SetParametersResult:
-        """Accept a change only if the whole resulting parameter set is valid."""
-        merged = dict(self.values)
-        merged.update({p.name: _plain(p.value) for p in params if p.name in SPECS})
-        reason = check_values(merged, self.robot)
-        return SetParametersResult(successful=reason is None, reason=reason or "")
-
-    def _apply_parameters(self, params: list[Parameter]) -> None:
+    def _apply_parameters(self, changed: set[str]) -> None:
         """Apply accepted changes at once: limits, gains, timing and timeouts."""
-        self.values.update({p.name: _plain(p.value) for p in params if p.name in SPECS})
         self.watchdog.set_timeouts(self.values["camera_timeout_s"], self.values["imu_timeout_s"])
         if self.controller is not None:
             self.controller.config = controller_config(self.values)
@@ -114,7 +98,7 @@ class ControllerNode(LifecycleNode):
     # ---- lifecycle ----------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Load and check the model, then create publishers, subscriptions and services."""
-        reason = check_values(self.values, self.robot)
+        reason = self.params.problem()
         try:
             if reason is not None:
                 raise ValueError(reason)
@@ -193,12 +177,22 @@ class ControllerNode(LifecycleNode):
         return SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
-        """Command zero if active, then release everything."""
+        """Command zero if active (and wait for it to be acknowledged), then release everything."""
         if self.active:
             self._publish_command(None)
             self.active = False
+            self.cmd_pub.wait_for_all_acked(Duration(nanoseconds=int(ACK_TIMEOUT_S * 1e9)))
         self._release()
         return SUCCESS
+
+    def stop(self) -> None:
+        """Leave a zero command on cmd_vel (SIGINT, SIGTERM, shutdown): the shutdown transition."""
+        try:
+            self.trigger_shutdown()
+        except Exception as error:  # already finalized, or a transition in progress
+            self.get_logger().warning(f"shutdown transition: {error}")
+            if self.active:
+                self._publish_command(None)
 
     def _release(self) -> None:
         """Destroy timers, entities and publishers; drop the model."""
@@ -396,20 +390,29 @@ class ControllerNode(LifecycleNode):
         if not self.enabled:
             level, message = 1, "disabled" if level == 0 else f"{message}; disabled"
         stamp = self.get_clock().now().to_msg()
-        name = self.get_fully_qualified_name()
-        self.diag_pub.publish(conv.diagnostic_array(name, level, message, values, stamp))
+        self.diag_pub.publish(
+            conv.diagnostic_array(
+                f"{self.get_name()}: controller", level, message, values, stamp, self.hardware_id
+            )
+        )
+
+    @property
+    def hardware_id(self) -> str:
+        """The robot this controller drives: its namespace and profile (``/rover1/rover``)."""
+        return f"{self.get_namespace().rstrip('/')}/{self.robot.value}"
+
+
+def _start() -> ControllerNode:
+    """The controller node; with ``autostart`` it configures and activates itself."""
+    node = ControllerNode()
+    if node.values["autostart"] and node.trigger_configure() == SUCCESS:
+        node.trigger_activate()
+    return node
 
 
 def main(args: list[str] | None = None) -> None:
-    """Run the controller node; with ``autostart`` it configures and activates itself."""
-    with rclpy.init(args=args):
-        node = ControllerNode()
-        try:
-            if node.values["autostart"] and node.trigger_configure() == SUCCESS:
-                node.trigger_activate()
-            rclpy.spin(node)
-        except (KeyboardInterrupt, ExternalShutdownException):
-            pass
+    """Console entry point ``controller``: exits 0 on SIGINT/SIGTERM after a zero command."""
+    raise SystemExit(spin_node(_start, args))
 
 
 if __name__ == "__main__":

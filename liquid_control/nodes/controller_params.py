@@ -10,19 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rcl_interfaces.msg import (
-    FloatingPointRange,
-    IntegerRange,
-    ParameterDescriptor,
-)
-
-from liquid_control.nodes.conversions import RobotProfile
-from liquid_control.runtime.controller import ControllerConfig, GapPolicy
 from liquid_control.interface.robots import DRONE, ROVER
+from liquid_control.nodes.conversions import RobotProfile
+from liquid_control.nodes.parameters import ParamSpec, check_specs
+from liquid_control.runtime.controller import ControllerConfig, GapPolicy
 
 BACKENDS = ("numpy", "onnxruntime", "torch")
 RESIZE_METHODS = ("area", "nearest", "none")
@@ -40,36 +34,6 @@ ROBOT_DEFAULTS: dict[RobotProfile, dict[str, list[float]]] = {
     },
 }
 COMMAND_NAMES = {RobotProfile.DRONE: DRONE.command_names, RobotProfile.ROVER: ROVER.command_names}
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """One parameter: default (None = per robot), description, range or choices, read-only."""
-
-    name: str
-    default: Any
-    description: str
-    read_only: bool = False
-    bounds: tuple[float, float] | None = None
-    choices: tuple[str, ...] | None = None
-
-    def descriptor(self) -> ParameterDescriptor:
-        """The ROS ParameterDescriptor (ranges for scalars, choices spelled in the text)."""
-        text = self.description
-        if self.choices:
-            text += f" One of: {', '.join(self.choices)}."
-        descriptor = ParameterDescriptor(name=self.name, description=text, read_only=self.read_only)
-        if self.bounds and isinstance(self.default, bool):
-            return descriptor
-        if self.bounds and isinstance(self.default, int):
-            low, high = (int(v) for v in self.bounds)
-            descriptor.integer_range = [IntegerRange(from_value=low, to_value=high, step=1)]
-        elif self.bounds and isinstance(self.default, float):
-            low, high = self.bounds
-            descriptor.floating_point_range = [
-                FloatingPointRange(from_value=low, to_value=high, step=0.0)
-            ]
-        return descriptor
 
 
 PARAMS: tuple[ParamSpec, ...] = (
@@ -177,7 +141,7 @@ PARAMS: tuple[ParamSpec, ...] = (
 )
 PARAM_NAMES = tuple(spec.name for spec in PARAMS)
 SPECS = {spec.name: spec for spec in PARAMS}
-CONTROLLER_KEYS = ("dt_min_s", "dt_max_s", "first_dt_s", "max_gap_s", "gap_policy", "max_reorder_s")
+CONTROLLER_KEYS = ("dt_min_s", "dt_max_s", "first_dt_s", "max_gap_s", "gap_policy")
 
 
 def default_value(spec: ParamSpec, robot: RobotProfile) -> Any:
@@ -189,18 +153,22 @@ def default_value(spec: ParamSpec, robot: RobotProfile) -> Any:
     return list(ROBOT_DEFAULTS[robot][spec.name])
 
 
+def robot_profile(values: Mapping[str, Any]) -> RobotProfile:
+    """The robot of a parameter set; ValueError naming the allowed robots."""
+    try:
+        return RobotProfile(values["robot"])
+    except ValueError:
+        allowed = [p.value for p in RobotProfile]
+        raise ValueError(f"robot={values['robot']!r} is not one of {allowed}") from None
+
+
 def check_values(values: Mapping[str, Any], robot: RobotProfile) -> str | None:
     """The reason ``values`` (a full parameter set) is invalid, or None when it is fine."""
-    for name, value in values.items():
-        spec = SPECS.get(name)
-        if spec is None:
-            continue
-        if spec.choices and value not in spec.choices:
-            return f"{name}={value!r} is not one of {list(spec.choices)}"
-        if spec.bounds and not isinstance(value, bool):
-            low, high = spec.bounds
-            if not (isinstance(value, int | float) and low <= value <= high):
-                return f"{name}={value!r} is outside [{low}, {high}]"
+    return check_specs(values, SPECS) or check_robot_values(values, robot)
+
+
+def check_robot_values(values: Mapping[str, Any], robot: RobotProfile) -> str | None:
+    """The cross-parameter rules: one value per command axis, a valid ControllerConfig."""
     axes = len(COMMAND_NAMES[robot])
     for name in ("command_limits", "rate_limits", "command_gains"):
         if len(values[name]) != axes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from liquid_control.interface.imu import IMU_DIM, imu_features
 from liquid_control.runtime.controller import (
     ControllerConfig,
     ControllerCounters,
@@ -11,7 +12,6 @@ from liquid_control.runtime.controller import (
     LiquidController,
     StampError,
 )
-from liquid_control.interface.imu import IMU_DIM, imu_features
 
 __all__ = [
     "IMU_DIM",

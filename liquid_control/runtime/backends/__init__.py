@@ -1,9 +1,10 @@
-"""Inference backends for a saved policy: numpy, onnxruntime (both torch-free) and torch.
+"""Inference backends for a saved policy: numpy, onnxruntime, c (torch-free) and torch.
 
 ``load_backend(model_dir, backend, threads)`` returns an object with the
 ``Backend`` API (``spec``, ``encode_image``, ``step``, ``initial_state``).
-Each backend module is imported only when chosen, so the numpy and
-onnxruntime paths never import torch.
+Each backend module is imported only when chosen, so the numpy, onnxruntime
+and c paths never import torch. ``c`` and ``c_int8`` run the policy's exported
+C library (float, or int8 encoder) built by ``liquid-control export --c``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from liquid_control.runtime.backends.base import Backend, BackendSpec
 from liquid_control.interface.model_dir import load_model
 
-BACKENDS = ("numpy", "onnxruntime", "torch")
+BACKENDS = ("numpy", "onnxruntime", "c", "c_int8", "torch")
 
 __all__ = ["BACKENDS", "Backend", "BackendSpec", "load_backend"]
 
@@ -33,6 +34,10 @@ def load_backend(model_dir: str | Path, backend: str = "numpy", threads: int = 1
         from liquid_control.runtime.backends.onnx_backend import OnnxBackend
 
         return OnnxBackend(model, threads)
+    if backend in ("c", "c_int8"):
+        from liquid_control.runtime.backends.c_backend import CBackend
+
+        return CBackend(model, threads, "float" if backend == "c" else "int8")
     from liquid_control.runtime.backends.torch_backend import TorchBackend
 
     return TorchBackend(model, threads)

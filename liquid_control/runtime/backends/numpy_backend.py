@@ -7,8 +7,6 @@ the final Linear's columns at load, so no transpose happens per frame.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -16,8 +14,8 @@ from liquid_control.interface.choices import CoreKind, Pooling
 from liquid_control.interface.policy_config import conv_output_hw
 from liquid_control.runtime.backends.base import BackendSpec, fit_image, step_inputs
 from liquid_control.runtime.backends.numpy_cores import ACTIVATIONS, build_core
-from liquid_control.runtime.backends.numpy_wired_cfc import IOFold
 from liquid_control.interface.model_dir import ModelFiles
+from liquid_control.interface.timing import model_time
 
 
 class NumpyEncoder:
@@ -104,34 +102,16 @@ class NumpyBackend:
         self.imu_scale = model.tensor("imu_norm.scale", (c.imu_dim,))
         n, ncp = c.n_commands, c.core in (CoreKind.CFC_NCP, CoreKind.LTC_NCP)
         self.head_matrix = not ncp
-        if self.head_matrix:  # the core first, so a wrong hidden size names the core's tensor
-            self.core = build_core(model)
+        self.core = build_core(model)  # first, so a wrong hidden size names the core's tensor
+        if self.head_matrix:
             self.head_weight = model.tensor("head.linear.weight", (n, c.hidden_size))
             self.head_bias = model.tensor("head.linear.bias", (n,))
-        else:  # the per-motor head, then a core that may fold it in
+        else:  # one motor neuron per command, scaled and shifted
             self.head_weight = model.tensor("head.weight", (n,))
             self.head_bias = model.tensor("head.bias", (n,))
-            self.core = build_core(model, self._io_fold(c.feature_dim))
         self.scale = np.asarray(c.command_scale, dtype=np.float32)
+        self.time_unit_s = np.float32(c.time_unit_s)
         self.spec = BackendSpec.from_model("numpy", model, self.core.state_size)
-        self._shapes = ((c.feature_dim,), (c.imu_dim,), (self.core.state_size,))
-        self._folded = getattr(self.core, "io_folded", False)
-        if self._folded:  # views of the core's input buffer, made once
-            inputs = self.core.input_buffer
-            self._buffers = (
-                inputs[: c.feature_dim],
-                inputs[c.feature_dim :],
-                self.core.state_buffer,
-            )
-
-    def _io_fold(self, feature_dim: int) -> IOFold:
-        """IMU normalisation and the per-motor head as affine maps a wired CfC can absorb."""
-        return IOFold(
-            np.concatenate([np.ones(feature_dim), self.imu_scale]).astype(np.float64),
-            np.concatenate([np.zeros(feature_dim), self.imu_offset]).astype(np.float64),
-            self.head_weight.astype(np.float64),
-            self.head_bias.astype(np.float64),
-        )
 
     def encode_image(self, image: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8 -> (feature_dim,) float32."""
@@ -140,46 +120,14 @@ class NumpyBackend:
     def step(
         self, features: np.ndarray, imu: np.ndarray, hidden: np.ndarray, dt: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        """One event -> (command, hidden)."""
-        if self._folded:
-            return self._folded_step(features, imu, hidden, dt)
+        """One liquid step of ``dt`` seconds -> (command, hidden)."""
         features, imu, hidden, dt = step_inputs(self.spec, features, imu, hidden, dt)
         x = np.concatenate([features, (imu - self.imu_offset) * self.imu_scale])
-        y, hidden = self.core.step(x, hidden, dt)
+        t = float(model_time(np.float32(dt), self.time_unit_s))
+        y, hidden = self.core.step(x, hidden, t)
         z = self.head_weight @ y if self.head_matrix else self.head_weight * y
         command = np.tanh(z + self.head_bias) * self.scale
         return command.astype(np.float32, copy=False), hidden.astype(np.float32, copy=False)
-
-    def _folded_step(
-        self, features: np.ndarray, imu: np.ndarray, hidden: np.ndarray, dt: float
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Step a core with the IMU scaling and head folded in: inputs go straight into its buffer.
-
-        Arrays of exactly the right shapes skip ``step_inputs`` (the buffer
-        assignment converts them to float32); anything else is checked there.
-        """
-        shapes = self._shapes
-        if not (
-            type(features) is np.ndarray
-            and type(imu) is np.ndarray
-            and type(hidden) is np.ndarray
-            and features.shape == shapes[0]
-            and imu.shape == shapes[1]
-            and hidden.shape == shapes[2]
-        ):
-            features, imu, hidden, dt = step_inputs(self.spec, features, imu, hidden, dt)
-        dt = float(dt)
-        if not 0.0 < dt < math.inf:
-            raise ValueError(f"dt={dt}: elapsed time must be a finite number > 0")
-        feature_buffer, imu_buffer, state_buffer = self._buffers
-        feature_buffer[:] = features
-        imu_buffer[:] = imu
-        state_buffer[:] = hidden
-        out = self.core.advance(dt)
-        units = shapes[2][0]
-        command = np.tanh(out[units:])
-        command *= self.scale
-        return command, out[:units]
 
     def initial_state(self) -> np.ndarray:
         """Zero hidden state."""

@@ -3,6 +3,7 @@
 Masked and fused weights are computed once at load, so a step is a handful of
 small matrix-vector products. Each class mirrors one torch core of
 liquid_control/core and must agree with it to 1e-5 (test/runtime/test_backends.py).
+Cores take the elapsed time ``t`` already in the model's time unit.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ import numpy as np
 
 from liquid_control.interface.choices import Activation, CfCMode, CoreKind
 from liquid_control.interface.wiring import Wiring, layer_polarity
-from liquid_control.runtime.backends.numpy_wired_cfc import IOFold, WiredCfCCore
 from liquid_control.interface.model_dir import ModelFiles
 
 _HEADS = ("ff1", "ff2", "time_a", "time_b")
+
+
+def cfc_heads(mode: CfCMode) -> tuple[str, ...]:
+    """The linear heads a CfC mode uses (as core.cfc_cell.heads)."""
+    return {CfCMode.MINIMAL: ("ff1",), CfCMode.LIQUID: ("ff1", "time_a")}.get(mode, _HEADS)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -60,16 +65,17 @@ class CfCCore:
                 )
             )
             width = c.backbone_units
-        heads = ("ff1",) if self.mode == CfCMode.MINIMAL else _HEADS
+        heads = cfc_heads(self.mode)
         self.weight = np.concatenate(
             [model.tensor(f"{prefix}{h}.weight", (n, width)) for h in heads]
         )
         self.bias = np.concatenate([model.tensor(f"{prefix}{h}.bias", (n,)) for h in heads])
-        if self.mode != CfCMode.MINIMAL:
-            self.weight, self.bias = halve_time_heads(self.weight, self.bias, n)
-        else:
-            self.w_tau = np.abs(model.tensor(f"{prefix}w_tau", (1, n))[0])
-            self.a = model.tensor(f"{prefix}A", (1, n))[0]
+        self.extra: tuple[np.ndarray, ...] = ()
+        if self.mode == CfCMode.MINIMAL:
+            self.extra = (
+                np.abs(model.tensor(f"{prefix}w_tau", (1, n))[0]),
+                model.tensor(f"{prefix}A", (1, n))[0],
+            )
 
     def step(self, x: np.ndarray, h: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
         """One CfC step."""
@@ -77,19 +83,18 @@ class CfCCore:
         for weight, bias in self.backbone:
             z = self.act(weight @ z + bias)
         out = self.weight @ z + self.bias
-        if self.mode == CfCMode.MINIMAL:
-            h = minimal(out, dt, self.w_tau, self.a)
-        else:
-            h = closed_form(out, self.state_size, dt, self.mode)
+        h = cfc_update(self.mode, out, h, self.state_size, dt, self.extra)
         return h, h
 
 
-class LayeredWiredCfCCore:
-    """Wired CfC (core.WiredCfCCell), any mode, layer by layer (numpy_wired_cfc is faster).
+class WiredCfCCore:
+    """Wired CfC (core.WiredCfCCell), any mode, layer by layer.
 
     The recurrent products of all layers depend only on the previous state, so
     they are one matrix-vector product per step; only the feed-forward part
-    runs layer by layer.
+    runs layer by layer. (A folded 4-calls-per-layer plan was 2x faster on the
+    core step alone, but the core is now stepped once per frame beside an
+    encoder that costs far more, so one clear implementation serves.)
     """
 
     def __init__(self, model: ModelFiles, wiring: Wiring, prefix: str = "core.") -> None:
@@ -97,7 +102,7 @@ class LayeredWiredCfCCore:
         c = model.config
         self.mode, self.state_size = c.cfc_mode, wiring.units
         self.output_size = wiring.output_dim
-        heads = ("ff1",) if self.mode == CfCMode.MINIMAL else _HEADS
+        heads = cfc_heads(self.mode)
         self.layers, state_weights, biases, offset = [], [], [], 0
         for index, neurons in enumerate(wiring.layers):
             p, n = f"{prefix}layers.{index}.", len(neurons)
@@ -115,8 +120,6 @@ class LayeredWiredCfCCore:
                     np.abs(model.tensor(f"{p}w_tau", (1, n))[0]),
                     model.tensor(f"{p}A", (1, n))[0],
                 )
-            else:
-                weight, bias = halve_time_heads(weight, bias, n)
             biases[-len(heads) :] = [bias]
             feed_width = weight.shape[1] - wiring.units
             state_weights.append(weight[:, feed_width:])
@@ -125,7 +128,7 @@ class LayeredWiredCfCCore:
                 (
                     np.ascontiguousarray(weight[:, :feed_width]),
                     slice(offset, offset + rows),
-                    n,
+                    np.asarray(neurons, dtype=np.int64),
                     extra,
                 )
             )
@@ -139,12 +142,9 @@ class LayeredWiredCfCCore:
         """One wired step: layers in order, each fed by the previous layer's new state."""
         recurrent = self.state_weight @ h + self.bias
         feed, news = x, []
-        for feed_weight, rows, n, extra in self.layers:
+        for feed_weight, rows, neurons, extra in self.layers:
             out = feed_weight @ feed + recurrent[rows]
-            if self.mode == CfCMode.MINIMAL:
-                feed = minimal(out, dt, *extra)
-            else:
-                feed = closed_form(out, n, dt, self.mode)
+            feed = cfc_update(self.mode, out, h[neurons], len(neurons), dt, extra)
             news.append(feed)
         state = np.concatenate(news)[self.inverse_order]
         return state[: self.output_size], state
@@ -165,6 +165,7 @@ class LTCCore:
         c = model.config
         n, s = wiring.units, c.core_input_size
         self.unfolds, self.state_size, self.output_size = c.ltc_ode_unfolds, n, wiring.output_dim
+        self.max_unfolds = c.ltc_max_unfolds
 
         def get(name: str, shape: tuple[int, ...], positive: bool = False) -> np.ndarray:
             value = model.tensor(prefix + name, shape).astype(np.float64)
@@ -199,11 +200,12 @@ class LTCCore:
         self._total = np.empty((n, 2, 1), np.float32)
 
     def step(self, x: np.ndarray, v: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
-        """``ode_unfolds`` fused Euler sub-steps over ``dt`` (not thread-safe: reuses buffers)."""
+        """ceil(t * ode_unfolds) fused Euler sub-steps over ``t`` (not thread-safe: buffers)."""
         act = np.tanh(x * self.sensory_slope - self.sensory_shift)
         constant = np.add.reduce(act * self.sensory, axis=2)
         constant += self.constant
-        cm_t = self.cm / np.float32(dt / self.unfolds)
+        unfolds = int(min(max(math.ceil(np.float32(dt) * np.float32(self.unfolds)), 1), self.max_unfolds))
+        cm_t = self.cm / (np.float32(dt) / np.float32(unfolds))
         constant[1] += cm_t
         constant = constant.T[:, :, None]  # (post, [numerator, denominator], 1)
         synapses, slope, shift, act, total = (
@@ -214,7 +216,7 @@ class LTCCore:
             self._total,
         )
         act_column, numerator, denominator = act[:, :, None], total[:, 0, 0], total[:, 1, 0]
-        for _ in range(self.unfolds):
+        for _ in range(unfolds):
             np.multiply(slope, v, out=act)
             np.subtract(act, shift, out=act)
             np.tanh(act, out=act)
@@ -302,35 +304,25 @@ class MLPCore:
         return x, h
 
 
-def halve_time_heads(weight: np.ndarray, bias: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
-    """Scale the time heads by 1/2 so that sigmoid(z) = 0.5 + 0.5 tanh(halved z) needs no mul."""
-    weight, bias = weight.copy(), bias.copy()
-    weight[2 * n :] *= 0.5
-    bias[2 * n :] *= 0.5
-    return weight, bias
-
-
-def closed_form(out: np.ndarray, n: int, dt: float, mode: CfCMode) -> np.ndarray:
-    """Gated CfC interpolation from fused head outputs [ff1, ff2, t_a / 2, t_b / 2]."""
-    targets = np.tanh(out[: 2 * n])
-    ff1, ff2 = targets[:n], targets[n:]
-    t_interp = 0.5 + 0.5 * np.tanh(out[2 * n : 3 * n] * dt + out[3 * n :])
+def cfc_update(
+    mode: CfCMode, out: np.ndarray, old: np.ndarray, n: int, t: float, extra: tuple
+) -> np.ndarray:
+    """New CfC state from the concatenated head outputs (order of ``cfc_heads``)."""
+    if mode == CfCMode.LIQUID:
+        target = np.tanh(out[:n])
+        return target + (old - target) * np.exp(-t * softplus(out[n:]))
+    if mode == CfCMode.MINIMAL:
+        w_tau, a = extra
+        return -a * np.exp(-t * (w_tau + np.abs(out))) * out + a
+    ff1, ff2 = np.tanh(out[:n]), np.tanh(out[n : 2 * n])
+    gate = sigmoid(out[2 * n : 3 * n] * t + out[3 * n :])
     if mode == CfCMode.NO_GATE:
-        return ff1 + t_interp * ff2
-    return ff1 + t_interp * (ff2 - ff1)
+        return ff1 + gate * ff2
+    return ff1 + gate * (ff2 - ff1)
 
 
-def minimal(ff1: np.ndarray, dt: float, w_tau: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """Minimal CfC solution."""
-    return -a * np.exp(-dt * (w_tau + np.abs(ff1))) * ff1 + a
-
-
-def build_core(model: ModelFiles, io: IOFold | None = None):
-    """The NumPy core for the model's core kind (explicit registry, no name lookup).
-
-    ``io`` is folded into a default or no-gate wired CfC (then ``core.io_folded``
-    is True); the other cores ignore it.
-    """
+def build_core(model: ModelFiles):
+    """The NumPy core for the model's core kind (explicit registry, no name lookup)."""
     kind = model.config.core
     if kind in (CoreKind.CFC_NCP, CoreKind.LTC_NCP):
         if not model.meta.get("wiring"):
@@ -338,9 +330,7 @@ def build_core(model: ModelFiles, io: IOFold | None = None):
         wiring = Wiring.from_config(model.meta["wiring"])
         if kind == CoreKind.LTC_NCP:
             return LTCCore(model, wiring)
-        if model.config.cfc_mode == CfCMode.MINIMAL:
-            return LayeredWiredCfCCore(model, wiring)
-        return WiredCfCCore(model, wiring, io=io)
+        return WiredCfCCore(model, wiring)
     builders = {
         CoreKind.CFC_FC: CfCCore,
         CoreKind.LSTM: LSTMCore,
