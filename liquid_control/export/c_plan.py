@@ -20,10 +20,10 @@ from liquid_control.interface.model_dir import ModelFiles
 from liquid_control.interface.policy_config import conv_output_hw
 from liquid_control.interface.wiring import Wiring
 from liquid_control.runtime.backends.numpy_backend import NumpyEncoder
-from liquid_control.runtime.backends.numpy_cores import LayeredWiredCfCCore, LTCCore
+from liquid_control.runtime.backends.numpy_cores import LTCCore, WiredCfCCore
 
 C_CORES = (CoreKind.CFC_NCP, CoreKind.LTC_NCP)
-C_CFC_MODES = (CfCMode.DEFAULT, CfCMode.NO_GATE, CfCMode.MINIMAL)
+C_CFC_MODES = (CfCMode.LIQUID, CfCMode.DEFAULT, CfCMode.NO_GATE, CfCMode.MINIMAL)
 
 
 class CExportError(ValueError):
@@ -75,6 +75,7 @@ class CfCPlan:
     matrices: tuple[Sparse, ...]
     biases: tuple[np.ndarray, ...]
     minimal: tuple[tuple[np.ndarray, np.ndarray], ...]  # (|w_tau|, A) per layer, minimal mode
+    neurons: tuple[np.ndarray, ...]  # neuron ids of each layer (their old state: liquid mode)
     state_index: np.ndarray
 
 
@@ -82,7 +83,8 @@ class CfCPlan:
 class LTCPlan:
     """The NumPy LTCCore's folded arrays as per-post-neuron sparse rows."""
 
-    unfolds: int
+    unfolds: int  # sub-steps per model time unit: ceil(t * unfolds), clamped to [1, max]
+    max_unfolds: int
     cm: np.ndarray
     constant: np.ndarray  # (2, n): numerator and denominator constants
     sensory: Sparse  # pattern of sensory synapses (post, pre)
@@ -171,7 +173,7 @@ def c_plan(model: ModelFiles) -> CPlan:
                 f"{model.path}: cfc_mode {c.cfc_mode.value!r} has no C implementation "
                 f"(supported: {[m.value for m in C_CFC_MODES]})"
             )
-        core = _cfc_plan(LayeredWiredCfCCore(model, wiring), c.core_input_size)
+        core = _cfc_plan(WiredCfCCore(model, wiring), c.core_input_size)
     n = c.n_commands
     return CPlan(
         name=model.path.name,
@@ -196,12 +198,14 @@ def c_plan(model: ModelFiles) -> CPlan:
     )
 
 
-def _cfc_plan(core: LayeredWiredCfCCore, inputs: int) -> CfCPlan:
+def _cfc_plan(core: WiredCfCCore, inputs: int) -> CfCPlan:
     """Per-layer sparse head matrices over z = [input, old state, new states]."""
     units = core.state_size
-    matrices, biases, minimal, sizes = [], [], [], []
+    matrices, biases, minimal, sizes, layer_neurons = [], [], [], [], []
     feed_start, done = 0, inputs + units
-    for feed_weight, rows, n, extra in core.layers:
+    for feed_weight, rows, neurons, extra in core.layers:
+        n = len(neurons)
+        layer_neurons.append(np.asarray(neurons, np.int64))
         dense = np.zeros((feed_weight.shape[0], inputs + 2 * units), np.float32)
         width = feed_weight.shape[1]
         dense[:, feed_start : feed_start + width] = feed_weight
@@ -218,6 +222,7 @@ def _cfc_plan(core: LayeredWiredCfCCore, inputs: int) -> CfCPlan:
         tuple(matrices),
         tuple(biases),
         tuple(minimal),
+        tuple(layer_neurons),
         np.asarray(core.inverse_order, np.int64),
     )
 
@@ -235,6 +240,7 @@ def _ltc_plan(core: LTCCore) -> LTCPlan:
 
     return LTCPlan(
         unfolds=int(core.unfolds),
+        max_unfolds=int(core.max_unfolds),
         cm=core.cm.astype(np.float32),
         constant=core.constant.astype(np.float32),
         sensory=Sparse(pick(sens_num, sensory), sensory.cols, sensory.ptr),

@@ -281,11 +281,7 @@ def _encoder_int8(plan: CPlan, quant: QuantPlan) -> list[str]:
     last = plan.convs[-1]
     last_buf = "work->a" if (len(plan.convs) - 1) % 2 == 0 else "work->b"
     positions, channels = last.out_hw[0] * last.out_hw[1], last.channels[1]
-    out.append(
-        _encode_function(
-            calls, last_buf, positions, channels, plan.pooling, "int8_t", True
-        )
-    )
+    out.append(_encode_function(calls, last_buf, positions, channels, plan.pooling, "int8_t", True))
     return out
 
 
@@ -381,8 +377,15 @@ def _cfc(core: CfCPlan, units: int, inputs: int) -> list[str]:
                 f"z[{offset} + j] = -L{index}_A[j] * expf(-t * (L{index}_WTAU[j] + fabsf(r[j])))"
                 f" * r[j] + L{index}_A[j];"
             )
-        else:
-            gate = f"0.5f + 0.5f * tanhf(r[{2 * n} + j] * t + r[{3 * n} + j])"
+        elif core.mode == CfCMode.LIQUID:  # target + (own old state - target) * exp(-t * rate)
+            out.append(_array(f"L{index}_OLD", "uint16_t", core.neurons[index] + inputs))
+            update = (
+                f"const float target = tanhf(r[j]), rate = softplus(r[{n} + j]);\n"
+                f"            z[{offset} + j] = target + (z[L{index}_OLD[j]] - target)"
+                " * expf(-t * rate);"
+            )
+        else:  # gate = sigmoid(t_a * t + t_b) as 0.5 * (1 + tanh(x / 2)), as NumPy does
+            gate = f"0.5f * (1.0f + tanhf(0.5f * (r[{2 * n} + j] * t + r[{3 * n} + j])))"
             mix = "a + g * b" if core.mode == CfCMode.NO_GATE else "a + g * (b - a)"
             update = (
                 f"const float a = tanhf(r[j]), b = tanhf(r[{n} + j]), g = {gate};\n"
@@ -398,6 +401,13 @@ def _cfc(core: CfCPlan, units: int, inputs: int) -> list[str]:
         offset += n
     out.append(_array("STATE_INDEX", "uint16_t", core.state_index + inputs + units))
     max_rows = max(m.ptr.shape[0] - 1 for m in core.matrices)
+    out.append(
+        """/* log(1 + exp(x)) without overflow (NumPy: logaddexp(0, x)) */
+static float softplus(float x) { return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
+"""
+        if core.mode == CfCMode.LIQUID
+        else ""
+    )
     out.append(
         f"""static void rows(int n, const float *v, const uint16_t *col, const uint16_t *ptr,
                  const float *bias, const float *z, float *r)
@@ -428,6 +438,7 @@ static void core_advance(const float *x, const float *h, float t, float *h_out)
 def _ltc(core: LTCPlan, units: int) -> list[str]:
     out = [
         f"#define UNFOLDS {core.unfolds}",
+        f"#define MAX_UNFOLDS {core.max_unfolds}",
         _array("CM", "float", core.cm),
         _array("CONST_NUM", "float", core.constant[0]),
         _array("CONST_DEN", "float", core.constant[1]),
@@ -441,13 +452,16 @@ def _ltc(core: LTCPlan, units: int) -> list[str]:
         _array("SYN_DEN", "float", core.synapse_den),
     ]
     out.append(
-        """/* LTC, fused semi-implicit Euler, UNFOLDS sub-steps over t = dt / time unit
- * (Hasani et al. 2021); sigmoids as 0.5 + 0.5 tanh with the halves folded in. */
+        """/* LTC, fused semi-implicit Euler (Hasani et al. 2021): ceil(t * UNFOLDS) sub-steps over
+ * t = dt / time unit, at least 1 and at most MAX_UNFOLDS; sigmoids as 0.5 + 0.5 tanh with
+ * the halves folded in. */
 static void core_advance(const float *x, const float *h, float t, float *h_out)
 {
     float num0[LC_HIDDEN_SIZE], den0[LC_HIDDEN_SIZE], cm_t[LC_HIDDEN_SIZE];
     float v[LC_HIDDEN_SIZE], next[LC_HIDDEN_SIZE];
-    const float sub = t / (float)UNFOLDS;
+    const float wanted = ceilf(t * (float)UNFOLDS);
+    const int unfolds = wanted < 1.0f ? 1 : (wanted > (float)MAX_UNFOLDS ? MAX_UNFOLDS : (int)wanted);
+    const float sub = t / (float)unfolds;
     int j, k, u;
     for (j = 0; j < LC_HIDDEN_SIZE; j++) {
         float num = CONST_NUM[j], den = CONST_DEN[j];
@@ -461,7 +475,7 @@ static void core_advance(const float *x, const float *h, float t, float *h_out)
         den0[j] = den + cm_t[j];
         v[j] = h[j];
     }
-    for (u = 0; u < UNFOLDS; u++) {
+    for (u = 0; u < unfolds; u++) {
         for (j = 0; j < LC_HIDDEN_SIZE; j++) {
             float num = num0[j], den = den0[j];
             for (k = SYN_P[j]; k < SYN_P[j + 1]; k++) {

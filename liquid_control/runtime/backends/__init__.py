@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from liquid_control.runtime.backends.base import Backend, BackendSpec
 from liquid_control.interface.model_dir import load_model
+from liquid_control.runtime.backends.base import Backend, BackendSpec
 
 BACKENDS = ("numpy", "onnxruntime", "c", "c_int8", "torch")
 
