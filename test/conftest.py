@@ -9,10 +9,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
-# A private DDS domain per test session so parallel runs on one machine never cross-talk.
-os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(100, 200)))
+# A private DDS domain per test session so parallel runs on one machine never cross-talk
+# (1..101: the IDs whose ports stay below Linux's ephemeral range), traffic kept on this host
+# (ROS_LOCALHOST_ONLY is deprecated from Jazzy on).
+os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(1, 101)))
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-os.environ.setdefault("ROS_LOCALHOST_ONLY", "1")
 # MuJoCo picks its GL backend at import: set it before any test imports mujoco.
 os.environ.setdefault("MUJOCO_GL", "egl")
 # launch_ros / ament_index find this package through the venv prefix (see liquid_control.ament_prefix).

@@ -19,12 +19,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import rclpy
 from geometry_msgs.msg import PoseStamped, Twist, TwistStamped
-from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor, SetParametersResult
-from rclpy.executors import ExternalShutdownException
+from rclpy.duration import Duration
 from rclpy.node import Node
-from rclpy.parameter import Parameter
+from rclpy.qos import qos_profile_sensor_data
+
+from liquid_control.nodes.parameters import NodeParameters, ParamSpec
+from liquid_control.nodes.run import spin_node
 
 FRAMES = ("body", "local_enu")
 NODE_NAME = "mavros_adapter"
@@ -50,15 +51,24 @@ def clamp_speed(linear: np.ndarray, max_speed: float) -> np.ndarray:
     return linear if norm <= max_speed or norm == 0.0 else linear * (max_speed / norm)
 
 
-def _descriptor(
-    text: str, low: float | None = None, high: float | None = None, read_only: bool = False
-) -> ParameterDescriptor:
-    descriptor = ParameterDescriptor(description=text, read_only=read_only)
-    if low is not None:
-        descriptor.floating_point_range = [
-            FloatingPointRange(from_value=low, to_value=high, step=0.0)
-        ]
-    return descriptor
+PARAMS = (
+    ParamSpec("input_stamped", False, "cmd_vel input is TwistStamped instead of Twist.", True),
+    ParamSpec(
+        "frame",
+        "body",
+        "body: forward body FLU velocities (MAVROS mav_frame BODY_NED); local_enu: rotate into "
+        "ENU with the pose yaw (mav_frame LOCAL_NED).",
+        True,
+        choices=FRAMES,
+    ),
+    ParamSpec("frame_id", "base_link", "header.frame_id of the setpoints."),
+    ParamSpec("rate_hz", 20.0, "Setpoint rate (PX4 offboard needs > 2 Hz).", True, (2.0, 100.0)),
+    ParamSpec(
+        "timeout_s", 0.5, "Zero velocity when cmd_vel is older than this.", False, (0.05, 5.0)
+    ),
+    ParamSpec("max_speed_mps", 2.0, "Norm limit of the linear setpoint.", False, (0.0, 20.0)),
+    ParamSpec("max_yaw_rate_radps", 1.5, "Limit of the yaw-rate setpoint.", False, (0.0, 10.0)),
+)
 
 
 class MavrosAdapter(Node):
@@ -66,44 +76,11 @@ class MavrosAdapter(Node):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(NODE_NAME, **kwargs)
-        declare = self.declare_parameter
-        self.input_stamped = declare(
-            "input_stamped",
-            False,
-            _descriptor("cmd_vel input is TwistStamped instead of Twist.", read_only=True),
-        ).value
-        self.frame = declare(
-            "frame",
-            "body",
-            _descriptor(
-                "body: forward body FLU velocities (MAVROS mav_frame BODY_NED); local_enu: rotate "
-                "into ENU with the pose yaw (mav_frame LOCAL_NED).",
-                read_only=True,
-            ),
-        ).value
-        self.frame_id = declare(
-            "frame_id", "base_link", _descriptor("header.frame_id of the setpoints.")
-        ).value
-        self.rate_hz = declare(
-            "rate_hz",
-            20.0,
-            _descriptor("Setpoint rate (PX4 offboard needs > 2 Hz).", 2.0, 100.0, True),
-        ).value
-        self.timeout_s = declare(
-            "timeout_s",
-            0.5,
-            _descriptor("Zero velocity when cmd_vel is older than this.", 0.05, 5.0),
-        ).value
-        self.max_speed = declare(
-            "max_speed_mps", 2.0, _descriptor("Norm limit of the linear setpoint.", 0.0, 20.0)
-        ).value
-        self.max_yaw_rate = declare(
-            "max_yaw_rate_radps", 1.5, _descriptor("Limit of the yaw-rate setpoint.", 0.0, 10.0)
-        ).value
-        if self.frame not in FRAMES:
-            raise ValueError(f"frame={self.frame!r} must be one of {FRAMES}")
-        self.add_on_set_parameters_callback(self._validate)
-        self.add_post_set_parameters_callback(self._apply)
+        self.params = NodeParameters(self, PARAMS)
+        self.params.require_valid()
+        self.input_stamped = self.params.values["input_stamped"]
+        self.frame = self.params.values["frame"]
+        self.rate_hz = self.params.values["rate_hz"]
         self.command: Twist | None = None
         self.command_time: float | None = None
         self.yaw: float | None = None
@@ -113,27 +90,17 @@ class MavrosAdapter(Node):
             TwistStamped if self.input_stamped else Twist, "cmd_vel", self._on_command, 10
         )
         if self.frame == "local_enu":
-            self.create_subscription(PoseStamped, POSE_TOPIC, self._on_pose, 10)
+            # MAVROS publishes local_position/pose best effort (SensorDataQoS)
+            self.create_subscription(
+                PoseStamped, POSE_TOPIC, self._on_pose, qos_profile_sensor_data
+            )
         self.create_timer(1.0 / self.rate_hz, self._on_timer)
 
-    def _validate(self, params: list[Parameter]) -> SetParametersResult:
-        """Refuse non-finite numbers (ranges are enforced by the descriptors)."""
-        for p in params:
-            if isinstance(p.value, float) and not math.isfinite(p.value):
-                return SetParametersResult(successful=False, reason=f"{p.name} must be finite")
-        return SetParametersResult(successful=True)
-
-    def _apply(self, params: list[Parameter]) -> None:
-        """Apply accepted run-time changes."""
-        names = {
-            "frame_id": "frame_id",
-            "timeout_s": "timeout_s",
-            "max_speed_mps": "max_speed",
-            "max_yaw_rate_radps": "max_yaw_rate",
-        }
-        for p in params:
-            if p.name in names:
-                setattr(self, names[p.name], p.value)
+    # run-time parameters are read from the live, validated set
+    frame_id = property(lambda self: self.params.values["frame_id"])
+    timeout_s = property(lambda self: self.params.values["timeout_s"])
+    max_speed = property(lambda self: self.params.values["max_speed_mps"])
+    max_yaw_rate = property(lambda self: self.params.values["max_yaw_rate_radps"])
 
     def _now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
@@ -175,6 +142,9 @@ class MavrosAdapter(Node):
                 f"{'' if status == 'stale' else ', and MAVROS local_position/pose'}?)",
                 throttle_duration_sec=5.0,
             )
+        self._publish(linear, yaw_rate)
+
+    def _publish(self, linear: np.ndarray, yaw_rate: float) -> None:
         msg = TwistStamped()
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.header.frame_id = self.frame_id
@@ -183,15 +153,15 @@ class MavrosAdapter(Node):
         self.publisher.publish(msg)
         self.published += 1
 
+    def stop(self) -> None:
+        """One last zero setpoint (SIGINT, SIGTERM, shutdown), acknowledged if anyone listens."""
+        self._publish(np.zeros(3), 0.0)
+        self.publisher.wait_for_all_acked(Duration(seconds=0.5))
+
 
 def main(args: list[str] | None = None) -> None:
     """Run the adapter (``ros2 run liquid_control mavros_adapter --ros-args -p frame:=body``)."""
-    with rclpy.init(args=args):
-        node = MavrosAdapter()
-        try:
-            rclpy.spin(node)
-        except (KeyboardInterrupt, ExternalShutdownException):
-            pass
+    raise SystemExit(spin_node(MavrosAdapter, args))
 
 
 if __name__ == "__main__":

@@ -15,14 +15,9 @@ import time
 from typing import Any
 
 import numpy as np
-import rclpy
 from geometry_msgs.msg import Twist, TwistStamped
 from nav_msgs.msg import Odometry
-from rcl_interfaces.msg import (
-    SetParametersResult,
-)
 from rclpy.clock import Clock, ClockType
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock as ClockMsg
@@ -31,7 +26,8 @@ from std_msgs.msg import Bool, String
 from std_srvs.srv import Trigger
 
 from liquid_control.nodes import conversions as conv
-from liquid_control.nodes.controller_params import ParamSpec
+from liquid_control.nodes.parameters import NodeParameters, ParamSpec
+from liquid_control.nodes.run import spin_node
 from liquid_control.sim import make_sim
 from liquid_control.sim.events import CameraFrame, ImuSample
 from liquid_control.sim.perturbations import Perturbation
@@ -47,13 +43,14 @@ def _param(
     description: str,
     read_only: bool = True,
     bounds: tuple[float, float] | None = None,
+    choices: tuple[str, ...] | None = None,
 ) -> ParamSpec:
-    """A sim parameter: read-only unless said otherwise (the controller's ParamSpec)."""
-    return ParamSpec(name, default, description, read_only, bounds)
+    """A sim parameter: read-only unless said otherwise."""
+    return ParamSpec(name, default, description, read_only, bounds, choices)
 
 
 PARAMS = (
-    _param("robot", "rover", "Simulated robot: drone | rover."),
+    _param("robot", "rover", "Simulated robot.", choices=tuple(p.value for p in conv.RobotProfile)),
     _param("perturbation_file", "", "Perturbation YAML (DESIGN.md format); empty = nominal."),
     _param(
         "seed", 0, "Seed of the first episode; each episode takes the next.", bounds=(0, 2**31 - 1)
@@ -92,7 +89,13 @@ PARAMS = (
         bounds=(0.0, 500.0),
     ),
     _param("publish_clock", True, "Publish /clock (needed by use_sim_time nodes)."),
-    _param("sensor_qos", "sensor_data", "QoS of sensor topics: sensor_data | reliable."),
+    _param(
+        "sensor_qos",
+        "reliable",
+        "QoS of camera and IMU topics: reliable, as drivers and ros_gz_bridge publish (REP 2003); "
+        "sensor_data for best effort.",
+        choices=("reliable", "sensor_data"),
+    ),
     _param(
         "viewer",
         False,
@@ -108,10 +111,11 @@ class SimNode(Node):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(NODE_NAME, **kwargs)
-        for spec in PARAMS:
-            self.declare_parameter(spec.name, spec.default, spec.descriptor())
-        p = {spec.name: self.get_parameter(spec.name).value for spec in PARAMS}
-        self._check_start_values(p)
+        self._viewer = None
+        self.stream: StreamingSim | None = None
+        self.params = NodeParameters(self, PARAMS, on_change=self._apply_parameters)
+        self.params.require_valid()
+        p = self.params.values
         self.profile = conv.RobotProfile(p["robot"])
         perturbation = (
             Perturbation.from_yaml(p["perturbation_file"]) if p["perturbation_file"] else None
@@ -129,8 +133,6 @@ class SimNode(Node):
         self._create_interfaces(p)
         self._viewer = self._open_viewer() if p["viewer"] else None
         self._pacer = WallPacer(p["real_time_factor"])
-        self.add_on_set_parameters_callback(self._validate_parameters)
-        self.add_post_set_parameters_callback(self._apply_parameters)
         period = self.stream.step_s / max(p["real_time_factor"], 1.0)
         steady = Clock(clock_type=ClockType.STEADY_TIME)  # never /clock: this node makes it
         self._timer = self.create_timer(
@@ -142,16 +144,6 @@ class SimNode(Node):
         )
 
     # ----- set-up -----------------------------------------------------------------------
-    def _check_start_values(self, p: dict[str, Any]) -> None:
-        if p["robot"] not in ("drone", "rover"):
-            raise ValueError(f"robot={p['robot']!r}; allowed: 'drone', 'rover'")
-        if p["sensor_qos"] not in ("sensor_data", "reliable"):
-            raise ValueError(f"sensor_qos={p['sensor_qos']!r}; allowed: 'sensor_data', 'reliable'")
-        for name in ("real_time_factor", "wait_for_command_s", "odom_rate_hz", "seed"):
-            low, high = SPECS[name].bounds
-            if not low <= p[name] <= high:
-                raise ValueError(f"{name}={p[name]} is out of range; allowed {low}..{high}")
-
     def _create_interfaces(self, p: dict[str, Any]) -> None:
         sensor_qos = qos_profile_sensor_data if p["sensor_qos"] == "sensor_data" else 10
         self._image_pub = self.create_publisher(Image, p["image_topic"], sensor_qos)
@@ -195,28 +187,16 @@ class SimNode(Node):
         return info
 
     # ----- parameters -------------------------------------------------------------------
-    def _validate_parameters(self, params: list) -> SetParametersResult:
-        for param in params:
-            spec = SPECS.get(param.name)
-            if spec is not None and spec.bounds is not None:
-                low, high = spec.bounds
-                if not low <= param.value <= high:
-                    return SetParametersResult(
-                        successful=False,
-                        reason=f"{param.name}={param.value} is out of range {low}..{high}",
-                    )
-        return SetParametersResult(successful=True)
-
-    def _apply_parameters(self, params: list) -> None:
-        for param in params:
-            if param.name == "real_time_factor":
-                self._pacer.set_factor(param.value)
-                period = self.stream.step_s / max(param.value, 1.0) if param.value > 0 else 0.0
-                self._timer.timer_period_ns = int(period * 1e9)
-            elif param.name == "wait_for_command_s":
-                self._wait_s = param.value
-            elif param.name == "auto_reset":
-                self.stream.auto_reset = param.value
+    def _apply_parameters(self, changed: set[str]) -> None:
+        """Apply accepted run-time changes (the set was validated as a whole)."""
+        values = self.params.values
+        if "real_time_factor" in changed:
+            factor = values["real_time_factor"]
+            self._pacer.set_factor(factor)
+            period = self.stream.step_s / max(factor, 1.0) if factor > 0 else 0.0
+            self._timer.timer_period_ns = int(period * 1e9)
+        self._wait_s = values["wait_for_command_s"]
+        self.stream.auto_reset = values["auto_reset"]
 
     # ----- callbacks ----------------------------------------------------------------------
     def _on_cmd_vel(self, msg: Twist | TwistStamped) -> None:
@@ -225,7 +205,7 @@ class SimNode(Node):
         except ValueError as error:
             self.bad_commands += 1
             self.stream.sim.set_command(np.zeros(len(self.stream.sim.spec.command_names)))
-            self.get_logger().warn(
+            self.get_logger().warning(
                 f"bad cmd_vel ({self.bad_commands} so far), commanding zero: {error}",
                 throttle_duration_sec=2.0,
             )
@@ -300,10 +280,11 @@ class SimNode(Node):
         self._odom_pub.publish(msg)
 
     def destroy_node(self) -> None:
-        """Release the renderer (and viewer) with the node."""
+        """Release the renderer (and viewer) with the node, also after a failed constructor."""
         if self._viewer is not None:
             self._viewer.close()
-        self.stream.sim.close()
+        if self.stream is not None:
+            self.stream.sim.close()
         super().destroy_node()
 
 
@@ -324,13 +305,8 @@ def _jsonable(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(args: list[str] | None = None) -> None:
-    """Console entry point ``sim``."""
-    try:
-        with rclpy.init(args=args):
-            node = SimNode()
-            rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    """Console entry point ``sim``: exits 1 with the reason when the simulator cannot start."""
+    raise SystemExit(spin_node(SimNode, args))
 
 
 if __name__ == "__main__":

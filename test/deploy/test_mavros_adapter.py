@@ -11,6 +11,7 @@ import rclpy
 from geometry_msgs.msg import PoseStamped, Twist, TwistStamped
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
+from rclpy.qos import qos_profile_sensor_data
 
 from liquid_control.nodes.mavros_adapter import (
     POSE_TOPIC,
@@ -47,7 +48,8 @@ class _Graph:
         self.adapter = MavrosAdapter(parameter_overrides=params, context=self.context)
         self.peer = rclpy.create_node("mavros_peer", context=self.context)
         self.cmd = self.peer.create_publisher(Twist, "cmd_vel", 10)
-        self.pose = self.peer.create_publisher(PoseStamped, POSE_TOPIC, 10)
+        # as MAVROS publishes it: best effort (SensorDataQoS)
+        self.pose = self.peer.create_publisher(PoseStamped, POSE_TOPIC, qos_profile_sensor_data)
         self.setpoints: list[TwistStamped] = []
         self.peer.create_subscription(TwistStamped, SETPOINT_TOPIC, self.setpoints.append, 50)
         self.executor = SingleThreadedExecutor(context=self.context)
@@ -93,6 +95,10 @@ def test_body_frame_setpoints_limits_and_watchdog():
         graph.spin(1.0)  # silence longer than timeout_s: zero, still at the fixed rate
         assert _values(graph.setpoints[-1]) == [0, 0, 0, 0]
         assert len(graph.setpoints) - count >= 10  # 50 Hz nominal, kept up without input
+        assert graph.adapter.set_parameters([Parameter("max_speed_mps", value=0.5)])[0].successful
+        assert _values(graph.command(3.0, 4.0, 0.0, 0.0)) == pytest.approx([0.3, 0.4, 0, 0])
+        refused = graph.adapter.set_parameters([Parameter("timeout_s", value=float("nan"))])[0]
+        assert not refused.successful and "timeout_s" in refused.reason
     finally:
         graph.close()
 

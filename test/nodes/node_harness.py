@@ -33,8 +33,8 @@ def save_random_model(directory: Path, robot: str, seed: int = 0) -> Path:
     import torch
 
     from liquid_control.core.policy import LiquidPolicy
-    from liquid_control.interface.policy_config import PolicyConfig
     from liquid_control.core.save import save_policy
+    from liquid_control.interface.policy_config import PolicyConfig
 
     torch.manual_seed(seed)
     config = PolicyConfig(robot=robot, image_shape=IMAGE_SHAPE, encoder_channels=(8, 12))

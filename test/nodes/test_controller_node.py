@@ -78,7 +78,7 @@ def test_limits_change_at_run_time_and_bad_values_are_rejected(rover: Harness) -
     for name, value, reason in [
         ("command_limits", [1.0, 1.0, 1.0], "needs 2 values"),
         ("command_limits", [1.0, -1.0], "limits must be finite and > 0"),
-        ("dt_min_s", 0.5, "need 0 < dt_min_s <= dt_max_s"),
+        ("dt_min_s", 0.5, "need dt_min_s <= first_dt_s <= dt_max_s"),
         ("gap_policy", "forget", "is not one of"),
         ("camera_timeout_s", 0.0, "out of range"),
     ]:

@@ -117,11 +117,21 @@ def test_publishes_what_the_gz_bridge_would(graph_factory):
     assert np.all(np.diff(clock) > 0) and clock[-1] >= imu_stamps[-1]
 
 
-def test_sensor_topics_use_sensor_data_qos_by_default(graph_factory):
-    g = graph_factory(robot="rover")
+@pytest.mark.parametrize(
+    ("sensor_qos", "reliability"),
+    [(None, ReliabilityPolicy.RELIABLE), ("sensor_data", ReliabilityPolicy.BEST_EFFORT)],
+)
+def test_sensor_topics_are_reliable_like_drivers_unless_asked(
+    graph_factory, sensor_qos, reliability
+):
+    """REP 2003: drivers (and ros_gz_bridge) publish sensors reliable; subscribers choose."""
+    g = graph_factory(robot="rover", **({"sensor_qos": sensor_qos} if sensor_qos else {}))
     for topic in ("camera/image_raw", "camera/camera_info", "imu/data"):
-        (info,) = g.peer.get_publishers_info_by_topic(topic)
-        assert info.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT
+        infos = [
+            i for i in g.peer.get_publishers_info_by_topic(topic) if i.node_name == "liquid_sim"
+        ]
+        assert len(infos) == 1, topic
+        assert infos[0].qos_profile.reliability == reliability
 
 
 def test_cmd_vel_drives_the_rover_and_turns_it_left(graph_factory):
@@ -226,3 +236,20 @@ def test_closed_loop_with_the_controller_node(graph_factory, tmp_path):
     frames = len(g.got["image"])
     assert frames <= len(g.got["cmd"]) + 3
     assert np.linalg.norm(g.node.stream.sim.command) > 0.0
+
+
+def test_a_sim_that_cannot_start_exits_1_with_the_reason_only():
+    """A bad parameter ends the process with its reason, not an AttributeError on top."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "liquid_control.nodes.sim_node", "--ros-args", "-p", "robot:=boat"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 1, output
+    assert "robot='boat' is not one of ['drone', 'rover']" in output
+    assert "AttributeError" not in output and "Traceback" not in output

@@ -40,8 +40,8 @@ def save_random_model(directory: Path, robot: str = "rover", seed: int = 0) -> P
     import torch
 
     from liquid_control.core.policy import LiquidPolicy
-    from liquid_control.interface.policy_config import PolicyConfig
     from liquid_control.core.save import save_policy
+    from liquid_control.interface.policy_config import PolicyConfig
 
     torch.manual_seed(seed)
     config = PolicyConfig(robot=robot, image_shape=IMAGE_SHAPE, encoder_channels=(8, 12))
@@ -49,9 +49,13 @@ def save_random_model(directory: Path, robot: str = "rover", seed: int = 0) -> P
 
 
 def diagnostics_values(msg: DiagnosticArray, name: str) -> dict[str, str]:
-    """The key/values of the status called ``name`` in one DiagnosticArray (empty if absent)."""
+    """Key/values of the controller status of node ``name`` (fully qualified), or empty.
+
+    Statuses are named ``<node>: controller`` with the namespace in the hardware id.
+    """
+    namespace, _, node = name.rpartition("/")
     for status in msg.status:
-        if status.name == name:
+        if status.name == f"{node}: controller" and status.hardware_id.startswith(f"{namespace}/"):
             values = {kv.key: kv.value for kv in status.values}
             values["_level"] = str(status.level[0] if status.level else 0)
             values["_message"] = status.message

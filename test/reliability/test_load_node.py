@@ -20,8 +20,8 @@ import pytest
 from harness import REPORT, command_violations
 from node_graph import Graph, good_imu
 
-from liquid_control.nodes import conversions as conv
 from liquid_control.interface.robots import ROVER
+from liquid_control.nodes import conversions as conv
 
 CAMERA_HZ = ROVER.camera.rate_hz * 10  # 10x nominal
 IMU_HZ = 2000.0

@@ -23,9 +23,8 @@ from lifecycle_msgs.srv import GetState
 from node_graph import IMAGE_SHAPE, Graph, save_random_model
 from rclpy.lifecycle import TransitionCallbackReturn
 
-from liquid_control.interface.model_dir import sha256_file
+from liquid_control.interface.model_dir import ModelLoadError, sha256_file
 from liquid_control.runtime import load_backend
-from liquid_control.interface.model_dir import ModelLoadError
 
 BACKENDS = ["numpy", "onnxruntime", "torch"]
 
