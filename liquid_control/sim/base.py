@@ -25,6 +25,7 @@ ensure_gl_backend()
 import mujoco  # noqa: E402  (the GL backend must be chosen first)
 
 SETTLE_TICKS = 100  # physics run before t = 0 of every episode
+TASK_RATE_HZ = 100.0  # success/collision checks, independent of the sensor rates
 
 
 class BaseSim(ABC):
@@ -39,9 +40,14 @@ class BaseSim(ABC):
         self.data = mujoco.MjData(self.model)
         cam = spec.camera
         self.image_shape = (cam.height, cam.width, 3)
-        self._ticks_per_imu = _ticks(spec.imu.rate_hz, "imu rate_hz")
-        self._ticks_per_frame = _ticks(cam.rate_hz, "camera rate_hz")
-        self.control_period_s = self._ticks_per_frame * PHYSICS_DT_S
+        p = self.perturbation
+        # sensors sample on their own schedules (any rate): a sample is taken at the first
+        # physics tick at or after its due time and stamped with that tick's time, so a
+        # rate that does not divide the physics rate shows the jitter a real driver has
+        self.imu_period_s = 1.0 / (p.imu.rate_hz or spec.imu.rate_hz)
+        self.frame_period_s = 1.0 / (p.camera.rate_hz or cam.rate_hz)
+        self._ticks_per_task = _ticks(TASK_RATE_HZ, "task rate")
+        self.control_period_s = self.frame_period_s
         self.camera = (
             OffscreenCamera(self.model, "front", cam.width, cam.height) if render else None
         )
@@ -86,6 +92,7 @@ class BaseSim(ABC):
         self._rng_camera, self._rng_imu, self._rng_dynamics = camera, imu, dynamics
         mujoco.mj_resetData(self.model, self.data)
         self._tick, self._pending, self.done = 0, [], False
+        self._next_imu, self._next_frame = self.imu_period_s, self.frame_period_s
         self._image = np.zeros(self.image_shape, dtype=np.uint8)
         self._image_stamp = math.nan
         self.command = np.zeros(len(self.spec.command_names))
@@ -118,12 +125,19 @@ class BaseSim(ABC):
             self._physics_tick()
         return self._deliver()
 
+    def advance_to_frame(self) -> list[ImuSample | CameraFrame]:
+        """Run physics until the next camera frame is due; return the events that arrived."""
+        due = self._next_frame
+        while self.time < due - 1e-9:
+            self._physics_tick()
+        return self._deliver()
+
     def step(self, action: np.ndarray) -> tuple[Observation, float, bool, dict[str, Any]]:
         """Apply ``action`` for one camera period; return (obs, reward, done, info)."""
         was_done = self.done
         self.set_command(action)
         before = self._progress()
-        obs = self._observe(self.advance(self.control_period_s))
+        obs = self._observe(self.advance_to_frame())
         reward = self._progress() - before
         if self.done and not was_done:
             reward += 10.0 if self.episode_info()["success"] else -10.0
@@ -185,12 +199,15 @@ class BaseSim(ABC):
         self._apply_control(PHYSICS_DT_S)
         mujoco.mj_step(self.model, self.data)
         self._tick += 1
-        if self._tick % self._ticks_per_imu == 0:
+        now = self.time + 1e-9
+        if now >= self._next_imu:
             self._sample_imu()
-            if not self.done:
-                self._update_task()
-        if self._tick % self._ticks_per_frame == 0:
+            self._next_imu += self.imu_period_s
+        if self._tick % self._ticks_per_task == 0 and not self.done:
+            self._update_task()
+        if now >= self._next_frame:
             self._capture_frame()
+            self._next_frame += self.frame_period_s
 
     def _sample_imu(self) -> None:
         """Measure, corrupt and queue one IMU sample (maybe dropped)."""

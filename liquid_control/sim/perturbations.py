@@ -27,6 +27,11 @@ def _vec3(lo: float, hi: float) -> Any:
     return field(default=(0.0, 0.0, 0.0), metadata={"range": (lo, hi), "vec3": True})
 
 
+def _rate(lo: float, hi: float) -> Any:
+    """An optional sensor rate in Hz within [lo, hi] (None keeps the robot's own)."""
+    return field(default=None, metadata={"range": (lo, hi), "optional": True})
+
+
 def _rgb() -> Any:
     """An optional [r, g, b] colour in 0..1 (None keeps the training colour)."""
     return field(default=None, metadata={"range": (0.0, 1.0), "vec3": True, "optional": True})
@@ -47,6 +52,7 @@ class CameraPerturbation:
     occlusion: float = _num(0.0, 1.0, 0.0)  # fraction of the frame hidden by a patch
     drop_prob: float = _num(0.0, 1.0, 0.0)  # chance a frame is never delivered
     latency_s: float = _num(0.0, 2.0, 0.0)  # delivery delay
+    rate_hz: float | None = _rate(1.0, 100.0)  # camera rate at deployment (None: the robot's)
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,7 @@ class ImuPerturbation:
     accel_bias: Vec3 = _vec3(-10.0, 10.0)  # m/s^2
     drop_prob: float = _num(0.0, 1.0, 0.0)
     latency_s: float = _num(0.0, 2.0, 0.0)
+    rate_hz: float | None = _rate(10.0, 500.0)  # IMU rate at deployment (None: the robot's)
 
 
 @dataclass(frozen=True)
