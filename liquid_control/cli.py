@@ -11,8 +11,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "collect": ("liquid_control.learn.collect", "record expert demonstrations as rosbag2"),
     "train": ("liquid_control.learn.train", "train a policy from a YAML config"),
     "eval": ("liquid_control.learn.evaluate", "closed-loop evaluation, nominal and shifted"),
-    "ship": ("liquid_control.learn.ship", "turn a training run into a shipped model directory"),
-    "export": ("liquid_control.learn.export", "export a model directory to ONNX"),
+    "export": (
+        "liquid_control.export.cli",
+        "export a model (ONNX, C99 float/int8) or ship a training run, and check it",
+    ),
     "inspect": ("liquid_control.inspect.cli", "wiring diagram, neuron traces, saliency"),
     "monitor": ("liquid_control.inspect.monitor", "live terminal view of ~/neurons"),
     "bench": ("liquid_control.bench", "benchmarks (ratios vs references in the same run)"),

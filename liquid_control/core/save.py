@@ -22,7 +22,7 @@ def save_policy(policy: LiquidPolicy, model_dir: str | Path) -> Path:
     """Write the weights and a config.json carrying their sha256; stale ONNX files are removed.
 
     The loader (liquid_control.interface.model_dir) refuses the weights if their
-    checksum does not match; run core.export.export_onnx afterwards for ONNX.
+    checksum does not match; run `liquid-control export MODEL --onnx` afterwards for ONNX.
     """
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)

@@ -160,11 +160,15 @@ def _compiler_version(compiler: str) -> str:
 def simulator_frames(
     robot: str,
     image_shape: tuple[int, int, int],
-    episodes: int = 3,
-    steps: int = 60,
+    episodes: int = 4,
+    steps: int = 400,
     seed: int = 1000,
 ) -> np.ndarray:
-    """Nominal camera frames from the embedded simulator with the expert driving."""
+    """Nominal camera frames from the embedded simulator with the expert driving, whole episodes.
+
+    Whole episodes matter: the drone's late frames (close to the target) drive
+    some encoder channels 3-4x past what its first seconds do.
+    """
     from liquid_control.sim import make_sim
     from liquid_control.sim.experts import expert_action
 

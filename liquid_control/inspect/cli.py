@@ -100,18 +100,6 @@ def _stability(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_export(args: argparse.Namespace) -> int:
-    from liquid_control.inspect.export_check import check_export, format_report, write_json
-
-    results = check_export(
-        args.model, tuple(args.backends), args.sequences, args.steps, args.seed, args.tolerance
-    )
-    print(format_report(args.model, results))
-    if args.json:
-        write_json(args.json, results)
-    return 0 if all(r.passed for r in results) else 1
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one subparser per inspection."""
     parser = argparse.ArgumentParser(prog="liquid-control inspect", description=__doc__)
@@ -154,17 +142,6 @@ def build_parser() -> argparse.ArgumentParser:
     _frame_args(p)
     p.set_defaults(run=_stability)
 
-    p = sub.add_parser("check-export", help="ONNX Runtime / NumPy backends vs torch")
-    p.add_argument("model")
-    p.add_argument(
-        "--backends", nargs="+", default=["onnxruntime", "numpy"], choices=("onnxruntime", "numpy")
-    )
-    p.add_argument("--sequences", type=int, default=4)
-    p.add_argument("--steps", type=int, default=40)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--tolerance", type=float, default=1e-5)
-    p.add_argument("--json", help="write the errors as JSON")
-    p.set_defaults(run=_check_export)
     return parser
 
 

@@ -146,7 +146,7 @@ def onnx_paths(model_dir: str | Path, meta: dict[str, Any]) -> dict[str, Path]:
     recorded = meta.get("onnx_sha256") or {}
     if not recorded:
         raise FileNotFoundError(
-            f"{model_dir} has no ONNX export: run liquid_control.core.export.export_onnx"
+            f"{model_dir} has no ONNX export: run `liquid-control export {model_dir} --onnx`"
         )
     return {
         part: verified_file(model_dir, name, recorded.get(part))

@@ -18,6 +18,7 @@ from pathlib import Path
 from liquid_control.learn import report
 from liquid_control.learn.collect import perturbation_json
 from liquid_control.learn.rollout import Job, run_jobs
+from liquid_control.runtime.backends import BACKENDS
 
 EVAL_SEED = 100_000  # evaluation scenes never overlap the training seeds (0..)
 
@@ -138,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, default=20, help="episodes per cell (default 20)")
     p.add_argument("--seed", type=int, default=EVAL_SEED, help=f"first seed ({EVAL_SEED})")
     p.add_argument("--workers", type=int, default=2, help="parallel processes (default 2)")
-    p.add_argument("--backend", choices=("numpy", "onnxruntime", "torch"), default="numpy")
+    p.add_argument("--backend", choices=BACKENDS, default="numpy")
     p.add_argument(
         "--saliency-episodes",
         type=int,

@@ -12,7 +12,7 @@ def deploy_model(tmp_path_factory) -> Path:
     """A randomly initialised rover CfC-NCP policy (64x48 camera) with encoder/core ONNX."""
     import torch
 
-    from liquid_control.core.export import export_onnx
+    from liquid_control.export.onnx import export_onnx
     from liquid_control.core.policy import LiquidPolicy
     from liquid_control.interface.policy_config import PolicyConfig
 
@@ -27,7 +27,7 @@ def deploy_drone_model(tmp_path_factory) -> Path:
     """A randomly initialised drone CfC-NCP policy with encoder/core ONNX."""
     import torch
 
-    from liquid_control.core.export import export_onnx
+    from liquid_control.export.onnx import export_onnx
     from liquid_control.core.policy import LiquidPolicy
     from liquid_control.interface.policy_config import PolicyConfig
 

@@ -1,4 +1,4 @@
-"""The ONNX export round trip: onnxruntime and numpy follow torch within 1e-5 over sequences."""
+"""The one export checker: onnxruntime and numpy follow torch within 1e-5 over sequences."""
 
 from __future__ import annotations
 
@@ -8,15 +8,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from liquid_control.inspect.export_check import (
+from liquid_control.export.check import (
     check_export,
     format_report,
     random_inputs,
     write_json,
 )
 
+LTC_ONNX = pytest.mark.xfail(
+    strict=True,
+    reason="LTC unfolds now scale with dt (issue 13); a traced ONNX core bakes the unfold count "
+    "of the tracing dt into the graph, so ONNX Runtime differs from torch at other dt",
+)
 
-@pytest.mark.parametrize("fixture", ["rover_model", "drone_ltc_model", "rover_lstm_model"])
+
+@pytest.mark.parametrize(
+    "fixture", ["rover_model", pytest.param("drone_ltc_model", marks=LTC_ONNX), "rover_lstm_model"]
+)
 def test_backends_follow_torch_within_1e_5(fixture, request):
     results = check_export(request.getfixturevalue(fixture), sequences=2, steps=30)
     assert [r.backend for r in results] == ["onnxruntime", "numpy"]
@@ -36,6 +44,24 @@ def test_shipped_policies_export_round_trip(name):
     for result in check_export(model, sequences=2, steps=40):
         assert result.passed, result
         assert result.feature_scale > 1.0  # trained features are large: judged relatively
+
+
+def test_the_step_graph_is_checked_by_the_same_checker(rover_model, tmp_path):
+    """The single-file step graph is one more runner of the one checker, and it can fail."""
+    import torch
+
+    from liquid_control.export.onnx import export_step_onnx
+    from liquid_control.runtime.backends.torch_backend import load_policy
+
+    policy = load_policy(rover_model)
+    path = export_step_onnx(policy, tmp_path / "step.onnx")
+    (good,) = check_export(rover_model, (), sequences=1, steps=12, step_graph=path)
+    assert good.backend == "step_graph" and good.passed and 0.0 < good.command < 1e-5
+    with torch.no_grad():  # a graph from other weights must be caught
+        next(policy.parameters()).add_(0.5)
+    export_step_onnx(policy, path)
+    (bad,) = check_export(rover_model, (), sequences=1, steps=12, step_graph=path)
+    assert not bad.passed and bad.worst > 1e-3
 
 
 def test_a_tolerance_below_round_off_fails_and_reports_it(rover_model, tmp_path):
@@ -64,7 +90,7 @@ def test_random_inputs_look_like_sensors():
 
 def test_core_step_error_catches_a_wrong_step(rover_model):
     """The one-step check sees a core that is off by 1e-4, even with torch's inputs fed in."""
-    from liquid_control.inspect.export_check import core_step_error, random_inputs, run_sequence
+    from liquid_control.export.check import core_step_error, random_inputs, run_sequence
     from liquid_control.runtime.backends import load_backend
 
     reference = load_backend(rover_model, "torch")

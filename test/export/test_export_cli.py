@@ -1,58 +1,84 @@
-"""`liquid-control export`: model-dir ONNX files refreshed, single-file step graph within 1e-5."""
+"""`liquid-control export`: one command writes ONNX or C, ships runs, and checks what it wrote."""
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import onnx
 import pytest
+from export_models import save_model
 
-from liquid_control.core.export import export_step_onnx, step_onnx_error
-from liquid_control.core.policy import LiquidPolicy
-from liquid_control.interface.policy_config import PolicyConfig
-from liquid_control.core.save import save_policy
-from liquid_control.learn.export import main
+from liquid_control.cli import main as top_main
+from liquid_control.export.cli import main
 from liquid_control.runtime import load_backend
 
 
 @pytest.fixture
 def model_dir(tmp_path):
-    return save_policy(LiquidPolicy(PolicyConfig(robot="drone", core="cfc_ncp")), tmp_path / "m")
+    return save_model(tmp_path / "m", 3, onnx=False, robot="drone")
 
 
-def test_export_cli_writes_checked_onnx_files(model_dir, tmp_path, capsys):
+def test_onnx_export_writes_checked_files(model_dir, tmp_path, capsys):
     step = tmp_path / "out" / "step.onnx"
-    assert main([str(model_dir), "--onnx", str(step), "--steps", "16"]) == 0
+    code = main([str(model_dir), "--onnx", "--step-onnx", str(step), "--steps", "16"])
+    assert code == 0
     out = capsys.readouterr().out
-    assert "-> OK" in out
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
+    assert {"onnxruntime", "numpy", "step_graph"} <= set(rows)
+    assert all(rows[name].rstrip().endswith("| pass |") for name in ("onnxruntime", "step_graph"))
     config = json.loads((model_dir / "config.json").read_text())
     assert set(config["onnx_sha256"]) == {"encoder", "core"}
     graph = onnx.load(str(step))
     assert [i.name for i in graph.graph.input] == ["image", "imu", "hidden", "dt"]
     assert [d.dim_value for d in graph.graph.input[0].type.tensor_type.shape.dim] == [1, 48, 64, 3]
-    # the refreshed model dir loads in the torch-free backend with its new checksums
-    backend = load_backend(model_dir, "onnxruntime")
-    command, _ = backend.step(
-        backend.encode_image(np.zeros((48, 64, 3), np.uint8)),
-        np.zeros(9, np.float32),
-        backend.initial_state(),
-        0.05,
-    )
-    assert command.shape == (4,) and np.isfinite(command).all()
+    backend = load_backend(model_dir, "onnxruntime")  # the refreshed dir loads torch-free
+    reference = load_backend(model_dir, "numpy")
+    frame = np.full((48, 64, 3), 90, np.uint8)
+    imu = np.zeros(9, np.float32)
+    got, _ = backend.step(backend.encode_image(frame), imu, backend.initial_state(), 0.05)
+    want, _ = reference.step(reference.encode_image(frame), imu, reference.initial_state(), 0.05)
+    assert np.abs(got - want).max() < 1e-5
 
 
-def test_step_graph_error_is_measured_not_assumed(model_dir, tmp_path):
-    from liquid_control.runtime.backends.torch_backend import load_policy
+def test_c_export_through_the_top_level_cli(model_dir, tmp_path, capsys, compiler):
+    out_dir = tmp_path / "firmware"
+    assert top_main(["export", str(model_dir), "--c", str(out_dir), "--steps", "50"]) == 0
+    assert (out_dir / "lc_policy.h").is_file() and (out_dir / "lc_policy.c").is_file()
+    report = capsys.readouterr().out
+    row = next(line for line in report.splitlines() if line.startswith("| c |"))
+    assert "| numpy |" in row and row.rstrip().endswith("| pass |")
+    # the ONNX export afterwards keeps the C record (same weights) ...
+    assert main([str(model_dir), "--onnx", "--steps", "4"]) == 0
+    assert "float" in json.loads((model_dir / "config.json").read_text())["c_exports"]
+    # ... and --check re-checks everything config.json records
+    capsys.readouterr()
+    assert main([str(model_dir), "--check", "--steps", "8"]) == 0
+    backends = [
+        line.split("|")[1].strip()
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("| ") and "---" not in line and "backend" not in line
+    ]
+    assert backends == ["onnxruntime", "numpy", "c"]
 
-    policy = load_policy(model_dir)
-    path = export_step_onnx(policy, tmp_path / "step.onnx")
-    assert max(step_onnx_error(policy, path, steps=8).values()) < 1e-5
-    with __import__("torch").no_grad():  # perturb torch only: the check must see the difference
-        next(policy.parameters()).add_(0.5)
-    assert max(step_onnx_error(policy, path, steps=8).values()) > 1e-3
+
+def test_ship_copies_provenance_and_exports(model_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(model_dir, run / "best")
+    (run / "summary.json").write_text("{}\n")
+    shipped = tmp_path / "shipped"
+    assert main([str(run), "--ship", str(shipped), "--steps", "4"]) == 0
+    assert (shipped / "training" / "summary.json").is_file()
+    assert (shipped / "core.onnx").is_file()
 
 
-def test_export_cli_refuses_a_missing_model(tmp_path, capsys):
-    assert main([str(tmp_path / "nothing")]) == 2
+def test_export_refuses_what_it_cannot_do(tmp_path, rover_lstm_model, capsys):
+    assert main([str(tmp_path / "nothing"), "--onnx"]) == 2
     assert "nothing" in capsys.readouterr().err
+    assert main([str(rover_lstm_model), "--c", str(tmp_path / "c")]) == 2
+    assert "core 'lstm' has no C implementation" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([str(rover_lstm_model)])  # nothing asked for
+    with pytest.raises(SystemExit):
+        main([str(rover_lstm_model), "--int8"])  # --int8 without --c

@@ -11,7 +11,7 @@ def _save(path: Path, seed: int, **config) -> Path:
     """Save a fresh policy with its ONNX export (encoder.onnx + core.onnx)."""
     import torch
 
-    from liquid_control.core.export import export_onnx
+    from liquid_control.export.onnx import export_onnx
     from liquid_control.core.policy import LiquidPolicy
     from liquid_control.interface.policy_config import PolicyConfig
 

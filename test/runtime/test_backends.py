@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from liquid_control.core.export import export_onnx
+from liquid_control.export.onnx import export_onnx
 from liquid_control.core.policy import LiquidPolicy
 from liquid_control.interface.policy_config import PolicyConfig
 from liquid_control.runtime.backends import load_backend

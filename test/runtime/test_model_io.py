@@ -68,7 +68,7 @@ def test_missing_directory_and_files(saved: tuple[Path, LiquidPolicy], tmp_path:
     (copy / "config.json").unlink()
     with pytest.raises(FileNotFoundError, match="config.json missing"):
         load_backend(copy, "numpy")
-    with pytest.raises(FileNotFoundError, match="export_onnx"):
+    with pytest.raises(FileNotFoundError, match="--onnx"):
         load_backend(saved[0], "onnxruntime")
 
 
