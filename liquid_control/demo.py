@@ -1,9 +1,9 @@
 """`liquid-control demo`: the shipped policies drive the embedded simulator over real ROS 2 topics.
 
-For each robot it starts two processes, the simulator bridge (`sim`) and the
-controller (`controller`, with `config/<robot>.yaml`, on sim time), listens to
-them with a recorder node, and writes a GIF of the camera with the neurons'
-activity, a trajectory plot and a JSON summary into the output directory.
+For each robot the ROS side (``nodes/demo_recorder.run_demo``) runs the simulator
+bridge and the controller as processes and records them; this module writes a GIF
+of the camera with the neurons' activity, a trajectory plot and a JSON summary into
+the output directory. rclpy is imported only when the demo runs.
 """
 
 from __future__ import annotations
@@ -11,125 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-from liquid_control.nodes.controller_params import RobotProfile, resolve_model_path, share_dirs
 from liquid_control.interface.robots import DRONE, ROVER
 
 ROBOTS = ("rover", "drone")
 CAMERA_HZ = {"rover": ROVER.camera.rate_hz, "drone": DRONE.camera.rate_hz}  # GIF frame rate
-CONTROLLER = "liquid_controller"
-SIM = "liquid_sim"
-
-
-def _params_file(robot: str) -> Path:
-    """config/<robot>.yaml from the installed share dir, else the source tree."""
-    candidates = [share / "config" / f"{robot}.yaml" for share in share_dirs()]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise FileNotFoundError(f"no {robot}.yaml in {[str(p) for p in candidates]}")
-
-
-def _start(module: str, ros_args: list[str], log: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", module, "--ros-args", *ros_args]
-    with log.open("w") as handle:  # the child keeps its own descriptor
-        return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _run_robot(robot: str, args: argparse.Namespace, out: Path) -> list:
-    """Run ``args.episodes`` closed-loop episodes of one robot; return their records."""
-    from rclpy.executors import SingleThreadedExecutor
-    from std_srvs.srv import Trigger
-
-    from liquid_control.nodes.demo_recorder import DemoRecorder
-
-    model = resolve_model_path(args.model.get(robot, ""), RobotProfile(robot))
-    sim = _start(
-        "liquid_control.nodes.sim_node",
-        [
-            "-p",
-            f"robot:={robot}",
-            "-p",
-            f"seed:={args.seed}",
-            "-p",
-            f"real_time_factor:={args.real_time_factor}",
-            "-p",
-            "wait_for_command_s:=0.5",
-            "-p",
-            "auto_reset:=false",
-        ],
-        out / f"{robot}_sim.log",
-    )
-    controller = _start(
-        "liquid_control.nodes.controller_node",
-        [
-            "--params-file",
-            str(_params_file(robot)),
-            "-p",
-            "use_sim_time:=true",
-            "-p",
-            f"model_path:={model}",
-            "-p",
-            "publish_neurons:=true",
-        ],
-        out / f"{robot}_controller.log",
-    )
-    recorder = DemoRecorder(robot, CONTROLLER, SIM)
-    resets = [recorder.create_client(Trigger, f"/{name}/reset") for name in (CONTROLLER, SIM)]
-    executor = SingleThreadedExecutor()
-    executor.add_node(recorder)
-    deadline = time.monotonic() + args.timeout
-    try:
-        while len(recorder.done) < args.episodes:
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"{robot}: {len(recorder.done)}/{args.episodes} episodes after {args.timeout} s;"
-                    f" see {out}/{robot}_sim.log and {out}/{robot}_controller.log"
-                )
-            for name, proc in (("sim", sim), ("controller", controller)):
-                if proc.poll() is not None:
-                    raise RuntimeError(
-                        f"{robot} {name} exited ({proc.returncode}); see {out}/{robot}_{name}.log"
-                    )
-            finished = len(recorder.done)
-            executor.spin_once(timeout_sec=0.1)
-            if finished < len(recorder.done) < args.episodes:
-                _next_episode(executor, recorder, resets)
-    finally:
-        _stop(controller)
-        _stop(sim)
-        executor.remove_node(recorder)
-        recorder.destroy_node()
-    return recorder.done
-
-
-def _next_episode(executor, recorder, resets) -> None:
-    """Reset the controller's hidden state, then the sim; record again once both answered."""
-    from std_srvs.srv import Trigger
-
-    for client in resets:
-        if not client.wait_for_service(timeout_sec=5.0):
-            raise TimeoutError(f"service {client.srv_name} not available; is the node running?")
-        future = client.call_async(Trigger.Request())
-        executor.spin_until_future_complete(future, timeout_sec=10.0)
-        if not future.done() or not future.result().success:
-            raise RuntimeError(f"{client.srv_name} failed: {future.result()}")
-    recorder.resume()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -189,18 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
     os.environ.setdefault("MUJOCO_GL", "egl")
     args.out.mkdir(parents=True, exist_ok=True)
-    import rclpy
+    from liquid_control.inspect.demo_media import EpisodeRecord
+    from liquid_control.nodes.demo_recorder import run_demo
 
-    records, wall = {}, {}
-    with rclpy.init():
-        for robot in args.robots:
-            start = time.monotonic()
-            print(
-                f"[demo] {robot}: sim + controller over ROS 2, {args.episodes} episode(s)...",
-                flush=True,
-            )
-            records[robot] = _run_robot(robot, args, args.out)
-            wall[robot] = round(time.monotonic() - start, 1)
+    records, wall = run_demo(list(args.robots), args, args.out, EpisodeRecord)
     rows = _summarise(records, args.out, wall)
     print(f"\n{'robot':<6} {'ep':>2} {'seed':>5} {'success':>8} {'collision':>9} {'sim s':>6}")
     for row in rows:

@@ -88,3 +88,14 @@ def test_episode_record_defaults_are_independent():
     a, b = EpisodeRecord("rover"), EpisodeRecord("rover")
     a.frames.append(np.zeros(1))
     assert b.frames == []
+
+
+def test_demo_module_loads_no_ros_and_the_recorder_no_plotting():
+    """rclpy lives in nodes/ only; the recorder node never loads the plotting layer."""
+    code = (
+        "import sys, liquid_control.demo as d; assert 'rclpy' not in sys.modules, 'rclpy'; "
+        "import liquid_control.nodes.demo_recorder; "
+        "bad = [m for m in sys.modules if m.startswith('liquid_control.inspect')]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

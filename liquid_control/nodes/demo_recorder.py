@@ -1,31 +1,54 @@
-"""Demo recorder: listens to the closed loop (camera, neurons, commands, odometry, episodes)."""
+"""The ROS side of `liquid-control demo`: sim and controller processes, and a recorder node.
+
+``run_demo`` starts, per robot, the simulator bridge and the controller (with
+``config/<robot>.yaml``, on sim time) as processes, listens to them with a
+``DemoRecorder`` and returns what it saw; ``liquid_control.demo`` turns that into
+media. The records are made by a factory the caller passes in, so this module never
+imports the plotting layer.
+"""
 
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import rclpy
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Float32MultiArray, String
+from std_srvs.srv import Trigger
 
-from liquid_control.inspect.demo_media import EpisodeRecord
 from liquid_control.nodes import conversions as conv
+from liquid_control.nodes.controller_params import RobotProfile, resolve_model_path, share_dirs
 
 NODE_NAME = "liquid_demo_recorder"
+CONTROLLER = "liquid_controller"
+SIM = "liquid_sim"
+RecordFactory = Callable[[str], Any]  # robot -> an empty record (frames, neurons, ...)
 
 
 class DemoRecorder(Node):
-    """Splits what the sim and controller publish into one EpisodeRecord per episode."""
+    """Splits what the sim and controller publish into one record per episode."""
 
-    def __init__(self, robot: str, controller_name: str, sim_name: str) -> None:
+    def __init__(
+        self, robot: str, controller_name: str, sim_name: str, new_record: RecordFactory
+    ) -> None:
         super().__init__(NODE_NAME)
         self.robot = robot
-        self.done: list[EpisodeRecord] = []
-        self.current = EpisodeRecord(robot)
+        self._new_record = new_record
+        self.done: list[Any] = []
+        self.current = new_record(robot)
         self._latest_neurons: np.ndarray | None = None
         self._latest_command = np.zeros(0, np.float32)
         # False between an episode's report and the sim's reset, so no message of a finished
@@ -62,10 +85,125 @@ class DemoRecorder(Node):
     def _on_episode(self, msg: String) -> None:
         self.current.outcome = json.loads(msg.data)
         self.done.append(self.current)
-        self.current = EpisodeRecord(self.robot)
+        self.current = self._new_record(self.robot)
         self._latest_neurons = None
         self.recording = False
 
     def resume(self) -> None:
         """Record again: the sim has started the next episode."""
         self.recording = True
+
+
+def params_file(robot: str) -> Path:
+    """config/<robot>.yaml from the installed share dir, else the source tree."""
+    candidates = [share / "config" / f"{robot}.yaml" for share in share_dirs()]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"no {robot}.yaml in {[str(p) for p in candidates]}")
+
+
+def _start(module: str, ros_args: list[str], log: Path) -> subprocess.Popen:
+    command = [sys.executable, "-m", module, "--ros-args", *ros_args]
+    with log.open("w") as handle:  # the child keeps its own descriptor
+        return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run_demo(
+    robots: list[str], settings: Any, out: Path, new_record: RecordFactory
+) -> tuple[dict[str, list], dict[str, float]]:
+    """Run every robot's episodes in one ROS session; (records, wall seconds) per robot.
+
+    ``settings`` carries episodes, seed, real_time_factor, timeout and model (per robot).
+    """
+    rclpy.init()  # plain init + try/finally: Jazzy's init() is not a context manager
+    records, wall = {}, {}
+    try:
+        for robot in robots:
+            start = time.monotonic()
+            print(
+                f"[demo] {robot}: sim + controller over ROS 2, {settings.episodes} episode(s)...",
+                flush=True,
+            )
+            records[robot] = _run_robot(robot, settings, out, new_record)
+            wall[robot] = round(time.monotonic() - start, 1)
+    finally:
+        rclpy.try_shutdown()
+    return records, wall
+
+
+def _run_robot(robot: str, settings: Any, out: Path, new_record: RecordFactory) -> list:
+    """Run ``settings.episodes`` closed-loop episodes of one robot; return their records."""
+    model = resolve_model_path(settings.model.get(robot, ""), RobotProfile(robot))
+    sim_args = {
+        "robot": robot,
+        "seed": settings.seed,
+        "real_time_factor": settings.real_time_factor,
+        "wait_for_command_s": 0.5,
+        "auto_reset": "false",
+    }
+    sim = _start(
+        "liquid_control.nodes.sim_node",
+        [a for k, v in sim_args.items() for a in ("-p", f"{k}:={v}")],
+        out / f"{robot}_sim.log",
+    )
+    controller = _start(
+        "liquid_control.nodes.controller_node",
+        [
+            "--params-file",
+            str(params_file(robot)),
+            *("-p", "use_sim_time:=true", "-p", f"model_path:={model}"),
+            *("-p", "publish_neurons:=true"),
+        ],
+        out / f"{robot}_controller.log",
+    )
+    recorder = DemoRecorder(robot, CONTROLLER, SIM, new_record)
+    resets = [recorder.create_client(Trigger, f"/{name}/reset") for name in (CONTROLLER, SIM)]
+    executor = SingleThreadedExecutor()
+    executor.add_node(recorder)
+    deadline = time.monotonic() + settings.timeout
+    try:
+        while len(recorder.done) < settings.episodes:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{robot}: {len(recorder.done)}/{settings.episodes} episodes after "
+                    f"{settings.timeout} s; see {out}/{robot}_sim.log and "
+                    f"{out}/{robot}_controller.log"
+                )
+            for name, proc in (("sim", sim), ("controller", controller)):
+                if proc.poll() is not None:
+                    raise RuntimeError(
+                        f"{robot} {name} exited ({proc.returncode}); see {out}/{robot}_{name}.log"
+                    )
+            finished = len(recorder.done)
+            executor.spin_once(timeout_sec=0.1)
+            if finished < len(recorder.done) < settings.episodes:
+                _next_episode(executor, recorder, resets)
+    finally:
+        _stop(controller)
+        _stop(sim)
+        executor.remove_node(recorder)
+        recorder.destroy_node()
+    return recorder.done
+
+
+def _next_episode(executor: SingleThreadedExecutor, recorder: DemoRecorder, resets: list) -> None:
+    """Reset the controller's hidden state, then the sim; record again once both answered."""
+    for client in resets:
+        if not client.wait_for_service(timeout_sec=5.0):
+            raise TimeoutError(f"service {client.srv_name} not available; is the node running?")
+        future = client.call_async(Trigger.Request())
+        executor.spin_until_future_complete(future, timeout_sec=10.0)
+        if not future.done() or not future.result().success:
+            raise RuntimeError(f"{client.srv_name} failed: {future.result()}")
+    recorder.resume()
