@@ -16,7 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "export a model (ONNX, C99 float/int8) or ship a training run, and check it",
     ),
     "inspect": ("liquid_control.inspect.cli", "wiring diagram, neuron traces, saliency"),
-    "monitor": ("liquid_control.inspect.monitor", "live terminal view of ~/neurons"),
+    "monitor": ("liquid_control.nodes.monitor", "live terminal view of ~/neurons"),
     "bench": ("liquid_control.bench", "benchmarks (ratios vs references in the same run)"),
     "ament-prefix": ("liquid_control.ament_prefix", "make a pip install findable by launch_ros"),
 }

@@ -9,8 +9,22 @@ import threading
 
 import numpy as np
 import pytest
+from node_harness import save_random_model
 
-from liquid_control.inspect.monitor import bar, neuron_labels, render_bars
+from liquid_control.nodes.monitor import DEFAULT_TOPIC, bar, neuron_labels, render_bars
+
+
+@pytest.fixture(scope="module")
+def rover_model(tmp_path_factory):
+    """A rover CfC-NCP policy (19 neurons, 2 motors), random weights."""
+    pytest.importorskip("torch")
+    return save_random_model(tmp_path_factory.mktemp("monitor") / "rover_cfc_ncp", "rover")
+
+
+def test_default_topic_is_the_controller_nodes_neurons():
+    from liquid_control.nodes.controller_node import NODE_NAME
+
+    assert DEFAULT_TOPIC == f"/{NODE_NAME}/neurons"
 
 
 def test_bar_grows_left_for_negative_and_right_for_positive():
@@ -46,7 +60,7 @@ def test_labels_name_roles_and_motor_commands(rover_model):
 
 def _monitor(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "liquid_control.inspect.monitor", "--plain", *args],
+        [sys.executable, "-m", "liquid_control.nodes.monitor", "--plain", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -60,8 +74,10 @@ def test_monitor_prints_a_live_message_from_a_real_topic(rover_model):
 
     values = np.linspace(-1.0, 1.0, 19).astype(np.float32)
     stop = threading.Event()
-    with rclpy.init():
-        node = rclpy.create_node("fake_controller")
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    try:
+        node = rclpy.create_node("fake_controller", context=context)
         publisher = node.create_publisher(Float32MultiArray, "/inspect_test/neurons", 10)
 
         def publish() -> None:
@@ -84,6 +100,8 @@ def test_monitor_prints_a_live_message_from_a_real_topic(rover_model):
             stop.set()
             thread.join()
             node.destroy_node()
+    finally:
+        rclpy.shutdown(context=context)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     motor = next(line for line in lines if "motor:linear_x" in line)

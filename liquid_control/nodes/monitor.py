@@ -1,16 +1,15 @@
 """`liquid-control monitor`: a live bar view of the controller's ``~/neurons`` topic in a terminal.
 
-The one inspect tool that talks to ROS: rclpy and std_msgs are imported inside
-``main`` only, so the rest of inspect/ (and this module's pure rendering helpers)
-load without ROS. With ``--model`` the bars are labelled by neuron role and motor
-command, read from the model's config.json (no torch). ``rich`` is used for a
+A viewer node, so it lives in nodes/ with the other rclpy code; rclpy is imported
+inside ``main`` only, so the pure rendering helpers load without ROS. With ``--model``
+the bars are labelled by neuron role and motor command, read from the model's
+checked config.json (interface.model_dir, no torch). ``rich`` is used for a
 flicker-free live view when it is installed; plain text otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -18,15 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_TOPIC = "/controller/neurons"
+DEFAULT_TOPIC = "/liquid_controller/neurons"  # the controller node's ~/neurons
 FULL, HALF = "#", "+"
 
 
 def neuron_labels(model_dir: str | Path, count: int | None = None) -> list[str]:
     """Labels like ``12 inter``, ``3 command``, ``0 motor:vx`` from a model's config.json."""
-    from liquid_control.interface.model_dir import CONFIG_FILE
+    from liquid_control.interface.model_dir import read_meta
 
-    meta = json.loads((Path(model_dir) / CONFIG_FILE).read_text())
+    meta = read_meta(model_dir)
     wiring = meta.get("wiring")
     names = list(meta.get("command_names") or [])
     if wiring:
@@ -196,17 +195,18 @@ def main(argv: list[str] | None = None) -> int:
     screen = _Screen(args.plain)
     limit = args.timeout if args.once else args.duration
     received = 0
+    rclpy.init()  # plain init + try/finally: Jazzy's init() is not a context manager
     try:
-        with rclpy.init():
-            node = rclpy.create_node("liquid_control_monitor")
-            try:
-                received = _watch(node, args, screen, limit)
-            finally:
-                node.destroy_node()
+        node = rclpy.create_node("liquid_control_monitor")
+        try:
+            received = _watch(node, args, screen, limit)
+        finally:
+            node.destroy_node()
     except (KeyboardInterrupt, ExternalShutdownException):
         return 0  # the user stopped it: not an error
     finally:
         screen.close()
+        rclpy.try_shutdown()
     if received == 0:
         print(
             f"liquid-control monitor: no message on {args.topic} within {limit:g} s; start "
