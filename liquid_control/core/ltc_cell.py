@@ -152,7 +152,9 @@ class LTCCell(nn.Module):
         w = self.positive("w") * self.sparsity_mask
         gleak = self.positive("gleak")
         leak = gleak * self.vleak
-        for k in range(int(n.max())):
+        # a traced graph (ONNX export) cannot depend on dt: unroll to max_unfolds, masked
+        tracing = torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+        for k in range(self.max_unfolds if tracing else int(n.max())):
             act = w * _synapse(v, self.mu, self.sigma)
             numerator = cm_t * v + leak + (act * self.erev).sum(dim=1) + num_sensory
             denominator = cm_t + gleak + act.sum(dim=1) + den_sensory

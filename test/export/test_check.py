@@ -15,15 +15,8 @@ from liquid_control.export.check import (
     write_json,
 )
 
-LTC_ONNX = pytest.mark.xfail(
-    strict=True,
-    reason="LTC unfolds now scale with dt (issue 13); a traced ONNX core bakes the unfold count "
-    "of the tracing dt into the graph, so ONNX Runtime differs from torch at other dt",
-)
-
-
 @pytest.mark.parametrize(
-    "fixture", ["rover_model", pytest.param("drone_ltc_model", marks=LTC_ONNX), "rover_lstm_model"]
+    "fixture", ["rover_model", "drone_ltc_model", "rover_lstm_model"]
 )
 def test_backends_follow_torch_within_1e_5(fixture, request):
     results = check_export(request.getfixturevalue(fixture), sequences=2, steps=30)
