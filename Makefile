@@ -2,14 +2,17 @@
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.setup-done
+# A second venv with the ROS 2 Jazzy wheels (ros-jazzy-*): the ROS-facing tests run on both distros.
+JAZZY_VENV  ?= .venv-jazzy
+JAZZY_STAMP := $(JAZZY_VENV)/.setup-done
+ROS_TESTS   ?= test/nodes test/reliability test/deploy test/test_demo.py test/test_packaging.py
 # Offscreen MuJoCo, the venv as an ament prefix (launch_ros finds us), ROS traffic kept on this host.
 export MUJOCO_GL ?= egl
 export AMENT_PREFIX_PATH := $(abspath $(VENV))$(if $(AMENT_PREFIX_PATH),:$(AMENT_PREFIX_PATH))
 export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
-export ROS_LOCALHOST_ONLY ?= 1
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-all soak demo bench results lint clean
+.PHONY: setup setup-jazzy test test-kilted test-jazzy test-all soak demo bench results lint clean
 
 setup: $(STAMP)
 
@@ -17,8 +20,20 @@ $(STAMP): setup.py setup.cfg scripts/setup.sh
 	VENV=$(VENV) ./scripts/setup.sh
 	touch $@
 
-test: setup  ## fast suite (CI): unit, ROS graph, simulator, colcon build
+setup-jazzy: $(JAZZY_STAMP)
+
+$(JAZZY_STAMP): setup.py setup.cfg scripts/setup.sh
+	VENV=$(JAZZY_VENV) ROS_WHEEL_PREFIX=ros-jazzy ./scripts/setup.sh
+	touch $@
+
+test: test-kilted test-jazzy  ## fast suite (CI): everything on Kilted, the ROS-facing tests on Jazzy too
+
+test-kilted: setup  ## fast suite on the Kilted wheels: unit, ROS graph, simulator, colcon build
 	$(PY) -m pytest -m "not slow and not soak" -q $(PYTEST_ARGS)
+
+test-jazzy: setup-jazzy  ## the ROS-facing tests (nodes, reliability, deploy, demo) on the Jazzy wheels
+	AMENT_PREFIX_PATH=$(abspath $(JAZZY_VENV)) $(JAZZY_VENV)/bin/python -m pytest \
+		-m "not slow and not soak" -q -p no:cacheprovider $(PYTEST_ARGS) $(ROS_TESTS)
 
 test-all: setup  ## everything but the soak runs
 	$(PY) -m pytest -m "not soak" -q $(PYTEST_ARGS)
@@ -40,4 +55,4 @@ lint: setup
 	$(VENV)/bin/ruff format --check liquid_control test bench launch
 
 clean:
-	rm -rf $(VENV) build install log demo_output .pytest_cache
+	rm -rf $(VENV) $(JAZZY_VENV) build install log demo_output .pytest_cache

@@ -7,7 +7,11 @@ QoS, converts the image, publishes a zero Twist per frame, no model) measured in
 run, in alternating rounds so machine load hits both alike. Targets: controller p99 < 5 ms
 and < 25% of one core (onnxruntime backend; numpy when onnxruntime is missing).
 
-    python bench/bench_node.py [--seconds 10] [--rounds 2] [--backend onnxruntime] [--json out]
+    python bench/bench_node.py [--seconds 10] [--rounds 2] [--backend onnxruntime]
+                               [--executor single|events] [--json out]
+
+Both nodes are spun by the same executor kind (``--executor``; ``events`` is rclpy's
+EventsExecutor where the distro has it).
 """
 
 from __future__ import annotations
@@ -26,20 +30,23 @@ import numpy as np
 
 P99_TARGET_MS = 5.0
 CPU_TARGET = 0.25
+CPU_RATIO_AIM = 1.25  # controller CPU vs the pass-through's (issue 14)
+ADDED_P99_AIM_MS = 0.5
 CAMERA_HZ, IMU_HZ = 30.0, 200.0
 
 
-def passthrough_main() -> None:
+def passthrough_main(executor: str) -> None:
     """The reference node: same subscriptions, image conversion, a zero Twist per frame."""
-    import rclpy
     from geometry_msgs.msg import Twist
+    from rclpy.node import Node
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import Image, Imu
 
     from liquid_control.nodes.conversions import image_to_rgb, imu_to_features
+    from liquid_control.nodes.run import spin_node
 
-    with rclpy.init():
-        node = rclpy.create_node("passthrough")
+    def make() -> Node:
+        node = Node("passthrough")
         publisher = node.create_publisher(Twist, "cmd_vel", 10)
 
         def on_image(msg: Image) -> None:
@@ -48,10 +55,9 @@ def passthrough_main() -> None:
 
         node.create_subscription(Image, "camera/image_raw", on_image, qos_profile_sensor_data)
         node.create_subscription(Imu, "imu/data", imu_to_features, qos_profile_sensor_data)
-        try:
-            rclpy.spin(node)
-        except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-            pass
+        return node
+
+    spin_node(make, executor=executor)
 
 
 def make_model(root: Path, backend: str) -> Path:
@@ -59,12 +65,12 @@ def make_model(root: Path, backend: str) -> Path:
     import torch
 
     from liquid_control.core.policy import LiquidPolicy
-    from liquid_control.core.policy_config import PolicyConfig
+    from liquid_control.interface.policy_config import PolicyConfig
 
     torch.manual_seed(0)
     policy = LiquidPolicy(PolicyConfig(robot="rover"))
     if backend == "onnxruntime":
-        from liquid_control.core.export import export_onnx
+        from liquid_control.export.onnx import export_onnx
 
         export_onnx(policy, root / "rover")
     else:
@@ -72,6 +78,17 @@ def make_model(root: Path, backend: str) -> Path:
 
         save_policy(policy, root / "rover")
     return root / "rover"
+
+
+def _rclpy_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in ("ros-rclpy", "ros-jazzy-rclpy"):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            continue
+    return "?"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -144,10 +161,10 @@ class Driver:
         self.rclpy.shutdown()
 
 
-def start_node(kind: str, model: Path, backend: str) -> subprocess.Popen:
+def start_node(kind: str, model: Path, backend: str, executor: str) -> subprocess.Popen:
     """The controller or the pass-through reference as a separate process."""
     if kind == "passthrough":
-        command = [sys.executable, __file__, "--passthrough-node"]
+        command = [sys.executable, __file__, "--passthrough-node", "--executor", executor]
     else:
         command = [
             sys.executable,
@@ -160,13 +177,17 @@ def start_node(kind: str, model: Path, backend: str) -> subprocess.Popen:
             f"backend:={backend}",
             "-p",
             "robot:=rover",
+            "-p",
+            f"executor:={executor}",
         ]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def measure(driver: Driver, kind: str, model: Path, backend: str, seconds: float) -> dict:
+def measure(
+    driver: Driver, kind: str, model: Path, backend: str, executor: str, seconds: float
+) -> dict:
     """One round: start the node, warm up, stream, read its CPU time, stop it."""
-    process = start_node(kind, model, backend)
+    process = start_node(kind, model, backend, executor)
     try:
         driver.wait_for_subscriber()
         driver.run(2.0, record=False)
@@ -184,7 +205,7 @@ def measure(driver: Driver, kind: str, model: Path, backend: str, seconds: float
             process.wait(timeout=10)
 
 
-def report(results: dict[str, list[dict]], backend: str) -> tuple[list[str], dict]:
+def report(results: dict[str, list[dict]], backend: str, executor: str) -> tuple[list[str], dict]:
     """The table, ratios and PASS/MISS verdicts."""
     rows, summary = [], {}
     for kind, rounds in results.items():
@@ -207,17 +228,29 @@ def report(results: dict[str, list[dict]], backend: str) -> tuple[list[str], dic
     ref, ctl = summary["passthrough"], summary["controller"]
     lines = [
         f"end-to-end image publish -> cmd_vel receipt, {CAMERA_HZ:.0f} Hz camera 64x48 + "
-        f"{IMU_HZ:.0f} Hz IMU, controller backend {backend}",
+        f"{IMU_HZ:.0f} Hz IMU, controller backend {backend}, {executor} executor, "
+        f"rclpy {_rclpy_version()}",
         f"{'node':<26}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'CPU':>9}{'replies':>12}",
         *rows,
         "",
         f"controller / pass-through: p50 {ctl['p50_ms'] / ref['p50_ms']:.2f}x, "
         f"p99 {ctl['p99_ms'] / ref['p99_ms']:.2f}x, CPU {ctl['cpu'] / max(ref['cpu'], 1e-9):.2f}x",
-        f"controller added p50 latency: {ctl['p50_ms'] - ref['p50_ms']:.2f} ms",
+        f"controller added latency: p50 {ctl['p50_ms'] - ref['p50_ms']:.2f} ms, "
+        f"p99 {ctl['p99_ms'] - ref['p99_ms']:.2f} ms",
         "",
     ]
     verdicts = {
         "controller p99 ms": (ctl["p99_ms"], ctl["p99_ms"] < P99_TARGET_MS, f"< {P99_TARGET_MS}"),
+        "controller / pass-through CPU": (
+            ctl["cpu"] / max(ref["cpu"], 1e-9),
+            ctl["cpu"] <= CPU_RATIO_AIM * ref["cpu"],
+            f"<= {CPU_RATIO_AIM}",
+        ),
+        "controller added p99 ms": (
+            ctl["p99_ms"] - ref["p99_ms"],
+            ctl["p99_ms"] - ref["p99_ms"] <= ADDED_P99_AIM_MS,
+            f"<= {ADDED_P99_AIM_MS}",
+        ),
         "controller CPU share of one core": (
             ctl["cpu"],
             ctl["cpu"] < CPU_TARGET,
@@ -238,13 +271,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--backend", default=None, help="onnxruntime (default if installed) or numpy"
     )
+    parser.add_argument(
+        "--executor", default="single", choices=("single", "events"), help="rclpy executor"
+    )
     parser.add_argument("--json", type=Path, help="write the summary here")
     parser.add_argument("--passthrough-node", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.passthrough_node:
-        passthrough_main()
+        passthrough_main(args.executor)
         return 0
-    os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(100, 200)))
+    os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(1, 101)))
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     backend = args.backend
     if backend is None:
@@ -261,10 +297,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for _ in range(args.rounds):
                 for kind in results:
-                    results[kind].append(measure(driver, kind, model, backend, args.seconds))
+                    results[kind].append(
+                        measure(driver, kind, model, backend, args.executor, args.seconds)
+                    )
         finally:
             driver.close()
-    lines, summary = report(results, backend)
+    lines, summary = report(results, backend, args.executor)
     print("\n".join(lines))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2) + "\n")

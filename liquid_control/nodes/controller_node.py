@@ -412,7 +412,7 @@ def _start() -> ControllerNode:
 
 def main(args: list[str] | None = None) -> None:
     """Console entry point ``controller``: exits 0 on SIGINT/SIGTERM after a zero command."""
-    raise SystemExit(spin_node(_start, args))
+    raise SystemExit(spin_node(_start, args, executor=lambda node: node.values["executor"]))
 
 
 if __name__ == "__main__":

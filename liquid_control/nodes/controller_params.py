@@ -20,6 +20,7 @@ from liquid_control.runtime.controller import ControllerConfig, GapPolicy
 
 BACKENDS = ("numpy", "onnxruntime", "torch")
 RESIZE_METHODS = ("area", "nearest", "none")
+EXECUTORS = ("single", "events")
 PACKAGE = "liquid_control"
 
 # per robot: command limits and rate limits (per second) from interface/robots.py
@@ -57,6 +58,13 @@ PARAMS: tuple[ParamSpec, ...] = (
         True,
         "Configure and activate at start-up (else wait for the lifecycle manager).",
         True,
+    ),
+    ParamSpec(
+        "executor",
+        "single",
+        "rclpy executor spinning the node (events: EventsExecutor, rclpy >= 9 / Kilted).",
+        True,
+        choices=EXECUTORS,
     ),
     ParamSpec("image_topic", "camera/image_raw", "sensor_msgs/Image input.", True),
     ParamSpec(

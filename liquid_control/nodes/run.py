@@ -14,7 +14,7 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import rclpy
 from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
@@ -22,10 +22,6 @@ from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
 SPIN_SLICE_S = 0.1  # how long a signal may wait for the executor to return
-
-
-class Stoppable(Protocol):
-    def stop(self) -> None: ...
 
 
 def make_executor(kind: str = "single") -> Executor:
@@ -61,16 +57,20 @@ class _StopFlag:
 def spin_node(
     make_node: Callable[[], Node],
     args: list[str] | None = None,
-    executor: str | Callable[[], Executor] = "single",
+    executor: str | Callable[[Node], str] = "single",
 ) -> int:
-    """Build the node, spin until a signal or shutdown, stop it safely; the exit code."""
+    """Build the node, spin until a signal or shutdown, stop it safely; the exit code.
+
+    ``executor``: ``single`` or ``events``, or a function of the node that says which.
+    """
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     flag = _StopFlag()
     node: Node | None = None
+    spinner: Executor | None = None
     code = 0
     try:
         node = make_node()
-        spinner = make_executor(executor) if isinstance(executor, str) else executor()
+        spinner = make_executor(executor if isinstance(executor, str) else executor(node))
         spinner.add_node(node)
         while flag.signal is None and rclpy.ok():
             spinner.spin_once(timeout_sec=SPIN_SLICE_S)
@@ -89,6 +89,8 @@ def spin_node(
                     node.stop()
                 node.destroy_node()
         finally:
+            if spinner is not None:
+                spinner.shutdown(timeout_sec=1.0)
             flag.restore()
             rclpy.try_shutdown()
     return code

@@ -75,9 +75,10 @@ class Peer:
         rclpy.shutdown(context=self.context)
 
 
-def start_node(model: str) -> subprocess.Popen:
+def start_node(model: str, *extra: str) -> subprocess.Popen:
     """Run ``python -m liquid_control.nodes.controller_node`` with autostart in a namespace."""
     args = [
+        *extra,
         "--ros-args",
         "-r",
         f"__ns:={NAMESPACE}",
