@@ -17,9 +17,9 @@ from torch import nn
 
 from liquid_control.core.baselines import GRUCore, LSTMCore, MLPCore
 from liquid_control.core.cfc_cell import CfCCell, WiredCfCCell
-from liquid_control.interface.choices import CoreKind, Mapping
 from liquid_control.core.encoders import ImageEncoder, ImuNormalizer
 from liquid_control.core.ltc_cell import LTCCell
+from liquid_control.interface.choices import CoreKind, Mapping
 from liquid_control.interface.policy_config import PolicyConfig
 from liquid_control.interface.timing import model_time
 from liquid_control.interface.wiring import AutoNCP, Wiring

@@ -8,6 +8,7 @@ from typing import Any
 
 from safetensors.torch import save_file
 
+from liquid_control.core.policy import LiquidPolicy
 from liquid_control.interface.model_dir import (
     CONFIG_FILE,
     FORMAT_VERSION,
@@ -15,7 +16,6 @@ from liquid_control.interface.model_dir import (
     WEIGHTS_FILE,
     sha256_file,
 )
-from liquid_control.core.policy import LiquidPolicy
 
 
 def save_policy(policy: LiquidPolicy, model_dir: str | Path) -> Path:

@@ -24,11 +24,15 @@ EVAL_SEED = 100_000  # evaluation scenes never overlap the training seeds (0..)
 
 
 def model_info(model_dir: str | Path) -> tuple[str, dict[str, int]]:
-    """(robot, parameter counts) of a saved model."""
-    from liquid_control.learn.models import load_model, parameter_counts
+    """(robot, parameter counts) of a saved model, read from its verified config.json."""
+    from liquid_control.interface.model_dir import policy_config, read_meta
 
-    policy = load_model(model_dir)
-    return policy.config.robot.value, parameter_counts(policy)
+    meta = read_meta(model_dir)
+    counts = meta.get("parameter_counts") or {}
+    if not {"core_active", "total"} <= set(counts):
+        raise ValueError(f"{model_dir}/config.json lacks parameter_counts; re-save the model")
+    table = {"core": int(counts["core_active"]), "total": int(counts["total"])}
+    return policy_config(model_dir, meta).robot.value, table
 
 
 def model_label(model_dir: str | Path) -> str:

@@ -51,35 +51,11 @@ def save_model(policy, path: str | Path, robot: str) -> Path:
     return Path(save_policy(policy, Path(path)))
 
 
-def load_model(path: str | Path):
-    """Load a model directory into a torch LiquidPolicy (sha256-checked, no pickle)."""
-    import json
-
-    from safetensors.torch import load_file
-
-    from liquid_control.interface.model_dir import CONFIG_FILE, WEIGHTS_FILE, sha256_file
-    from liquid_control.core.policy import LiquidPolicy
-    from liquid_control.interface.policy_config import PolicyConfig
-
-    path = Path(path)
-    config = json.loads((path / CONFIG_FILE).read_text())
-    digest = sha256_file(path / WEIGHTS_FILE)
-    if config.get("weights_sha256") != digest:
-        raise ValueError(f"{path / WEIGHTS_FILE}: sha256 {digest} differs from config.json")
-    policy = LiquidPolicy(PolicyConfig.from_dict(config["policy"]))
-    policy.load_state_dict(load_file(str(path / WEIGHTS_FILE)))
-    return policy
-
-
 def load_weights(policy, path: str | Path) -> None:
     """Copy the weights of a saved model directory into ``policy`` (same architecture)."""
-    policy.load_state_dict(load_model(path).state_dict())
+    from liquid_control.core.torch_backend import load_policy
 
-
-def parameter_counts(policy) -> dict[str, int]:
-    """Trainable parameters for the results table; 'core' excludes masked-out NCP synapses."""
-    counts = policy.parameter_counts()
-    return {"core": int(counts["core_active"]), "total": int(counts["total"])}
+    policy.load_state_dict(load_policy(path).state_dict())
 
 
 def data_dependent_init(policy, frames) -> None:

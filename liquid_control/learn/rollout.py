@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from liquid_control.interface.robots import robot_profile
 from liquid_control.learn.episode import Episode
 
 _CACHE: dict[tuple, Any] = {}  # per worker process: simulators and backends, reused across jobs
@@ -134,14 +135,14 @@ class _Recorder:
 
 def run_job(job: Job) -> Result:
     """Run one episode (in this process) and return its result."""
-    from liquid_control.runtime import imu_features
+    from liquid_control.interface.imu import imu_features
     from liquid_control.sim.experts import expert_action
 
     sim = make_sim(job.robot, job.perturbation)
     rng = np.random.default_rng([job.seed, 7919])
     expert_drives = job.model_dir is None or rng.random() < job.expert_prob
     ctrl = None if expert_drives else make_controller(job.model_dir, job.backend)
-    limits = _limits(sim)
+    limits = np.asarray(robot_profile(job.robot).command_limits)
     noise = _Noise(limits, job.noise, rng)
     rec = _Recorder() if job.record else None
     latencies: list[float] = []
@@ -175,13 +176,6 @@ def run_job(job: Job) -> Result:
         }
         episode = rec.episode(job.robot, meta)
     return Result(job.seed, info, driver, latencies, episode)
-
-
-def _limits(sim) -> np.ndarray:
-    spec = sim.spec
-    if sim.robot == "rover":
-        return np.array([spec.max_linear_velocity_mps, spec.max_angular_velocity_radps])
-    return np.array([*spec.max_linear_velocity_mps, spec.max_yaw_rate_radps])
 
 
 def run_jobs(jobs: list[Job], workers: int, desc: str, progress: bool = True, on_result=None):

@@ -17,7 +17,6 @@ import yaml
 from liquid_control.interface.robots import parse_robot
 
 
-
 @dataclass
 class DataConfig:
     """Where demonstrations come from and how they are cut into training windows."""

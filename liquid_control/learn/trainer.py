@@ -199,9 +199,7 @@ def fit(
     bar = _bar(cfg.optim.max_steps, state.step, progress and dist.main)
     stopped, losses, events = "max_steps", [], 0
     while state.step < cfg.optim.max_steps:
-        picks = sample_windows(
-            train, cfg.data.batch_size, cfg.data.window, cfg.data.burn_in, rng
-        )
+        picks = sample_windows(train, cfg.data.batch_size, cfg.data.window, cfg.data.burn_in, rng)
         chunks = make_chunks(train, picks, cfg.data.chunk, cfg.augment.frame_drop, rng)
         chunks = augment(chunks, cfg.augment, rng)
         events += _train_window(model, policy, opt, chunks, scale, cfg, state, losses)
@@ -213,7 +211,9 @@ def fit(
                 events / max(time.monotonic() - start, 1e-9),
                 time.monotonic() - start,
             )
-            stopped = _validate(policy, opt, val or train, cfg, scale, state, dist, log, progress_row)
+            stopped = _validate(
+                policy, opt, val or train, cfg, scale, state, dist, log, progress_row
+            )
             losses = []
             if stopped:
                 break

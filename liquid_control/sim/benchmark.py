@@ -12,9 +12,9 @@ import argparse
 import dataclasses
 import time
 
+from liquid_control.interface.robots import DRONE, ROVER
 from liquid_control.sim.drone import DroneSim
 from liquid_control.sim.experts import expert_action
-from liquid_control.interface.robots import DRONE, ROVER
 
 TARGETS = {"rover": 10.0, "drone": 5.0}
 SIZES = ((64, 48), (128, 96), (160, 120))

@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from liquid_control.interface.robots import DRONE, DroneSpec
 from liquid_control.sim.base import BaseSim
 from liquid_control.sim.controllers import MulticopterVelocityController
 from liquid_control.sim.mjcf import MAX_OBSTACLES, drone_xml
 from liquid_control.sim.perturbations import Perturbation
-from liquid_control.interface.robots import DRONE, DroneSpec
 
 TARGET_RGB = (0.90, 0.08, 0.08)
 SUCCESS_RADIUS_M = 0.5

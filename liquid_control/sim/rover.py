@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from liquid_control.interface.robots import ROVER, RoverSpec
 from liquid_control.sim.base import BaseSim
 from liquid_control.sim.controllers import DiffDriveController
 from liquid_control.sim.mjcf import GROUND_EXTENT_M, rover_xml
 from liquid_control.sim.perturbations import Perturbation
-from liquid_control.interface.robots import ROVER, RoverSpec
 from liquid_control.sim.textures import DEFAULT_LANE_RGB, LANE_HALF_WIDTH_M, paint_lane
 from liquid_control.sim.tracks import Track, TrackProjection, generate_track
 

@@ -9,10 +9,11 @@ C library (float, or int8 encoder) built by ``liquid-control export --c``.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
+from liquid_control.interface.backend import Backend, BackendSpec
 from liquid_control.interface.model_dir import load_model
-from liquid_control.runtime.backends.base import Backend, BackendSpec
 
 BACKENDS = ("numpy", "onnxruntime", "c", "c_int8", "torch")
 
@@ -38,6 +39,6 @@ def load_backend(model_dir: str | Path, backend: str = "numpy", threads: int = 1
         from liquid_control.runtime.backends.c_backend import CBackend
 
         return CBackend(model, threads, "float" if backend == "c" else "int8")
-    from liquid_control.runtime.backends.torch_backend import TorchBackend
-
-    return TorchBackend(model, threads)
+    # the torch backend lives in the torch layer (core/): loaded by name, as a plugin
+    module = importlib.import_module("liquid_control.core.torch_backend")
+    return module.TorchBackend(model, threads)

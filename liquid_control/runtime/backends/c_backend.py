@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from liquid_control.interface.backend import BackendSpec, fit_image, step_inputs
 from liquid_control.interface.model_dir import ModelFiles, ModelLoadError, verified_file
-from liquid_control.runtime.backends.base import BackendSpec, fit_image, step_inputs
 
 _FLOAT_P = ctypes.c_void_p
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from liquid_control.interface.backend import BackendSpec, fit_image, step_inputs
 from liquid_control.interface.choices import CoreKind, Pooling
-from liquid_control.interface.policy_config import conv_output_hw
-from liquid_control.runtime.backends.base import BackendSpec, fit_image, step_inputs
-from liquid_control.runtime.backends.numpy_cores import ACTIVATIONS, build_core
 from liquid_control.interface.model_dir import ModelFiles
+from liquid_control.interface.policy_config import conv_output_hw
 from liquid_control.interface.timing import model_time
+from liquid_control.runtime.backends.numpy_cores import ACTIVATIONS, build_core
 
 
 class NumpyEncoder:

@@ -13,8 +13,8 @@ import math
 import numpy as np
 
 from liquid_control.interface.choices import Activation, CfCMode, CoreKind
-from liquid_control.interface.wiring import Wiring, layer_polarity
 from liquid_control.interface.model_dir import ModelFiles
+from liquid_control.interface.wiring import Wiring, layer_polarity
 
 _HEADS = ("ff1", "ff2", "time_a", "time_b")
 
@@ -204,7 +204,9 @@ class LTCCore:
         act = np.tanh(x * self.sensory_slope - self.sensory_shift)
         constant = np.add.reduce(act * self.sensory, axis=2)
         constant += self.constant
-        unfolds = int(min(max(math.ceil(np.float32(dt) * np.float32(self.unfolds)), 1), self.max_unfolds))
+        unfolds = int(
+            min(max(math.ceil(np.float32(dt) * np.float32(self.unfolds)), 1), self.max_unfolds)
+        )
         cm_t = self.cm / (np.float32(dt) / np.float32(unfolds))
         constant[1] += cm_t
         constant = constant.T[:, :, None]  # (post, [numerator, denominator], 1)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from liquid_control.interface.model_dir import CORE_IO, ENCODER_IO
-from liquid_control.runtime.backends.base import BackendSpec, fit_image, step_inputs
-from liquid_control.interface.model_dir import ModelFiles, onnx_paths
+from liquid_control.interface.backend import BackendSpec, fit_image, step_inputs
+from liquid_control.interface.model_dir import CORE_IO, ENCODER_IO, ModelFiles, onnx_paths
 
 
 class OnnxBackend:

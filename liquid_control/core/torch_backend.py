@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from liquid_control.core.policy import LiquidPolicy
-from liquid_control.runtime.backends.base import BackendSpec, fit_image, step_inputs
+from liquid_control.interface.backend import BackendSpec, fit_image, step_inputs
 from liquid_control.interface.model_dir import ModelFiles, ModelLoadError, load_model
 
 
