@@ -129,7 +129,7 @@ def saliency_stability(
     ``task`` is the simulator robot ("rover" lane keeping, "drone" target flight);
     ``perturbation`` a Perturbation, a perturbation dict or a YAML file path.
     """
-    from liquid_control.runtime.backends.torch_backend import load_policy
+    from liquid_control.core.torch_backend import load_policy
 
     if int(episodes) < 1:
         raise ValueError(f"episodes={episodes} must be >= 1")
@@ -170,7 +170,7 @@ def saliency_figure(
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    from liquid_control.runtime.backends.torch_backend import load_policy
+    from liquid_control.core.torch_backend import load_policy
 
     if not models or not pairs:
         raise ValueError("need at least one model and one frame pair")

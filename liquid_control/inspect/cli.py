@@ -1,4 +1,4 @@
-"""`liquid-control inspect`: wiring diagrams, neuron traces, saliency, attention stability, export check.
+"""`liquid-control inspect`: wiring diagrams, neuron traces, saliency, attention stability, dynamics.
 
 Every subcommand reads saved model directories and writes files a person can open
 (PNG/SVG figures, Markdown tables, JSON, .npz traces) and prints a short summary.
@@ -100,6 +100,24 @@ def _stability(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dynamics(args: argparse.Namespace) -> int:
+    from liquid_control.inspect.dynamics import plot_kick, probe_dynamics, write_report
+
+    report = probe_dynamics(args.model, args.backend)
+    print(report.to_markdown())
+    written = write_report(report, args.out_dir)
+    written.append(plot_kick(args.model, Path(args.out_dir) / "kick.png", args.backend))
+    if args.rate_episodes > 0:
+        from liquid_control.inspect.rates import rate_table
+
+        table = rate_table(args.model, args.rate_episodes, args.workers, args.backend)
+        (Path(args.out_dir) / "rates.md").write_text(table + "\n")
+        print(table)
+        written.append(Path(args.out_dir) / "rates.md")
+    print("wrote " + ", ".join(str(w) for w in written))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one subparser per inspection."""
     parser = argparse.ArgumentParser(prog="liquid-control inspect", description=__doc__)
@@ -141,6 +159,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="write one record per (model, perturbation)")
     _frame_args(p)
     p.set_defaults(run=_stability)
+
+    p = sub.add_parser(
+        "dynamics",
+        help="does the state move with time? kick decay at two rates, time-gate sensitivity, "
+        "step response and memory per layer, closed-loop success at other sensor rates",
+    )
+    p.add_argument("model")
+    p.add_argument("--backend", choices=("numpy", "onnxruntime", "c", "torch"), default="numpy")
+    p.add_argument(
+        "--rate-episodes",
+        type=int,
+        default=0,
+        help="closed-loop episodes per sensor rate (camera 10-40 Hz, IMU 50-400 Hz); 0 = skip",
+    )
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--out-dir", default="inspect_dynamics")
+    p.set_defaults(run=_dynamics)
 
     return parser
 

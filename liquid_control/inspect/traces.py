@@ -127,8 +127,8 @@ class _Recorder:
     """Runs a LiquidController and keeps one row per sample (state after the events)."""
 
     def __init__(self, model_dir: str | Path, backend: str) -> None:
-        from liquid_control.runtime import ControllerConfig, LiquidController, load_backend
         from liquid_control.interface.model_dir import read_meta
+        from liquid_control.runtime import ControllerConfig, LiquidController, load_backend
 
         self.backend = load_backend(model_dir, backend)
         spec = self.backend.spec
