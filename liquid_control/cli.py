@@ -15,6 +15,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "liquid_control.export.cli",
         "export a model (ONNX, C99 float/int8) or ship a training run, and check it",
     ),
+    "calibrate": (
+        "liquid_control.learn.calibrate",
+        "calibrate a model's OOD guardian on nominal episodes (writes guardian.json)",
+    ),
     "inspect": ("liquid_control.inspect.cli", "wiring diagram, neuron traces, saliency"),
     "monitor": ("liquid_control.nodes.monitor", "live terminal view of ~/neurons"),
     "bench": ("liquid_control.bench", "benchmarks (ratios vs references in the same run)"),

@@ -1,0 +1,284 @@
+"""`liquid-control calibrate`: nominal episodes -> guardian.json (statistics and thresholds).
+
+Episodes run the shipped path (runtime backend inside ``LiquidController``) with a
+``ScoreTap`` that records the features and hidden state of every step. The first
+``--fit-episodes`` give the per-dimension nominal mean and std; the other ``--episodes``
+(disjoint seeds) give per-episode max scores whose split-conformal quantile at
+``--false-alarm-rate`` is the alarm threshold, so a new nominal episode raises an alarm
+with probability at most that rate. Seeds start at 200000: they never overlap training
+(0..) or evaluation (100000..).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from liquid_control.interface.guardian_file import (
+    GuardianCalibration,
+    load_guardian,
+    write_guardian,
+)
+from liquid_control.interface.model_dir import read_meta
+from liquid_control.runtime.guardian import (
+    OodAction,
+    OodAlarm,
+    OodScore,
+    ScoreTap,
+    conformal_threshold,
+    guarded_command,
+)
+
+CALIBRATION_SEED = 200_000
+HELD_OUT_SEED = 300_000  # held-out nominal seeds for checking the false-alarm rate
+LEAVE_QUANTILE = 0.95  # leave threshold: this quantile of nominal per-step scores
+
+
+@dataclass(frozen=True)
+class TraceJob:
+    """One episode whose per-step features and hidden state are kept (picklable)."""
+
+    robot: str
+    seed: int
+    model_dir: str
+    perturbation: str = "{}"  # Perturbation as JSON
+    backend: str = "numpy"
+    max_time_s: float = 60.0
+    # closed loop with the guardian acting: (action, slow_scale, hold_s) and the calibration
+    guard: tuple[str, float, float] | None = None
+
+
+@dataclass
+class Trace:
+    """What one episode's policy computed at each step, and how the episode ended."""
+
+    seed: int
+    features: np.ndarray  # (steps, feature_dim)
+    hidden: np.ndarray  # (steps, hidden_size)
+    stamps: np.ndarray  # (steps,) seconds
+    success: bool
+    collisions: int
+    info: dict = field(default_factory=dict)
+    alarm_steps: int = 0  # steps spent in alarm (guarded runs)
+
+
+def run_trace(job: TraceJob) -> Trace:
+    """Run one episode in this process; record every step of the policy."""
+    from liquid_control.interface.imu import imu_features
+    from liquid_control.interface.robots import robot_profile
+    from liquid_control.learn.rollout import make_sim
+    from liquid_control.runtime import ControllerConfig, LiquidController, load_backend
+
+    sim = make_sim(job.robot, job.perturbation)
+    backend = load_backend(job.model_dir, job.backend)
+    tap = ScoreTap(backend, record=True)
+    alarm = action = None
+    if job.guard is not None:
+        calibration = load_guardian(job.model_dir)
+        tap.score = OodScore(calibration)
+        alarm = OodAlarm(calibration.enter, calibration.leave, job.guard[2])
+        action = OodAction(job.guard[0])
+    controller = LiquidController(tap, ControllerConfig(limits=tuple(backend.spec.command_scale)))
+    limits = np.asarray(robot_profile(job.robot).command_limits)
+    stamps: list[float] = []
+    alarm_steps = 0
+    obs = sim.reset(job.seed)
+    while not sim.done and sim.time < job.max_time_s:
+        for event in obs.events:
+            if hasattr(event, "image"):
+                steps = tap.steps
+                controller.update_image(event.image, event.stamp)
+                if tap.steps > steps:
+                    stamps.append(event.stamp)
+                    if alarm is not None:
+                        alarm.update(tap.score.value, event.stamp)
+            else:
+                controller.update_imu(
+                    imu_features(event.gyro, event.accel, event.quat_xyzw), event.stamp
+                )
+        command = controller.command
+        if alarm is not None:
+            alarm_steps += alarm.state.value == "alarm"
+            command = guarded_command(command, alarm.state, action, job.guard[1])
+        obs, _, _, _ = sim.step(np.clip(command, -limits, limits))
+    info = sim.episode_info()
+    return Trace(
+        job.seed,
+        np.array(tap.features, np.float32).reshape(len(stamps), -1),
+        np.array(tap.hiddens, np.float32).reshape(len(stamps), -1),
+        np.array(stamps),
+        bool(info.get("success")),
+        int(info.get("collisions", int(bool(info.get("collision"))))),
+        {k: v for k, v in info.items() if isinstance(v, bool | int | float | str)},
+        alarm_steps,
+    )
+
+
+def run_traces(jobs: list[TraceJob], workers: int, progress: bool = True) -> list[Trace]:
+    """Run jobs (in order of the jobs) on a spawn pool of ``workers`` processes."""
+    from tqdm import tqdm
+
+    if workers <= 1:
+        return [run_trace(j) for j in tqdm(jobs, disable=not progress, desc="episodes")]
+    import multiprocessing as mp
+
+    from liquid_control.learn.rollout import _worker_init
+
+    with mp.get_context("spawn").Pool(workers, initializer=_worker_init) as pool:
+        it = pool.imap(run_trace, jobs)
+        return list(tqdm(it, total=len(jobs), disable=not progress, desc="episodes"))
+
+
+def nominal_statistics(traces: list[Trace]) -> tuple[dict, dict]:
+    """Per-dimension mean and std (floored at 1e-3 of the largest, and 1e-6) of each part."""
+    means, stds = {}, {}
+    for part in ("features", "hidden"):
+        x = np.concatenate([getattr(t, part) for t in traces]).astype(np.float64)
+        if x.shape[0] < 2:
+            raise ValueError(f"{x.shape[0]} steps in the fit episodes: too few for statistics")
+        std = x.std(axis=0)
+        floor = max(1e-6, 1e-3 * float(std.max()))
+        means[part] = x.mean(axis=0).astype(np.float32)
+        stds[part] = np.maximum(std, floor).astype(np.float32)
+    return means, stds
+
+
+def trace_scores(calibration: GuardianCalibration, trace: Trace) -> np.ndarray:
+    """The windowed score at every step of ``trace`` (as the runtime computes it)."""
+    score = OodScore(calibration)
+    return np.array([score.update(f, h) for f, h in zip(trace.features, trace.hidden, strict=True)])
+
+
+def calibrate(
+    model_dir: str,
+    task: str,
+    episodes: int = 100,
+    fit_episodes: int = 20,
+    false_alarm_rate: float = 0.01,
+    window: int = 10,
+    seed: int = CALIBRATION_SEED,
+    workers: int = 2,
+    backend: str = "numpy",
+    progress: bool = True,
+) -> GuardianCalibration:
+    """Run nominal episodes and return the calibration (not yet written)."""
+    meta = read_meta(model_dir)
+    robot = meta.get("robot") or meta["policy"].get("robot")
+    if robot != task:
+        raise ValueError(f"model {model_dir} drives a {robot}, not the task {task!r}")
+    conformal_threshold(np.zeros(episodes), false_alarm_rate)  # enough episodes? fail early
+    jobs = [TraceJob(task, seed + i, str(model_dir), backend=backend) for i in range(episodes)]
+    fit_jobs = [
+        TraceJob(task, seed + episodes + i, str(model_dir), backend=backend)
+        for i in range(fit_episodes)
+    ]
+    traces = run_traces(fit_jobs + jobs, workers, progress)
+    return calibration_from_traces(
+        traces[:fit_episodes],
+        traces[fit_episodes:],
+        false_alarm_rate,
+        window,
+        meta["weights_sha256"],
+        {"task": task, "backend": backend, "first_seed": seed},
+    )
+
+
+def calibration_from_traces(
+    fit: list[Trace],
+    held: list[Trace],
+    false_alarm_rate: float,
+    window: int,
+    weights_sha256: str,
+    provenance: dict,
+) -> GuardianCalibration:
+    """Statistics from ``fit``, conformal thresholds from the disjoint ``held`` episodes."""
+    mean, std = nominal_statistics(fit)
+    draft = GuardianCalibration(mean, std, window, 1.0, 0.0, false_alarm_rate, weights_sha256)
+    per_step = [trace_scores(draft, t) for t in held]
+    maxima = np.array([s.max() if s.size else math.inf for s in per_step])
+    enter = conformal_threshold(maxima, false_alarm_rate)
+    leave = min(enter, float(np.quantile(np.concatenate(per_step), LEAVE_QUANTILE)))
+    provenance = {
+        **provenance,
+        "fit_episodes": len(fit),
+        "threshold_episodes": len(held),
+        "nominal_success_rate": float(np.mean([t.success for t in held])),
+        "episode_max_quantiles": {
+            q: float(np.quantile(maxima, float(q))) for q in ("0.5", "0.9", "0.99")
+        },
+        "leave_quantile_of_steps": LEAVE_QUANTILE,
+    }
+    return GuardianCalibration(
+        mean, std, window, enter, leave, false_alarm_rate, weights_sha256, provenance
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `calibrate` argument parser."""
+    p = argparse.ArgumentParser(
+        prog="liquid-control calibrate",
+        description="Run nominal episodes and write the OOD guardian's statistics and "
+        "conformal alarm thresholds to MODEL/guardian.json (listed in config.json).",
+    )
+    p.add_argument("model", help="model directory")
+    p.add_argument("--task", choices=("rover", "drone"), required=True)
+    p.add_argument(
+        "--episodes",
+        type=int,
+        default=100,
+        help="nominal episodes for the threshold (default 100; >= 1/rate - 1)",
+    )
+    p.add_argument(
+        "--fit-episodes", type=int, default=20, help="nominal episodes for the statistics (20)"
+    )
+    p.add_argument(
+        "--false-alarm-rate",
+        type=float,
+        default=0.01,
+        help="allowed share of nominal episodes with an alarm (default 0.01)",
+    )
+    p.add_argument("--window", type=int, default=10, help="frames averaged in the score (10)")
+    p.add_argument("--seed", type=int, default=CALIBRATION_SEED, help="first seed (200000)")
+    p.add_argument("--workers", type=int, default=2, help="parallel processes (default 2)")
+    p.add_argument("--backend", default="numpy", help="runtime backend (default numpy)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `liquid-control calibrate`."""
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        calibration = calibrate(
+            args.model,
+            args.task,
+            args.episodes,
+            args.fit_episodes,
+            args.false_alarm_rate,
+            args.window,
+            args.seed,
+            args.workers,
+            args.backend,
+            not args.no_progress,
+        )
+        path = write_guardian(args.model, calibration)
+    except (ValueError, OSError) as error:
+        parser.error(str(error))
+    summary = {
+        "guardian": str(path),
+        "enter": round(calibration.enter, 4),
+        "leave": round(calibration.leave, 4),
+        **{k: calibration.provenance[k] for k in ("threshold_episodes", "nominal_success_rate")},
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
