@@ -44,8 +44,11 @@ soak: setup  ## long reliability runs (>= 10,000 fuzz cases), writes results/rel
 demo: setup  ## closed loop rover + drone over ROS 2 topics; writes demo_output/
 	$(VENV)/bin/liquid-control demo --out demo_output
 
-bench: setup  ## latency / speed tables, as ratios against references measured in the same run
+bench: setup setup-jazzy  ## latency / speed tables, as ratios against references measured in the same run
 	$(VENV)/bin/liquid-control bench
+	@echo "--- controller node vs pass-through on Jazzy (single, then events executor)"
+	AMENT_PREFIX_PATH=$(abspath $(JAZZY_VENV)) $(JAZZY_VENV)/bin/python bench/bench_node.py --executor single
+	AMENT_PREFIX_PATH=$(abspath $(JAZZY_VENV)) $(JAZZY_VENV)/bin/python bench/bench_node.py --executor events
 
 results: setup  ## collect, train every model, evaluate nominal + shifts (hours on 2 cores)
 	PATH=$(abspath $(VENV))/bin:$$PATH sh results/regenerate.sh

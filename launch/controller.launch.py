@@ -94,7 +94,7 @@ def controller_node(context, *args, **kwargs):
             emulate_tty=True,
             parameters=[params_file, overrides],
             remappings=remappings,
-            arguments=["--ros-args", "--log-level", log_level],
+            ros_arguments=["--log-level", log_level],
         )
     ]
 

@@ -14,7 +14,8 @@ wind). The simulator is headless by design, so ``headless:=true`` always works.
 
 import os
 
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, RegisterEventHandler, Shutdown
+from launch.event_handlers import OnProcessExit
 from launch.launch_description import LaunchDescription
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
@@ -103,6 +104,13 @@ def perturbation_path(value: str, share: str) -> str:
     return os.path.join(share, "config", "perturbations", f"{value}.yaml")
 
 
+def sim_exited(event, context):
+    """The simulator is gone: stop the controller too; a failed simulator fails the launch."""
+    if event.returncode != 0:  # an exception in a handler makes the launch exit 1
+        raise RuntimeError(f"simulator exited with code {event.returncode}; see its log above")
+    return [Shutdown(reason="simulator exited")]
+
+
 def nodes(context, *args, **kwargs):
     """The simulator and the controller, with one parameter list and one remapping list."""
     share = FindPackageShare(PACKAGE).perform(context)
@@ -124,16 +132,18 @@ def nodes(context, *args, **kwargs):
         "output": "screen",
         "emulate_tty": True,
         "remappings": remappings,
-        "arguments": ["--ros-args", "--log-level", log_level],
+        "ros_arguments": ["--log-level", log_level],
     }
+    sim = Node(
+        executable="sim",
+        name="liquid_sim",
+        parameters=[*parameters, sim_overrides],
+        additional_env={"MUJOCO_GL": "glfw" if show else "egl"},
+        **common,
+    )
     return [
-        Node(
-            executable="sim",
-            name="liquid_sim",
-            parameters=[*parameters, sim_overrides],
-            additional_env={"MUJOCO_GL": "glfw" if show else "egl"},
-            **common,
-        ),
+        sim,
+        RegisterEventHandler(OnProcessExit(target_action=sim, on_exit=sim_exited)),
         Node(
             executable="controller",
             name="liquid_controller",

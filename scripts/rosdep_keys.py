@@ -24,7 +24,7 @@ KEYS = (
     "ament_index_python builtin_interfaces cv_bridge diagnostic_msgs diagnostic_updater "
     "foxglove_bridge geometry_msgs launch launch_ros launch_testing launch_testing_ros "
     "lifecycle_msgs nav_msgs rcl_interfaces rclpy robot_state_publisher ros2topic "
-    "ros_gz_bridge ros_gz_sim rosgraph_msgs rviz2 sensor_msgs std_msgs std_srvs tf2_msgs "
+    "ros_gz_bridge ros_gz_sim rosgraph_msgs rviz2 sensor_msgs std_msgs std_srvs tf2_msgs tf2_ros "
     "python3-numpy python3-yaml python3-pytest python3-hypothesis python3-onnxruntime-pip "
     "python3-safetensors python3-threadpoolctl rclpy_lifecycle ament_python"
 ).split()

@@ -168,6 +168,11 @@ def _check_plugin(node: ET.Element, where: str) -> list[str]:
     return errors
 
 
+# Elements that SDF 1.10+ defines (sdformat 13+: Gazebo Harmonic with Jazzy, Ionic with Kilted
+# read them from a 1.9 file after conversion) but the local sdformat12 spec (1.9) lacks.
+NEWER_ELEMENTS = {("camera", "optical_frame_id")}
+
+
 def _walk(spec: SdfSpec, node: ET.Element, desc: SpecElement, where: str) -> list[str]:
     errors = []
     allowed = spec.attributes(desc)
@@ -184,6 +189,8 @@ def _walk(spec: SdfSpec, node: ET.Element, desc: SpecElement, where: str) -> lis
     for child in node:
         if not isinstance(child.tag, str) or ":" in child.tag:
             continue  # comments; namespaced custom elements are allowed by the spec
+        if (node.tag, child.tag) in NEWER_ELEMENTS:
+            continue
         child_where = f"{where}/{_label(child)}"
         child_desc = spec.child(desc, child.tag)
         if child_desc is None:

@@ -27,6 +27,7 @@ EXTERNAL = {
     "ros_gz_bridge": {"parameter_bridge"},
     "rviz2": {"rviz2"},
     "foxglove_bridge": {"foxglove_bridge"},
+    "tf2_ros": {"static_transform_publisher"},
 }
 
 
@@ -85,6 +86,11 @@ def test_per_robot_files_exist_and_are_installed(robot: str):
     for key, relative in robots_table()[robot].items():
         if key == "pose":
             assert len(relative) == 4 and all(float(v) == float(v) for v in relative)
+            continue
+        if key == "world_name":  # the <world name> of the robot's world file
+            assert (
+                f'<world name="{relative}">' in (REPO / robots_table()[robot]["world"]).read_text()
+            )
             continue
         assert (REPO / relative).is_file(), f"{robot} {key}: {relative} is missing"
         top = relative.split("/")[0]

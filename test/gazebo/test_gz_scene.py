@@ -16,8 +16,8 @@ import pytest
 from gz_paths import REPO
 from sdf_read import geometry, numbers, pose
 
-from liquid_control.sim import mjcf
 from liquid_control.interface.robots import DRONE, ROVER
+from liquid_control.sim import mjcf
 from liquid_control.sim.textures import Ground, ground_mean_rgb
 
 WORLDS = REPO / "worlds"

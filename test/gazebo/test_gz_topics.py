@@ -30,7 +30,11 @@ VALID_PAIRS = {
     "geometry_msgs/msg/Twist": {"gz.msgs.Twist"},
     "geometry_msgs/msg/TwistStamped": {"gz.msgs.Twist"},
     "std_msgs/msg/Bool": {"gz.msgs.Boolean"},
+    "tf2_msgs/msg/TFMessage": {"gz.msgs.Pose_V"},
 }
+# where gz-sim's odometry systems publish their transform when the SDF sets no <tf_topic>
+# (DiffDrive.cc: /model/<name>/tf; OdometryPublisher.cc: /model/<name>/pose)
+DEFAULT_TF_TOPIC = {"drone": "/model/liquid_drone/pose", "rover": "/model/liquid_rover/tf"}
 
 
 def bridge(robot: str) -> dict[str, dict]:
@@ -60,10 +64,12 @@ def sdf_gz_topics(robot: str) -> dict[str, str]:
         topics["enable"] = prefix + control.findtext("enableSubTopic")
         (odometry,) = plugins(model, "gz::sim::systems::OdometryPublisher")
         topics["odom"] = odometry.findtext("odom_topic")
+        topics["/tf"] = odometry.findtext("tf_topic") or DEFAULT_TF_TOPIC[robot]
     else:
         (drive,) = plugins(model, "gz::sim::systems::DiffDrive")
         topics["cmd_vel"] = drive.findtext("topic")
         topics["odom"] = drive.findtext("odom_topic")
+        topics["/tf"] = drive.findtext("tf_topic") or DEFAULT_TF_TOPIC[robot]
     return topics
 
 
@@ -84,7 +90,7 @@ def test_bridge_entries_are_well_formed(robot: str):
         assert entry["direction"] in DIRECTIONS, topic
         assert entry["gz_type_name"] in VALID_PAIRS[entry["ros_type_name"]], topic
         assert entry["gz_topic_name"].startswith("/"), f"{topic}: gz names are absolute"
-        assert topic == "/clock" or not topic.startswith("/"), f"{topic}: keep it relative"
+        assert topic in ("/clock", "/tf") or not topic.startswith("/"), f"{topic}: keep relative"
 
 
 @pytest.mark.parametrize("robot", ROBOTS)
