@@ -211,7 +211,7 @@ def robot_actions(context) -> list:
 
 
 def arm_drone(spawn: Node, entity: str, context) -> list:
-    """After the spawn: zero twist + enable straight to gz, then unpause the world.
+    """After the spawn, one after the other: zero twist and enable straight to gz, then unpause.
 
     ``gz topic -p`` waits 0.8 s for discovery before it publishes; the world stays paused
     until both have gone out, so the drone never falls before its first command.
@@ -234,7 +234,8 @@ def arm_drone(spawn: Node, entity: str, context) -> list:
         output="screen",
     )  # fmt: skip
     return [
-        RegisterEventHandler(OnProcessExit(target_action=spawn, on_exit=[hover, switch])),
+        RegisterEventHandler(OnProcessExit(target_action=spawn, on_exit=[hover])),
+        RegisterEventHandler(OnProcessExit(target_action=hover, on_exit=[switch])),
         RegisterEventHandler(OnProcessExit(target_action=switch, on_exit=[unpause])),
     ]
 

@@ -76,7 +76,6 @@ def test_package_xml_is_format3_ament_python_with_ros_dependencies():
         "launch_testing",
         "ros_gz_sim",
         "ros_gz_bridge",
-        "ros2topic",
         "rviz2",
         "foxglove_bridge",
         "python3-numpy",

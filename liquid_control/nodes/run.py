@@ -79,7 +79,7 @@ def spin_node(
     except KeyboardInterrupt:  # a signal before our handlers were in place
         pass
     except Exception as error:  # construction or a callback failed: say why, exit 1
-        name = type(node).__name__ if node is not None else "node"
+        name = type(node).__name__ if node is not None else getattr(make_node, "__name__", "node")
         print(f"[{name}] fatal: {type(error).__name__}: {error}", file=sys.stderr)
         code = 1
     finally:
