@@ -165,6 +165,7 @@ def calibrate(
     workers: int = 2,
     backend: str = "numpy",
     progress: bool = True,
+    max_time_s: float = 60.0,
 ) -> GuardianCalibration:
     """Run nominal episodes and return the calibration (not yet written)."""
     meta = read_meta(model_dir)
@@ -172,19 +173,18 @@ def calibrate(
     if robot != task:
         raise ValueError(f"model {model_dir} drives a {robot}, not the task {task!r}")
     conformal_threshold(np.zeros(episodes), false_alarm_rate)  # enough episodes? fail early
-    jobs = [TraceJob(task, seed + i, str(model_dir), backend=backend) for i in range(episodes)]
-    fit_jobs = [
-        TraceJob(task, seed + episodes + i, str(model_dir), backend=backend)
-        for i in range(fit_episodes)
+    jobs = [
+        TraceJob(task, seed + i, str(model_dir), backend=backend, max_time_s=max_time_s)
+        for i in range(episodes + fit_episodes)
     ]
-    traces = run_traces(fit_jobs + jobs, workers, progress)
+    traces = run_traces(jobs, workers, progress)
     return calibration_from_traces(
-        traces[:fit_episodes],
-        traces[fit_episodes:],
+        traces[episodes:],
+        traces[:episodes],
         false_alarm_rate,
         window,
         meta["weights_sha256"],
-        {"task": task, "backend": backend, "first_seed": seed},
+        {"task": task, "backend": backend, "first_seed": seed, "max_time_s": max_time_s},
     )
 
 
@@ -246,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=CALIBRATION_SEED, help="first seed (200000)")
     p.add_argument("--workers", type=int, default=2, help="parallel processes (default 2)")
     p.add_argument("--backend", default="numpy", help="runtime backend (default numpy)")
+    p.add_argument(
+        "--max-time-s", type=float, default=60.0, help="episode time limit in sim seconds (60)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -266,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             args.workers,
             args.backend,
             not args.no_progress,
+            args.max_time_s,
         )
         path = write_guardian(args.model, calibration)
     except (ValueError, OSError) as error:

@@ -127,26 +127,26 @@ def collect(
     held_out: int,
     workers: int,
     backend: str = "numpy",
+    max_time_s: float = 60.0,
 ) -> dict[str, list[Trace]]:
     """Traces: 'fit', 'nominal' (threshold), 'held_out' (false alarms) and one per shift."""
     from liquid_control.learn.collect import perturbation_json
 
-    groups: dict[str, list[TraceJob]] = {
-        "fit": _jobs(task, model_dir, backend, CALIBRATION_SEED + 10_000, fit_episodes),
-        "nominal": _jobs(task, model_dir, backend, CALIBRATION_SEED, nominal_episodes),
-        "held_out": _jobs(task, model_dir, backend, HELD_OUT_SEED, held_out),
+    groups: dict = {
+        "fit": (CALIBRATION_SEED + 10_000, fit_episodes, "{}"),
+        "nominal": (CALIBRATION_SEED, nominal_episodes, "{}"),
+        "held_out": (HELD_OUT_SEED, held_out, "{}"),
     }
     for shift in shifts:
         pj = perturbation_json(str(_path(shift)))
-        name = json.loads(pj).get("name") or Path(shift).stem
-        groups[name] = _jobs(task, model_dir, backend, SHIFT_SEED, episodes, pj)
+        groups[json.loads(pj).get("name") or Path(shift).stem] = (SHIFT_SEED, episodes, pj)
+    groups = {
+        name: [TraceJob(task, seed + i, model_dir, pj, backend, max_time_s) for i in range(n)]
+        for name, (seed, n, pj) in groups.items()
+    }
     jobs = [job for group in groups.values() for job in group]
     traces = iter(run_traces(jobs, workers))
     return {name: [next(traces) for _ in group] for name, group in groups.items()}
-
-
-def _jobs(task, model_dir, backend, seed, n, perturbation="{}") -> list[TraceJob]:
-    return [TraceJob(task, seed + i, model_dir, perturbation, backend) for i in range(n)]
 
 
 def _path(shift: str) -> Path:
@@ -237,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--held-out", type=int, default=40, help="false-alarm episodes (40)")
     p.add_argument("--false-alarm-rate", type=float, default=0.05)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--max-time-s", type=float, default=60.0, help="episode limit, sim s (60)")
     p.add_argument("--json", help="write the measurement as JSON")
     p.add_argument("--md", help="write the markdown table")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
@@ -250,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         args.fit_episodes,
         args.held_out,
         args.workers,
+        max_time_s=args.max_time_s,
     )
     result = measure(traces, args.false_alarm_rate)
     result["command"] = "python -m liquid_control.learn.guardian_eval " + " ".join(

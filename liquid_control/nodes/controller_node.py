@@ -35,6 +35,7 @@ from liquid_control.nodes.controller_params import (
     resolve_model_path,
     robot_profile,
 )
+from liquid_control.nodes.guardian_io import NodeGuardian
 from liquid_control.nodes.parameters import NodeParameters
 from liquid_control.nodes.run import spin_node
 from liquid_control.nodes.sensor_input import (
@@ -69,13 +70,16 @@ class ControllerNode(LifecycleNode):
         self.params = NodeParameters(
             self,
             PARAMS,
-            check=lambda values: check_robot_values(values, self.robot),
+            check=lambda values: (
+                check_robot_values(values, self.robot) or self._guardian_problem(values)
+            ),
             on_change=self._apply_parameters,
             default_for=lambda spec, declared: default_value(spec, robot_profile(declared)),
         )
         self.values = self.params.values
         self.robot = robot_profile(self.values)
         self.controller: LiquidController | None = None
+        self.guardian: NodeGuardian | None = None  # OOD score and action (configure)
         self.watchdog = Watchdog(self.values["camera_timeout_s"], self.values["imu_timeout_s"])
         self.enabled = True
         self.active = False
@@ -94,6 +98,8 @@ class ControllerNode(LifecycleNode):
         self.watchdog.set_timeouts(self.values["camera_timeout_s"], self.values["imu_timeout_s"])
         if self.controller is not None:
             self.controller.config = controller_config(self.values)
+        if self.guardian is not None:
+            self.guardian.apply(self.values)
 
     # ---- lifecycle ----------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -105,7 +111,8 @@ class ControllerNode(LifecycleNode):
             path = resolve_model_path(self.values["model_path"], self.robot)
             backend = self._backend_loader(path, self.values["backend"], self.values["threads"])
             self._check_model(path, backend.spec)
-            self.controller = LiquidController(backend, controller_config(self.values))
+            self.guardian = NodeGuardian(path, backend, self.values)
+            self.controller = LiquidController(self.guardian.tap, controller_config(self.values))
             self._image_hw = tuple(int(v) for v in backend.spec.image_shape[:2])
         except Exception as error:  # any reason a model cannot run: refuse to configure
             self.get_logger().error(f"configure failed: {error}")
@@ -142,6 +149,7 @@ class ControllerNode(LifecycleNode):
             self.create_service(Trigger, "~/reset", self._on_reset),
             self.create_service(SetBool, "~/enable", self._on_enable),
         ]
+        self.guardian.create_publishers(self)
         if v["compressed_image_topic"]:
             self._entities.append(
                 self.create_subscription(
@@ -152,6 +160,7 @@ class ControllerNode(LifecycleNode):
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Start from a fresh hidden state and start the watchdog and timers."""
         self.controller.reset()
+        self.guardian.reset()
         self.watchdog.restart()
         self.active = True
         timeouts = min(self.values["camera_timeout_s"], self.values["imu_timeout_s"])
@@ -202,6 +211,9 @@ class ControllerNode(LifecycleNode):
             if hasattr(self, name):
                 self.destroy_lifecycle_publisher(getattr(self, name))
                 delattr(self, name)
+        if self.guardian is not None:
+            self.guardian.release(self)
+        self.guardian = None
         self.controller = None
 
     def _destroy_entity(self, entity: Any) -> None:
@@ -266,9 +278,11 @@ class ControllerNode(LifecycleNode):
         check_frame_id(msg, self.values["expected_frame_id"])
         image = fit_frame(decode_frame(msg), *self._image_hw, self.values["resize_method"])
         stamp = self._stamp(msg)
+        steps = self.guardian.tap.steps
         command = self._feed(
             self.watchdog.camera, lambda: self.controller.update_image(image, stamp)
         )
+        self._on_guardian_frame(msg, image, stamp, steps)
         if self.values["command_rate_hz"] == 0:
             self._publish_command(command)
 
@@ -335,7 +349,9 @@ class ControllerNode(LifecycleNode):
             and self.controller.primed
             and np.all(np.isfinite(command))
         )
-        values = command if safe else np.zeros(len(COMMAND_NAMES[self.robot]), np.float32)
+        values = (
+            self._guarded(command) if safe else np.zeros(len(COMMAND_NAMES[self.robot]), np.float32)
+        )
         stamp = self.get_clock().now().to_msg()
         self.commands_published += 1
         self.cmd_pub.publish(
@@ -390,11 +406,27 @@ class ControllerNode(LifecycleNode):
         if not self.enabled:
             level, message = 1, "disabled" if level == 0 else f"{message}; disabled"
         stamp = self.get_clock().now().to_msg()
-        self.diag_pub.publish(
-            conv.diagnostic_array(
-                f"{self.get_name()}: controller", level, message, values, stamp, self.hardware_id
-            )
+        array = conv.diagnostic_array(
+            f"{self.get_name()}: controller", level, message, values, stamp, self.hardware_id
         )
+        if self.guardian is not None:
+            array.status.append(
+                self.guardian.status(f"{self.get_name()}: guardian", self.hardware_id)
+            )
+        self.diag_pub.publish(array)
+
+    # ---- guardian (runtime/guardian.py via nodes/guardian_io.py) -------------------------
+    def _guardian_problem(self, values: dict[str, Any]) -> str | None:
+        """Why ``values`` cannot apply to the loaded guardian (None before configure)."""
+        return self.guardian.problem(values) if self.guardian is not None else None
+
+    def _guarded(self, command: np.ndarray) -> np.ndarray:
+        """The command under the guardian's alarm (ood_action: warn, slow, stop)."""
+        return self.guardian.guard(command) if self.guardian is not None else command
+
+    def _on_guardian_frame(self, msg: Any, image: np.ndarray, stamp: float, steps: int) -> None:
+        """After a frame: score, alarm and ~/ood_score when it stepped; ~/saliency throttled."""
+        self.guardian.on_frame(msg.header, image, stamp, self.guardian.tap.steps > steps)
 
     @property
     def hardware_id(self) -> str:

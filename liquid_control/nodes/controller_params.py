@@ -37,6 +37,42 @@ ROBOT_DEFAULTS: dict[RobotProfile, dict[str, list[float]]] = {
 COMMAND_NAMES = {RobotProfile.DRONE: DRONE.command_names, RobotProfile.ROVER: ROVER.command_names}
 
 
+# the OOD guardian (guardian.json from `liquid-control calibrate`, docs/neurons.md)
+GUARDIAN_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec(
+        "ood_action",
+        "warn",
+        "On an out-of-distribution alarm: report it (warn), scale commands by ood_slow_scale "
+        "(slow) or command zero (stop); slow and stop need a calibrated model.",
+        choices=("warn", "slow", "stop"),
+    ),
+    ParamSpec("ood_slow_scale", 0.5, "Command scale while in alarm with slow.", bounds=(0.0, 1.0)),
+    ParamSpec(
+        "ood_enter_threshold",
+        0.0,
+        "Score at which the alarm starts; 0 = guardian.json's conformal threshold.",
+        bounds=(0.0, 1e6),
+    ),
+    ParamSpec(
+        "ood_leave_threshold",
+        0.0,
+        "Score the alarm must stay at or below to end; 0 = guardian.json's.",
+        bounds=(0.0, 1e6),
+    ),
+    ParamSpec(
+        "ood_hold_s",
+        1.0,
+        "How long the score must stay at or below the leave threshold before the alarm ends.",
+        bounds=(0.0, 60.0),
+    ),
+    ParamSpec(
+        "saliency_rate_hz",
+        0.0,
+        "Publish VisualBackProp saliency on ~/saliency at most this often; 0 = off.",
+        bounds=(0.0, 30.0),
+    ),
+)
+
 PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "robot",
@@ -146,6 +182,7 @@ PARAMS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec("publish_neurons", False, "Publish the hidden state on ~/neurons every step."),
     ParamSpec("diagnostics_period_s", 1.0, "Period of /diagnostics.", True, bounds=(0.1, 60.0)),
+    *GUARDIAN_PARAMS,
 )
 PARAM_NAMES = tuple(spec.name for spec in PARAMS)
 SPECS = {spec.name: spec for spec in PARAMS}
@@ -186,6 +223,14 @@ def check_robot_values(values: Mapping[str, Any], robot: RobotProfile) -> str | 
         controller_config(values)
     except ValueError as error:
         return str(error)
+    return check_guardian_values(values)
+
+
+def check_guardian_values(values: Mapping[str, Any]) -> str | None:
+    """Explicit guardian thresholds must keep leave <= enter (0 = from guardian.json)."""
+    enter, leave = values["ood_enter_threshold"], values["ood_leave_threshold"]
+    if enter > 0 and leave > enter:
+        return f"ood_leave_threshold={leave} must not exceed ood_enter_threshold={enter}"
     return None
 
 
