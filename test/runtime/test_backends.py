@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from liquid_control.export.onnx import export_onnx
 from liquid_control.core.policy import LiquidPolicy
+from liquid_control.export.onnx import export_onnx
+from liquid_control.interface.model_dir import ModelLoadError
 from liquid_control.interface.policy_config import PolicyConfig
 from liquid_control.runtime.backends import load_backend
-from liquid_control.interface.model_dir import ModelLoadError
 
 VARIANTS = {
     "cfc_ncp": {"core": "cfc_ncp"},

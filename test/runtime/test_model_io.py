@@ -10,13 +10,17 @@ import numpy as np
 import pytest
 import torch
 
-from liquid_control.interface.model_dir import FORMAT_VERSION, sha256_file
 from liquid_control.core.policy import LiquidPolicy
-from liquid_control.interface.policy_config import PolicyConfig
 from liquid_control.core.save import save_policy
+from liquid_control.core.torch_backend import load_policy
+from liquid_control.interface.model_dir import (
+    FORMAT_VERSION,
+    ModelLoadError,
+    load_model,
+    sha256_file,
+)
+from liquid_control.interface.policy_config import PolicyConfig
 from liquid_control.runtime.backends import load_backend
-from liquid_control.runtime.backends.torch_backend import load_policy
-from liquid_control.interface.model_dir import ModelLoadError, load_model
 
 
 @pytest.fixture(scope="module")

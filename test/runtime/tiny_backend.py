@@ -58,24 +58,24 @@ class TinyBackend:
 
 
 def reference_run(events, tau, gain, first_dt, dt_min, dt_max):
-    """Fuse (stamp, kind, value) events by hand: latest-value hold, dt between events."""
+    """Fuse (stamp, kind, value) events by hand: a step per frame, IMU averaged in between."""
     hidden = np.zeros(3)
-    image = imu = None
+    window: list = []
+    imu = None
     last = None
-    started = False
     commands = []
     for stamp, kind, value in events:
-        if kind == "image":
-            image = value
-        else:
-            imu = value
-        if image is None or imu is None:
-            last = stamp
+        if kind == "imu":
+            window.append(value)
             continue
-        dt = first_dt if not started else min(max(stamp - last, dt_min), dt_max)
-        started = True
+        if window:
+            imu = np.mean(np.array(window, dtype=np.float64), axis=0)
+            window = []
+        if imu is None:
+            continue
+        dt = first_dt if last is None else min(max(stamp - last, dt_min), dt_max)
         last = stamp
         decay = math.exp(-dt / tau)
-        hidden = decay * hidden + (1 - decay) * np.array([image, imu[0], imu[1]])
+        hidden = decay * hidden + (1 - decay) * np.array([value, imu[0], imu[1]])
         commands.append(gain * np.array([hidden[0] + hidden[2], hidden[1]]))
     return hidden, commands
