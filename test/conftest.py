@@ -7,6 +7,8 @@ import random
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 # A private DDS domain per test session so parallel runs on one machine never cross-talk
@@ -22,3 +24,44 @@ if _prefix not in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
     os.environ["AMENT_PREFIX_PATH"] = os.pathsep.join(
         p for p in (_prefix, os.environ.get("AMENT_PREFIX_PATH", "")) if p
     )
+
+
+# Libraries a plain ROS 2 machine may lack (colcon test there must skip, not error): a test
+# module that imports one of them at module level is skipped with the reason when it is absent.
+OPTIONAL_LIBRARIES = {
+    "torch", "mujoco", "PIL", "ncps", "onnx", "onnxruntime", "onnxscript", "matplotlib",
+    "rosbags", "imageio", "gymnasium", "hypothesis", "safetensors", "launch", "launch_ros",
+    "launch_testing",
+}  # fmt: skip
+
+
+class _OptionalImportsModule(pytest.Module):
+    """A test module that is skipped, not errored, when an optional library is missing."""
+
+    def _getobj(self):  # pytest's module import (it wraps an ImportError in CollectError)
+        try:
+            return super()._getobj()
+        except self.CollectError as error:
+            cause = error.__cause__
+            missing = getattr(cause, "name", None) or ""
+            if isinstance(cause, ImportError) and missing.split(".")[0] in OPTIONAL_LIBRARIES:
+                pytest.skip(f"{missing} is not installed", allow_module_level=True)
+            raise
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    """Collect every test module through _OptionalImportsModule."""
+    return _OptionalImportsModule.from_parent(parent, path=module_path)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A fixture or test that imports a missing optional library is skipped, not errored."""
+    outcome = yield
+    report = outcome.get_result()
+    error = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(error, ImportError):
+        missing = (error.name or "").split(".")[0]
+        if missing in OPTIONAL_LIBRARIES:
+            report.outcome = "skipped"
+            report.longrepr = (str(item.path), item.location[1] or 0, f"{missing} is not installed")

@@ -214,3 +214,25 @@ def test_colcon_build_lays_out_a_ros2_install_tree(tmp_path):
         installed = sorted(p.name for p in (share / directory).glob("*") if p.is_file())
         assert shipped and installed == shipped, directory
     assert (tmp_path / "ws" / "install" / "setup.bash").is_file()
+
+
+def test_collection_skips_cleanly_without_the_training_libraries():
+    """On a plain ROS machine (no torch, mujoco, Pillow, ncps ...) colcon test must not error."""
+    block = (
+        "import sys\n"
+        "for name in ('torch', 'mujoco', 'PIL', 'ncps', 'onnx', 'onnxruntime', 'onnxscript',\n"
+        "             'matplotlib', 'imageio', 'gymnasium', 'rosbags', 'safetensors'):\n"
+        "    sys.modules[name] = None\n"
+        "import pytest\n"
+        "sys.exit(pytest.main(sys.argv[1:]))\n"
+    )
+    dirs = ["test/nodes", "test/reliability", "test/deploy", "test/gazebo", "test/interface"]
+    proc = subprocess.run(
+        [sys.executable, "-c", block, *dirs, "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "error" not in proc.stdout.splitlines()[-1], proc.stdout[-3000:]

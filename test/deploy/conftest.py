@@ -10,10 +10,10 @@ import pytest
 @pytest.fixture(scope="session")
 def deploy_model(tmp_path_factory) -> Path:
     """A randomly initialised rover CfC-NCP policy (64x48 camera) with encoder/core ONNX."""
-    import torch
+    torch = pytest.importorskip("torch")
 
-    from liquid_control.export.onnx import export_onnx
     from liquid_control.core.policy import LiquidPolicy
+    from liquid_control.export.onnx import export_onnx
     from liquid_control.interface.policy_config import PolicyConfig
 
     torch.manual_seed(11)
@@ -25,10 +25,10 @@ def deploy_model(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def deploy_drone_model(tmp_path_factory) -> Path:
     """A randomly initialised drone CfC-NCP policy with encoder/core ONNX."""
-    import torch
+    torch = pytest.importorskip("torch")
 
-    from liquid_control.export.onnx import export_onnx
     from liquid_control.core.policy import LiquidPolicy
+    from liquid_control.export.onnx import export_onnx
     from liquid_control.interface.policy_config import PolicyConfig
 
     torch.manual_seed(12)

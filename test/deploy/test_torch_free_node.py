@@ -211,7 +211,7 @@ def test_the_blocker_really_blocks_torch(tmp_path):
             sys.executable,
             str(NO_TORCH),
             str(report),
-            "liquid_control.runtime.backends.torch_backend",
+            "liquid_control.core.torch_backend",
         ],
         capture_output=True,
         text=True,

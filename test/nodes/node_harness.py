@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist, TwistStamped
@@ -30,7 +31,7 @@ IMAGE_SHAPE = (24, 32, 3)
 
 def save_random_model(directory: Path, robot: str, seed: int = 0) -> Path:
     """Write a randomly initialised small CfC-NCP policy for ``robot`` (core's save_policy)."""
-    import torch
+    torch = pytest.importorskip("torch")
 
     from liquid_control.core.policy import LiquidPolicy
     from liquid_control.core.save import save_policy

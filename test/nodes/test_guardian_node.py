@@ -63,12 +63,13 @@ def _calibrate(model: Path) -> None:
             controller.update_imu(imu, i * FRAME_DT)
             controller.update_image(frame(rng, False), i * FRAME_DT + 0.01)
         traces.append(Trace(0, np.array(tap.features), np.array(tap.hiddens), np.zeros(0), True, 0))
-    mean, std = nominal_statistics(traces)
+    mean, whiten = nominal_statistics(traces)
     write_guardian(
         model,
         GuardianCalibration(
+            ("features",),
             mean,
-            std,
+            whiten,
             window=3,
             enter=ENTER,
             leave=LEAVE,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
@@ -37,7 +38,7 @@ LEVEL = ((0.0, 0.0, 0.0), (0.0, 0.0, 9.81), (0.0, 0.0, 0.0, 1.0))  # gyro, accel
 
 def save_random_model(directory: Path, robot: str = "rover", seed: int = 0) -> Path:
     """Write a randomly initialised small CfC-NCP policy with the core's save function."""
-    import torch
+    torch = pytest.importorskip("torch")
 
     from liquid_control.core.policy import LiquidPolicy
     from liquid_control.core.save import save_policy
