@@ -37,15 +37,20 @@ def calibrate_hint(model_dir: str | Path) -> str:
 
 @dataclass(frozen=True)
 class GuardianCalibration:
-    """Nominal per-dimension statistics of the score's inputs, the window and the thresholds.
+    """Nominal statistics of the score's inputs, the window and the alarm thresholds.
 
+    ``parts``: which of the policy's per-step vectors are scored, concatenated in this
+    order; ``mean`` and ``whiten`` (W with W^T W = the inverse nominal covariance,
+    or a diagonal 1/std) turn a step's vector x into z = whiten @ (x - mean); the step's
+    distance is the RMS of z (``runtime/guardian.OodScore``).
     ``enter``: the conformal quantile of per-episode max scores on nominal episodes at
     ``false_alarm_rate`` (an alarm starts at or above it); ``leave``: the score must stay
     at or below it for the hold time before the alarm ends (``leave <= enter``).
     """
 
-    mean: dict[str, np.ndarray]  # part -> (dim,) float32
-    std: dict[str, np.ndarray]
+    parts: tuple[str, ...]
+    mean: np.ndarray  # (d,) float64
+    whiten: np.ndarray  # (d, d) float64: z = whiten @ (x - mean)
     window: int
     enter: float
     leave: float
@@ -54,19 +59,18 @@ class GuardianCalibration:
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if set(self.mean) != set(self.std) or not set(self.mean) <= set(SCORE_PARTS):
-            raise ValueError(
-                f"guardian statistics parts {sorted(self.mean)} / {sorted(self.std)} must "
-                f"match and be among {list(SCORE_PARTS)}"
-            )
-        if not self.mean:
-            raise ValueError("guardian statistics need at least one part (features, hidden)")
-        for part in self.mean:
-            mean, std = self.mean[part], self.std[part]
-            if mean.shape != std.shape or mean.ndim != 1:
-                raise ValueError(f"{part}: mean {mean.shape} and std {std.shape} differ")
-            if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)):
-                raise ValueError(f"{part}: mean must be finite and std finite and > 0")
+        parts = tuple(self.parts)
+        if not parts or len(set(parts)) != len(parts) or not set(parts) <= set(SCORE_PARTS):
+            raise ValueError(f"parts {list(parts)} must be distinct, among {list(SCORE_PARTS)}")
+        object.__setattr__(self, "parts", parts)
+        mean = np.asarray(self.mean, np.float64)
+        whiten = np.asarray(self.whiten, np.float64)
+        object.__setattr__(self, "mean", mean)
+        object.__setattr__(self, "whiten", whiten)
+        if mean.ndim != 1 or whiten.shape != (mean.size, mean.size) or mean.size == 0:
+            raise ValueError(f"mean {mean.shape} and whiten {whiten.shape} must be (d,), (d, d)")
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(whiten))):
+            raise ValueError("mean and whiten must be finite")
         if not (isinstance(self.window, int) and 1 <= self.window <= 1000):
             raise ValueError(f"window={self.window!r} must be an integer in 1..1000")
         if not (math.isfinite(self.enter) and math.isfinite(self.leave)):
@@ -82,12 +86,11 @@ class GuardianCalibration:
             "format": GUARDIAN_FORMAT,
             "weights_sha256": self.weights_sha256,
             "score": {
-                "kind": "rms_z",
+                "kind": "rms_whitened",
+                "parts": list(self.parts),
                 "window": self.window,
-                "parts": {
-                    part: {"mean": self.mean[part].tolist(), "std": self.std[part].tolist()}
-                    for part in self.mean
-                },
+                "mean": self.mean.tolist(),
+                "whiten": self.whiten.tolist(),
             },
             "thresholds": {
                 "enter": self.enter,
@@ -105,12 +108,12 @@ class GuardianCalibration:
             raise ValueError(f"{where}: format {found!r} is not {GUARDIAN_FORMAT!r}")
         try:
             score, thresholds = raw["score"], raw["thresholds"]
-            if score["kind"] != "rms_z":
-                raise ValueError(f"score kind {score['kind']!r} is not 'rms_z'")
-            parts = score["parts"]
+            if score["kind"] != "rms_whitened":
+                raise ValueError(f"score kind {score['kind']!r} is not 'rms_whitened'")
             return cls(
-                mean={p: np.asarray(v["mean"], np.float32) for p, v in parts.items()},
-                std={p: np.asarray(v["std"], np.float32) for p, v in parts.items()},
+                parts=tuple(score["parts"]),
+                mean=np.asarray(score["mean"], np.float64),
+                whiten=np.asarray(score["whiten"], np.float64),
                 window=score["window"],
                 enter=float(thresholds["enter"]),
                 leave=float(thresholds["leave"]),

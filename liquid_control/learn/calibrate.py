@@ -37,6 +37,8 @@ from liquid_control.runtime.guardian import (
 CALIBRATION_SEED = 200_000
 HELD_OUT_SEED = 300_000  # held-out nominal seeds for checking the false-alarm rate
 LEAVE_QUANTILE = 0.95  # leave threshold: this quantile of nominal per-step scores
+DEFAULT_PARTS = ("features",)  # chosen by measurement (docs/neurons.md)
+SHRINK = 0.01  # covariance shrinkage toward its diagonal
 
 
 @dataclass(frozen=True)
@@ -134,18 +136,29 @@ def run_traces(jobs: list[TraceJob], workers: int, progress: bool = True) -> lis
         return list(tqdm(it, total=len(jobs), disable=not progress, desc="episodes"))
 
 
-def nominal_statistics(traces: list[Trace]) -> tuple[dict, dict]:
-    """Per-dimension mean and std (floored at 1e-3 of the largest, and 1e-6) of each part."""
-    means, stds = {}, {}
-    for part in ("features", "hidden"):
-        x = np.concatenate([getattr(t, part) for t in traces]).astype(np.float64)
-        if x.shape[0] < 2:
-            raise ValueError(f"{x.shape[0]} steps in the fit episodes: too few for statistics")
-        std = x.std(axis=0)
-        floor = max(1e-6, 1e-3 * float(std.max()))
-        means[part] = x.mean(axis=0).astype(np.float32)
-        stds[part] = np.maximum(std, floor).astype(np.float32)
-    return means, stds
+def nominal_statistics(
+    traces: list[Trace],
+    parts: tuple[str, ...] = DEFAULT_PARTS,
+    diagonal: bool = False,
+    shrink: float = SHRINK,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, whiten) of the concatenated ``parts`` over every step of ``traces``.
+
+    The covariance is shrunk by ``shrink`` toward its diagonal and its diagonal floored
+    (1e-6 of the largest variance, and 1e-12) so a dimension that never moves nominally
+    cannot make the inverse blow up; ``whiten`` is the transposed Cholesky factor of the
+    inverse (``diagonal``: 1/std).
+    """
+    x = np.concatenate([np.hstack([getattr(t, p) for p in parts]) for t in traces]).astype(float)
+    if x.shape[0] <= x.shape[1]:
+        raise ValueError(f"{x.shape[0]} steps for {x.shape[1]} dimensions: too few to calibrate")
+    mean, cov = x.mean(axis=0), np.cov(x, rowvar=False)
+    variance = np.maximum(np.diag(cov), max(1e-12, 1e-6 * float(np.diag(cov).max())))
+    if diagonal:
+        return mean, np.diag(1.0 / np.sqrt(variance))
+    cov = (1.0 - shrink) * cov + shrink * np.diag(np.diag(cov))
+    cov[np.diag_indices_from(cov)] = np.maximum(np.diag(cov), variance)
+    return mean, np.linalg.cholesky(np.linalg.inv(cov)).T
 
 
 def trace_scores(calibration: GuardianCalibration, trace: Trace) -> np.ndarray:
@@ -195,10 +208,13 @@ def calibration_from_traces(
     window: int,
     weights_sha256: str,
     provenance: dict,
+    parts: tuple[str, ...] = DEFAULT_PARTS,
 ) -> GuardianCalibration:
     """Statistics from ``fit``, conformal thresholds from the disjoint ``held`` episodes."""
-    mean, std = nominal_statistics(fit)
-    draft = GuardianCalibration(mean, std, window, 1.0, 0.0, false_alarm_rate, weights_sha256)
+    mean, whiten = nominal_statistics(fit, parts)
+    draft = GuardianCalibration(
+        parts, mean, whiten, window, 1.0, 0.0, false_alarm_rate, weights_sha256
+    )
     per_step = [trace_scores(draft, t) for t in held]
     maxima = np.array([s.max() if s.size else math.inf for s in per_step])
     enter = conformal_threshold(maxima, false_alarm_rate)
@@ -214,7 +230,7 @@ def calibration_from_traces(
         "leave_quantile_of_steps": LEAVE_QUANTILE,
     }
     return GuardianCalibration(
-        mean, std, window, enter, leave, false_alarm_rate, weights_sha256, provenance
+        parts, mean, whiten, window, enter, leave, false_alarm_rate, weights_sha256, provenance
     )
 
 

@@ -1,9 +1,9 @@
 """Guardian: a per-step out-of-distribution score and the alarm it drives; no ROS, no torch.
 
-The score reuses what the policy computes anyway, the encoder's features and the liquid
-hidden state after the step: the root-mean-square of their per-dimension z-scores against
-nominal statistics (guardian.json, ``liquid-control calibrate``), averaged over the last
-``window`` frames. Why this score, and how it separates shifted from nominal episodes, is
+The score reuses what the policy computes anyway, the encoder's features (and, if
+calibrated so, the liquid hidden state after the step): their Mahalanobis distance to the
+nominal statistics in guardian.json (``liquid-control calibrate``), per dimension, averaged
+over the last ``window`` frames. Why this score, and how it separates shifted from nominal episodes, is
 measured in docs/neurons.md. ``ScoreTap`` wraps any backend (numpy, onnxruntime, c, torch),
 so every backend gives the score of its own numbers. A non-finite score counts as out
 of distribution. ``OodAlarm`` turns scores into an alarm with hysteresis and a hold time.
@@ -18,30 +18,33 @@ from typing import Any
 
 import numpy as np
 
-from liquid_control.interface.guardian_file import SCORE_PARTS, GuardianCalibration
+from liquid_control.interface.guardian_file import GuardianCalibration
 
 
 class OodScore:
-    """RMS z-score of (features, hidden) against nominal statistics, mean over a window."""
+    """Whitened RMS distance of the step's (features, hidden) to nominal, mean over a window.
+
+    distance = sqrt(mean(z^2)), z = whiten @ (x - mean): a Mahalanobis distance per
+    dimension with a full whitening matrix, a z-score RMS with a diagonal one.
+    """
 
     def __init__(self, calibration: GuardianCalibration) -> None:
-        self.parts = tuple(p for p in SCORE_PARTS if p in calibration.mean)
-        self._mean = np.concatenate([calibration.mean[p] for p in self.parts]).astype(np.float64)
-        self._inv_std = 1.0 / np.concatenate([calibration.std[p] for p in self.parts]).astype(
-            np.float64
-        )
-        self._sizes = {p: calibration.mean[p].size for p in self.parts}
+        self.parts = calibration.parts
+        self._mean = calibration.mean
+        self._whiten = calibration.whiten
         self._recent: deque[float] = deque(maxlen=calibration.window)
         self.value = math.nan  # the latest windowed score (nan before the first step)
 
     def step_distance(self, features: np.ndarray, hidden: np.ndarray) -> float:
-        """The one-step RMS z-score (inf when any input is not finite)."""
+        """The one-step distance (inf when any input is not finite)."""
         values = {"features": features, "hidden": hidden}
         x = np.concatenate([np.asarray(values[p], np.float64).reshape(-1) for p in self.parts])
         if x.size != self._mean.size:
-            sizes = {p: np.asarray(values[p]).size for p in self.parts}
-            raise ValueError(f"score inputs have sizes {sizes}, calibrated for {self._sizes}")
-        z = (x - self._mean) * self._inv_std
+            raise ValueError(
+                f"score inputs {list(self.parts)} have {x.size} values, calibrated for "
+                f"{self._mean.size}"
+            )
+        z = self._whiten @ (x - self._mean)
         distance = float(np.sqrt(np.mean(z * z)))
         return distance if math.isfinite(distance) else math.inf
 

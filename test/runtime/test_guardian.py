@@ -50,17 +50,12 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _calibration(model_dir: Path, enter: float = 3.0, leave: float = 2.0) -> GuardianCalibration:
     meta = read_meta(model_dir)
-    n_features, n_hidden = meta["feature_dim"], meta["hidden_size"]
+    size = meta["feature_dim"] + meta["hidden_size"]
     rng = np.random.default_rng(0)
     return GuardianCalibration(
-        mean={
-            "features": rng.normal(size=n_features).astype(np.float32),
-            "hidden": np.zeros(n_hidden, "f4"),
-        },
-        std={
-            "features": rng.uniform(0.5, 2, n_features).astype(np.float32),
-            "hidden": np.ones(n_hidden, "f4"),
-        },
+        parts=("features", "hidden"),
+        mean=rng.normal(size=size),
+        whiten=np.tril(rng.normal(size=(size, size))) + 3 * np.eye(size),
         window=5,
         enter=enter,
         leave=leave,
@@ -83,9 +78,9 @@ def test_guardian_file_round_trip_is_listed_and_refuses_tampering(model_dir, tmp
     assert read_meta(copy)[GUARDIAN_KEY] == sha256_file(path)
     loaded = load_guardian(copy)
     assert (loaded.enter, loaded.leave, loaded.window) == (3.0, 2.0, 5)
-    for part in ("features", "hidden"):
-        np.testing.assert_array_equal(loaded.mean[part], written.mean[part])
-        np.testing.assert_array_equal(loaded.std[part], written.std[part])
+    assert loaded.parts == ("features", "hidden")
+    np.testing.assert_array_equal(loaded.mean, written.mean)
+    np.testing.assert_array_equal(loaded.whiten, written.whiten)
     load_model(copy)  # the model itself still loads
 
     text = path.read_text()
@@ -109,8 +104,9 @@ def test_guardian_file_round_trip_is_listed_and_refuses_tampering(model_dir, tmp
 
 def test_guardian_file_checks_values() -> None:
     good = dict(
-        mean={"features": np.zeros(2, "f4")},
-        std={"features": np.ones(2, "f4")},
+        parts=("features",),
+        mean=np.zeros(2),
+        whiten=np.eye(2),
         window=3,
         enter=2.0,
         leave=1.0,
@@ -120,10 +116,11 @@ def test_guardian_file_checks_values() -> None:
     GuardianCalibration(**good)
     for change, message in [
         ({"leave": 3.0}, "leave"),
-        ({"std": {"features": np.zeros(2, "f4")}}, "std"),
+        ({"whiten": np.eye(3)}, "whiten"),
+        ({"whiten": np.full((2, 2), np.nan)}, "finite"),
         ({"window": 0}, "window"),
         ({"false_alarm_rate": 0.0}, "false_alarm_rate"),
-        ({"mean": {"pixels": np.zeros(2, "f4")}, "std": {"pixels": np.ones(2, "f4")}}, "parts"),
+        ({"parts": ("pixels",)}, "parts"),
     ]:
         with pytest.raises(ValueError, match=message):
             GuardianCalibration(**{**good, **change})
@@ -205,10 +202,9 @@ def test_score_separates_a_strongly_shifted_stream(model_dir: Path) -> None:
     backend = load_backend(model_dir, "numpy")
     rng, base = np.random.default_rng(1), _base_frame()
     fit, _ = _stream(backend, None, [_scene(rng, False, base) for _ in range(120)])
-    mean, std = nominal_statistics(
-        [Trace(0, np.array(fit.features), np.array(fit.hiddens), np.zeros(0), True, 0)]
-    )
-    cal = GuardianCalibration(mean, std, 5, 1.0, 0.0, 0.05, "")
+    trace = Trace(0, np.array(fit.features), np.array(fit.hiddens), np.zeros(0), True, 0)
+    mean, whiten = nominal_statistics([trace])
+    cal = GuardianCalibration(("features",), mean, whiten, 5, 1.0, 0.0, 0.05, "")
     _, nominal = _stream(backend, OodScore(cal), [_scene(rng, False, base) for _ in range(60)])
     _, shifted = _stream(backend, OodScore(cal), [_scene(rng, True, base) for _ in range(60)])
     nominal, shifted = np.array(nominal[10:]), np.array(shifted[10:])  # full windows
@@ -219,7 +215,8 @@ def test_score_separates_a_strongly_shifted_stream(model_dir: Path) -> None:
 
 def test_score_is_inf_for_non_finite_inputs(model_dir: Path) -> None:
     score = OodScore(_calibration(model_dir))
-    n_features, n_hidden = score._sizes["features"], score._sizes["hidden"]
+    meta = read_meta(model_dir)
+    n_features, n_hidden = meta["feature_dim"], meta["hidden_size"]
     assert math.isfinite(score.update(np.zeros(n_features), np.zeros(n_hidden)))
     assert score.update(np.full(n_features, np.nan), np.zeros(n_hidden)) == math.inf
     with pytest.raises(ValueError, match="calibrated for"):
