@@ -11,7 +11,7 @@ import torch
 
 from liquid_control.learn import collect, evaluate
 from liquid_control.learn.dataset import list_bags, read_bag
-from liquid_control.learn.episode import to_events
+from liquid_control.learn.episode import to_steps
 from liquid_control.learn.report import wilson_ci
 
 
@@ -30,15 +30,16 @@ def test_collect_writes_expert_bags_in_parallel(tmp_path):
     assert np.median(np.diff(ep.imu_stamps_ns)) == 10_000_000
     assert len(ep.cmd_stamps_ns) == len(ep.frame_stamps_ns)
     assert np.all(np.abs(ep.commands) <= [1.0, 2.0]) and ep.commands[:, 0].mean() > 0.3
-    ev = to_events(ep)
-    # every message is an event except the IMU sample at t=0, which precedes the first frame
-    assert len(ev) == len(ep.frames) + len(ep.imu_stamps_ns) - 1 and ev.is_frame[0]
+    steps = to_steps(ep)
+    # one liquid step per frame, each with the IMU samples since the previous frame
+    assert len(steps) == len(ep.frames)
+    assert steps.imu_count[1:].sum() == np.sum(ep.imu_stamps_ns > ep.frame_stamps_ns[0])
 
 
 def _tiny_model(path):
     from liquid_control.core.policy import LiquidPolicy
-    from liquid_control.interface.policy_config import PolicyConfig
     from liquid_control.core.save import save_policy
+    from liquid_control.interface.policy_config import PolicyConfig
 
     torch.manual_seed(0)
     policy = LiquidPolicy(PolicyConfig(robot="rover", encoder_channels=(4, 8), feature_dim=8))

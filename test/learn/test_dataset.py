@@ -1,4 +1,4 @@
-"""Episodes survive a rosbag2 round trip and become the runtime's event stream."""
+"""Episodes survive a rosbag2 round trip and become the runtime's liquid steps."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 
 from liquid_control.learn.dataset import Topics, list_bags, read_bag, write_bag
-from liquid_control.learn.episode import DtRule, Episode, to_events
+from liquid_control.interface.imu import imu_features
+from liquid_control.interface.timing import TimingRule
+from liquid_control.learn.episode import Episode, to_steps
+from liquid_control.runtime.controller import ControllerConfig, LiquidController
 
 
 def _episode(robot: str = "rover", seed: int = 0) -> Episode:
@@ -129,25 +132,75 @@ def test_headerless_twist_is_moved_onto_the_header_clock(tmp_path):
     np.testing.assert_array_equal(back.cmd_stamps_ns, ref.cmd_stamps_ns)
 
 
-def test_events_merge_by_stamp_with_real_dt_and_held_values():
+def test_steps_are_frames_with_real_dt_averaged_imu_and_the_latest_command():
     ep = _episode("rover", seed=1)
-    ev = to_events(ep)
-    # every event after the first frame/IMU/command, in stamp order, IMU first on ties
-    assert np.all(np.diff(ev.stamps_ns) >= 0)
-    rule = DtRule.from_runtime()
-    assert ev.dt[0] == pytest.approx(rule.first_dt_s)
-    gaps = np.diff(ev.stamps_ns) * 1e-9
-    np.testing.assert_allclose(ev.dt[1:], np.clip(gaps, rule.dt_min_s, rule.dt_max_s), rtol=1e-6)
-    assert np.ptp(ev.dt[1:][gaps > 0]) > 0.005  # irregular dt preserved
-    assert ev.is_frame.sum() == len(ev.frames) == len(ep.frames)
-    tie = np.flatnonzero(ev.stamps_ns == ep.frame_stamps_ns[2])
-    assert list(ev.is_frame[tie]) == [False, True]
-    assert ev.dt[tie[1]] == pytest.approx(rule.dt_min_s)
-    for t in range(len(ev)):
-        side = "right" if ev.is_frame[t] else "left"  # IMU goes first on a tie
-        f = np.searchsorted(ep.frame_stamps_ns, ev.stamps_ns[t], side=side) - 1
-        c = np.searchsorted(ep.cmd_stamps_ns, ev.stamps_ns[t], side="right") - 1
-        np.testing.assert_array_equal(ev.frames[ev.frame_index[t]], ep.frames[f])
-        np.testing.assert_array_equal(ev.commands[t], ep.commands[c])
-    first = ev.stamps_ns[0]
-    assert first >= max(ep.frame_stamps_ns[0], ep.imu_stamps_ns[0], ep.cmd_stamps_ns[0])
+    steps = to_steps(ep)
+    rule = TimingRule()
+    assert np.all(np.diff(steps.stamps_ns) > 0)
+    assert steps.dt[0] == pytest.approx(rule.first_dt_s)
+    gaps = np.diff(steps.stamps_ns) * 1e-9
+    # stamps become float seconds (as from a ROS header): sub-microsecond round-off
+    np.testing.assert_allclose(steps.dt[1:], np.clip(gaps, rule.dt_min_s, rule.dt_max_s), atol=1e-6)
+    assert np.ptp(steps.dt[1:]) > 0.005  # irregular dt (and the dropped frame) preserved
+    feats = np.stack(
+        [
+            imu_features(
+                ep.gyro[i],
+                ep.accel[i],
+                None if np.isnan(ep.quat_xyzw[i]).any() else ep.quat_xyzw[i],
+            )
+            for i in range(len(ep.imu_stamps_ns))
+        ]
+    )
+    for t, stamp in enumerate(steps.stamps_ns):
+        frame = np.searchsorted(ep.frame_stamps_ns, stamp)
+        np.testing.assert_array_equal(steps.frames[steps.frame_index[t]], ep.frames[frame])
+        c = np.searchsorted(ep.cmd_stamps_ns, stamp, side="right") - 1
+        np.testing.assert_array_equal(steps.commands[t], ep.commands[c])
+        previous = steps.stamps_ns[t - 1] if t else -1
+        window = (ep.imu_stamps_ns > previous) & (ep.imu_stamps_ns <= stamp)  # tie: IMU first
+        if t and window.any():
+            np.testing.assert_allclose(steps.imu[t], feats[window].mean(axis=0), atol=1e-6)
+    assert steps.stamps_ns[0] >= max(ep.imu_stamps_ns[0], ep.cmd_stamps_ns[0])
+
+
+def test_dataset_and_runtime_take_identical_steps_on_the_same_stream():
+    """One event-timing rule: the runtime controller and the dataset reader agree on dt."""
+    ep = _episode("rover", seed=2)
+    steps = to_steps(ep)
+
+    class Recorder:
+        spec = type(
+            "Spec", (), {"image_shape": (6, 8, 3), "imu_dim": 9, "command_names": ("a", "b")}
+        )
+
+        def __init__(self):
+            self.dts, self.imus = [], []
+
+        def encode_image(self, image):
+            return np.zeros(1, np.float32)
+
+        def initial_state(self):
+            return np.zeros(1, np.float32)
+
+        def step(self, features, imu, hidden, dt):
+            self.dts.append(dt)
+            self.imus.append(imu)
+            return np.zeros(2, np.float32), hidden
+
+    backend = Recorder()
+    controller = LiquidController(backend, ControllerConfig(limits=(1.0, 1.0)))
+    events = sorted(
+        [(int(s), 1, i) for i, s in enumerate(ep.frame_stamps_ns)]
+        + [(int(s), 0, i) for i, s in enumerate(ep.imu_stamps_ns)]
+    )
+    for stamp_ns, is_frame, i in events:
+        if is_frame:
+            controller.update_image(ep.frames[i], stamp_ns * 1e-9)
+        else:
+            quat = None if np.isnan(ep.quat_xyzw[i]).any() else ep.quat_xyzw[i]
+            controller.update_imu(imu_features(ep.gyro[i], ep.accel[i], quat), stamp_ns * 1e-9)
+    skipped = len(backend.dts) - len(steps)  # frames before the first command only step live
+    assert skipped >= 0
+    np.testing.assert_array_equal(np.float32(backend.dts[skipped + 1 :]), steps.dt[1:])
+    np.testing.assert_allclose(np.stack(backend.imus[skipped:]), steps.imu, atol=1e-6)

@@ -38,10 +38,10 @@ def test_tiny_training_lowers_validation_loss_and_resumes(tmp_path, tiny_bags):
     rows = list(csv.DictReader((run / "log.csv").open()))
     assert [int(r["step"]) for r in rows] == [6, 12]
     # the best checkpoint is a model dir that every backend loads; numpy agrees with torch
-    from liquid_control.learn.models import load_model
+    from liquid_control.core.torch_backend import load_policy
     from liquid_control.runtime import load_backend
 
-    policy = load_model(run / "best")
+    policy = load_policy(run / "best")
     backend = load_backend(run / "best", "numpy")
     image = np.full((16, 24, 3), 40, np.uint8)
     image[:, 3:7] = 230
