@@ -255,3 +255,17 @@ def test_saliency_image_shape_encoding_stamp_and_rate(models) -> None:
         assert len(h.saliency) == count  # off
     finally:
         h.close()
+
+
+def test_foxglove_layout_shows_the_node_topics() -> None:
+    """Every panel is placed, and the layout reads the topics the node publishes."""
+    layout = json.loads((Path(__file__).parents[2] / "config/foxglove_guardian.json").read_text())
+
+    def leaves(node) -> list[str]:
+        return [node] if isinstance(node, str) else leaves(node["first"]) + leaves(node["second"])
+
+    assert sorted(leaves(layout["layout"])) == sorted(layout["configById"])
+    text = json.dumps(layout["configById"])
+    for topic in ("/liquid_controller/ood_score.vector.x", "/liquid_controller/saliency"):
+        assert topic in text
+    assert "/liquid_controller/neurons" in text and "/diagnostics" in text
