@@ -37,13 +37,13 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from liquid_control.core.export import export_onnx  # noqa: E402
 from liquid_control.core.policy import LiquidPolicy  # noqa: E402
-from liquid_control.core.policy_config import PolicyConfig  # noqa: E402
+from liquid_control.core.torch_backend import policy_from_model  # noqa: E402
+from liquid_control.export.onnx import export_onnx  # noqa: E402
+from liquid_control.interface.model_dir import load_model  # noqa: E402
+from liquid_control.interface.policy_config import PolicyConfig  # noqa: E402
 from liquid_control.runtime.backends import load_backend  # noqa: E402
 from liquid_control.runtime.backends.numpy_cores import build_core  # noqa: E402
-from liquid_control.runtime.backends.torch_backend import policy_from_model  # noqa: E402
-from liquid_control.runtime.model_io import load_model  # noqa: E402
 
 BACKENDS = ("numpy", "onnxruntime", "torch")
 STEP_TARGET_RATIO = 8.0

@@ -148,9 +148,9 @@ def ensure_model(model: str | None, scratch: Path) -> Path:
         return shipped
     import torch
 
-    from liquid_control.core.export import export_onnx
     from liquid_control.core.policy import LiquidPolicy
-    from liquid_control.core.policy_config import PolicyConfig
+    from liquid_control.export.onnx import export_onnx
+    from liquid_control.interface.policy_config import PolicyConfig
 
     torch.manual_seed(0)
     path = scratch / "rover_cfc_ncp"

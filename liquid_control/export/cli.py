@@ -75,8 +75,8 @@ def _export(args: argparse.Namespace) -> Path:
         model_dir = ship(model_dir, args.ship)
         print(f"shipped  {model_dir}")
     elif args.onnx or args.step_onnx:
+        from liquid_control.core.torch_backend import load_policy
         from liquid_control.export.onnx import export_onnx, export_step_onnx
-        from liquid_control.runtime.backends.torch_backend import load_policy
 
         policy = load_policy(model_dir)
         if args.onnx:

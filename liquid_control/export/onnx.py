@@ -90,7 +90,7 @@ PROVENANCE = ("train_config.yaml", "log.csv", "summary.json")
 
 def ship(run_dir: str | Path, out: str | Path) -> Path:
     """Export ``run_dir/best`` (or a model dir) into ``out`` (replaced) with ONNX + provenance."""
-    from liquid_control.runtime.backends.torch_backend import load_policy
+    from liquid_control.core.torch_backend import load_policy
 
     run_dir, out = Path(run_dir), Path(out)
     best = run_dir / "best" if (run_dir / "best").is_dir() else run_dir

@@ -17,19 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from liquid_control.interface import messages
+from liquid_control.interface.robots import parse_robot, robot_profile
 from liquid_control.learn.episode import Episode
 
-_TWIST_AXES = {
-    "rover": (("linear", "x"), ("angular", "z")),
-    "drone": (("linear", "x"), ("linear", "y"), ("linear", "z"), ("angular", "z")),
-}
-_ENCODINGS = {
-    "rgb8": (3, (0, 1, 2)),
-    "bgr8": (3, (2, 1, 0)),
-    "rgba8": (4, (0, 1, 2)),
-    "bgra8": (4, (2, 1, 0)),
-    "mono8": (1, (0, 0, 0)),
-}
 _META_KEY = "liquid_control.episode"
 
 
@@ -56,13 +47,11 @@ def _header(ts, stamp_ns: int, frame_id: str):
 
 
 def _twist(ts, robot: str, command: np.ndarray):
-    vec = {"linear": [0.0, 0.0, 0.0], "angular": [0.0, 0.0, 0.0]}
-    for (part, axis), value in zip(_TWIST_AXES[robot], command, strict=True):
-        vec[part]["xyz".index(axis)] = float(value)
     vector3 = ts.types["geometry_msgs/msg/Vector3"]
-    return ts.types["geometry_msgs/msg/Twist"](
-        linear=vector3(*vec["linear"]), angular=vector3(*vec["angular"])
+    twist = ts.types["geometry_msgs/msg/Twist"](
+        linear=vector3(0.0, 0.0, 0.0), angular=vector3(0.0, 0.0, 0.0)
     )
+    return messages.fill_twist(twist, command, robot)
 
 
 def write_bag(episode: Episode, path: str | Path, storage: str = "mcap") -> Path:
@@ -138,16 +127,7 @@ def _match(topics: dict, name: str, what: str) -> str:
 
 
 def _stamp(header) -> int:
-    return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
-
-
-def _image_rgb(msg) -> np.ndarray:
-    if msg.encoding not in _ENCODINGS:
-        raise ValueError(f"image encoding {msg.encoding!r} is not one of {sorted(_ENCODINGS)}")
-    channels, order = _ENCODINGS[msg.encoding]
-    rows = np.asarray(msg.data, dtype=np.uint8).reshape(msg.height, msg.step)
-    pixels = rows[:, : msg.width * channels].reshape(msg.height, msg.width, channels)
-    return np.ascontiguousarray(pixels[:, :, list(order)])
+    return messages.stamp_ns(header.stamp)
 
 
 def read_bag(path: str | Path, robot: str | None = None, topics: Topics = Topics()) -> Episode:
@@ -159,8 +139,9 @@ def read_bag(path: str | Path, robot: str | None = None, topics: Topics = Topics
         meta = json.loads((reader.storage.metadata.custom or {}).get(_META_KEY, "{}"))
         robot = robot or meta.pop("robot", None)
         meta.pop("robot", None)
-        if robot not in _TWIST_AXES:
-            raise ValueError(f"robot {robot!r} unknown for {path}: pass robot='rover' or 'drone'")
+        if robot is None:
+            raise ValueError(f"{path} does not say which robot: pass robot='rover' or 'drone'")
+        robot = parse_robot(robot).value
         names = {k: _match(reader.topics, getattr(topics, k), k) for k in ("image", "imu", "cmd")}
         streams: dict[str, list] = {"image": [], "imu": [], "cmd": []}
         offsets: list[int] = []
@@ -171,7 +152,7 @@ def read_bag(path: str | Path, robot: str | None = None, topics: Topics = Topics
             msg = ts.deserialize_cdr(raw, conn.msgtype)
             if kind == "image":
                 offsets.append(_stamp(msg.header) - bag_ns)
-                streams["image"].append((_stamp(msg.header), _image_rgb(msg)))
+                streams["image"].append((_stamp(msg.header), messages.image_to_rgb(msg)))
             elif kind == "imu":
                 streams["imu"].append((_stamp(msg.header), msg))
             else:
@@ -184,15 +165,14 @@ def read_bag(path: str | Path, robot: str | None = None, topics: Topics = Topics
 def _command(msg, robot: str, bag_ns: int) -> tuple[int, np.ndarray, bool]:
     """(stamp, command, stamped-by-bag-time) from a Twist or TwistStamped."""
     headerless = not hasattr(msg, "twist")
-    twist = msg if headerless else msg.twist
-    values = [getattr(getattr(twist, part), axis) for part, axis in _TWIST_AXES[robot]]
-    return (bag_ns if headerless else _stamp(msg.header), np.array(values, np.float32), headerless)
+    command = messages.twist_to_command(msg if headerless else msg.twist, robot)
+    return (bag_ns if headerless else _stamp(msg.header), command, headerless)
 
 
 def _episode(robot: str, streams: dict, cmds: list, meta: dict) -> Episode:
     images = sorted(streams["image"], key=lambda r: r[0])
     imus = sorted(streams["imu"], key=lambda r: r[0])
-    n_cmd = len(_TWIST_AXES[robot])
+    n_cmd = len(robot_profile(robot).command_names)
     quats = []
     for _, m in imus:
         known = m.orientation_covariance[0] != -1.0

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from liquid_control.interface.robots import DRONE, ROVER
-from liquid_control.nodes.conversions import RobotProfile
+from liquid_control.nodes.conversions import Robot
 from liquid_control.nodes.parameters import ParamSpec, check_specs
 from liquid_control.runtime.controller import ControllerConfig, GapPolicy
 
@@ -24,17 +24,17 @@ EXECUTORS = ("single", "events")
 PACKAGE = "liquid_control"
 
 # per robot: command limits and rate limits (per second) from interface/robots.py
-ROBOT_DEFAULTS: dict[RobotProfile, dict[str, list[float]]] = {
-    RobotProfile.DRONE: {
+ROBOT_DEFAULTS: dict[Robot, dict[str, list[float]]] = {
+    Robot.DRONE: {
         "command_limits": [*DRONE.max_linear_velocity_mps, DRONE.max_yaw_rate_radps],
         "rate_limits": [*DRONE.max_linear_accel_mps2, 6.0],
     },
-    RobotProfile.ROVER: {
+    Robot.ROVER: {
         "command_limits": [ROVER.max_linear_velocity_mps, ROVER.max_angular_velocity_radps],
         "rate_limits": [ROVER.max_linear_accel_mps2, ROVER.max_angular_accel_radps2],
     },
 }
-COMMAND_NAMES = {RobotProfile.DRONE: DRONE.command_names, RobotProfile.ROVER: ROVER.command_names}
+COMMAND_NAMES = {Robot.DRONE: DRONE.command_names, Robot.ROVER: ROVER.command_names}
 
 
 # the OOD guardian (guardian.json from `liquid-control calibrate`, docs/neurons.md)
@@ -79,7 +79,7 @@ PARAMS: tuple[ParamSpec, ...] = (
         "rover",
         "Robot profile: command axes and default limits.",
         True,
-        choices=tuple(p.value for p in RobotProfile),
+        choices=tuple(p.value for p in Robot),
     ),
     ParamSpec(
         "model_path",
@@ -189,7 +189,7 @@ SPECS = {spec.name: spec for spec in PARAMS}
 CONTROLLER_KEYS = ("dt_min_s", "dt_max_s", "first_dt_s", "max_gap_s", "gap_policy")
 
 
-def default_value(spec: ParamSpec, robot: RobotProfile) -> Any:
+def default_value(spec: ParamSpec, robot: Robot) -> Any:
     """The default of ``spec`` for ``robot`` (array parameters depend on the robot)."""
     if spec.default is not None:
         return spec.default
@@ -198,21 +198,21 @@ def default_value(spec: ParamSpec, robot: RobotProfile) -> Any:
     return list(ROBOT_DEFAULTS[robot][spec.name])
 
 
-def robot_profile(values: Mapping[str, Any]) -> RobotProfile:
+def robot_profile(values: Mapping[str, Any]) -> Robot:
     """The robot of a parameter set; ValueError naming the allowed robots."""
     try:
-        return RobotProfile(values["robot"])
+        return Robot(values["robot"])
     except ValueError:
-        allowed = [p.value for p in RobotProfile]
+        allowed = [p.value for p in Robot]
         raise ValueError(f"robot={values['robot']!r} is not one of {allowed}") from None
 
 
-def check_values(values: Mapping[str, Any], robot: RobotProfile) -> str | None:
+def check_values(values: Mapping[str, Any], robot: Robot) -> str | None:
     """The reason ``values`` (a full parameter set) is invalid, or None when it is fine."""
     return check_specs(values, SPECS) or check_robot_values(values, robot)
 
 
-def check_robot_values(values: Mapping[str, Any], robot: RobotProfile) -> str | None:
+def check_robot_values(values: Mapping[str, Any], robot: Robot) -> str | None:
     """The cross-parameter rules: one value per command axis, a valid ControllerConfig."""
     axes = len(COMMAND_NAMES[robot])
     for name in ("command_limits", "rate_limits", "command_gains"):
@@ -262,13 +262,13 @@ def share_dirs() -> list[Path]:
     return dirs
 
 
-def model_candidates(robot: RobotProfile) -> list[Path]:
+def model_candidates(robot: Robot) -> list[Path]:
     """Where the shipped model for ``robot`` may live: the installed share dir, the source tree."""
     relative = Path("models") / "policies" / f"{robot.value}_cfc_ncp"
     return [share / relative for share in share_dirs()]
 
 
-def resolve_model_path(model_path: str, robot: RobotProfile) -> Path:
+def resolve_model_path(model_path: str, robot: Robot) -> Path:
     """The model directory to load; FileNotFoundError naming where it looked."""
     if model_path:
         path = Path(model_path).expanduser()

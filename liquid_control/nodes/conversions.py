@@ -1,17 +1,17 @@
-"""sensor_msgs <-> NumPy: the one place that turns ROS messages into arrays and back.
+"""rclpy messages <-> NumPy for the nodes: builds the message objects around the ground
+layer's conversions (interface/messages.py, shared with the dataset reader).
 
 Images become uint8 HxWx3 RGB (docs/interfaces.md), IMU messages become the 9-float
 feature vector, commands become Twist/TwistStamped per robot profile. cv_bridge is used
-when importable; the NumPy path below is the tested one and handles any row padding.
+when importable; the NumPy path of interface/messages.py is the tested one and handles
+any row padding.
 """
 
 from __future__ import annotations
 
 import functools
 import io
-import math
 from collections.abc import Mapping, Sequence
-from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -21,31 +21,11 @@ from geometry_msgs.msg import Twist, TwistStamped
 from sensor_msgs.msg import CompressedImage, Image, Imu
 from std_msgs.msg import Float32MultiArray, MultiArrayDimension
 
-from liquid_control.interface.imu import imu_features
+from liquid_control.interface import messages
+from liquid_control.interface.robots import Robot
 
-# encoding -> (channels, index of R, G, B in the pixel; mono repeats channel 0)
-_ENCODINGS: dict[str, tuple[int, tuple[int, int, int]]] = {
-    "rgb8": (3, (0, 1, 2)),
-    "bgr8": (3, (2, 1, 0)),
-    "rgba8": (4, (0, 1, 2)),
-    "bgra8": (4, (2, 1, 0)),
-    "mono8": (1, (0, 0, 0)),
-}
-SUPPORTED_ENCODINGS = tuple(_ENCODINGS)
-
-
-class RobotProfile(str, Enum):
-    """Which command axes a robot takes, in the order of ``robots.py`` ``command_names``."""
-
-    DRONE = "drone"  # body-frame vx, vy, vz, yaw rate (gz MulticopterVelocityControl)
-    ROVER = "rover"  # linear x, angular z (gz DiffDrive)
-
-
-# robot -> Twist (field, axis) per command entry
-TWIST_AXES: dict[RobotProfile, tuple[tuple[str, str], ...]] = {
-    RobotProfile.DRONE: (("linear", "x"), ("linear", "y"), ("linear", "z"), ("angular", "z")),
-    RobotProfile.ROVER: (("linear", "x"), ("angular", "z")),
-}
+SUPPORTED_ENCODINGS = messages.SUPPORTED_ENCODINGS
+imu_to_features = messages.imu_to_features
 
 
 def stamp_to_seconds(stamp: Time) -> float:
@@ -59,39 +39,11 @@ def seconds_to_stamp(seconds: float) -> Time:
     return Time(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
 
 
-def _numpy_image_to_rgb(msg: Image) -> np.ndarray:
-    """Decode an 8-bit Image with any row step into a contiguous RGB array."""
-    channels, order = _ENCODINGS[msg.encoding]
-    height, width, step = int(msg.height), int(msg.width), int(msg.step)
-    if height <= 0 or width <= 0:
-        raise ValueError(f"image size must be positive, got {width}x{height}")
-    if step < width * channels:
-        raise ValueError(f"step {step} < width {width} x {channels} bytes for {msg.encoding}")
-    data = np.frombuffer(msg.data, dtype=np.uint8)
-    if data.size < step * (height - 1) + width * channels:
-        raise ValueError(
-            f"image data has {data.size} bytes, {msg.encoding} {width}x{height} with step "
-            f"{step} needs {step * height}"
-        )
-    # a strided view reads only the pixel bytes (the last row may lack its padding)
-    rows = np.lib.stride_tricks.as_strided(
-        data, shape=(height, width * channels), strides=(step, 1), writeable=False
-    )
-    pixels = rows.reshape(height, width, channels)
-    return np.ascontiguousarray(pixels[:, :, list(order)])
-
-
 def image_to_rgb(msg: Image) -> np.ndarray:
     """uint8 HxWx3 RGB from a sensor_msgs/Image; ValueError for unsupported encodings."""
-    if msg.encoding not in _ENCODINGS:
-        raise ValueError(
-            f"image encoding {msg.encoding!r} is not supported; use one of "
-            f"{', '.join(SUPPORTED_ENCODINGS)} (depth images such as 16UC1/32FC1 are not "
-            "camera input)"
-        )
     bridge = _cv_bridge()
-    if bridge is None:
-        return _numpy_image_to_rgb(msg)
+    if bridge is None or msg.encoding not in SUPPORTED_ENCODINGS:
+        return messages.image_to_rgb(msg)
     return np.ascontiguousarray(bridge.imgmsg_to_cv2(msg, desired_encoding="rgb8"))
 
 
@@ -109,23 +61,12 @@ def rgb_to_image(
     image: np.ndarray, stamp: Time, frame_id: str = "camera", encoding: str = "rgb8"
 ) -> Image:
     """A sensor_msgs/Image from uint8 HxWx3 RGB, in any of the supported encodings."""
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"image must be uint8 HxWx3, got {image.dtype} {image.shape}")
-    if encoding not in _ENCODINGS:
-        raise ValueError(f"encoding {encoding!r} not in {', '.join(SUPPORTED_ENCODINGS)}")
-    channels, order = _ENCODINGS[encoding]
-    if channels == 1:
-        pixels = image.mean(axis=2, keepdims=True).round().astype(np.uint8)
-    else:
-        pixels = np.empty(image.shape[:2] + (channels,), np.uint8)
-        pixels[:, :, list(order)] = image
-        if channels == 4:
-            pixels[:, :, 3] = 255
+    step, data = messages.rgb_to_pixels(image, encoding)
     msg = Image(height=image.shape[0], width=image.shape[1], encoding=encoding, is_bigendian=0)
     msg.header.stamp = stamp
     msg.header.frame_id = frame_id
-    msg.step = image.shape[1] * channels
-    msg.data = pixels.tobytes()
+    msg.step = step
+    msg.data = data
     return msg
 
 
@@ -186,17 +127,6 @@ def resize_image(image: np.ndarray, height: int, width: int, method: str = "area
     return np.clip(np.rint(resized), 0, 255).astype(np.uint8)
 
 
-def imu_to_features(msg: Imu) -> np.ndarray:
-    """The float32 (9,) IMU features; orientation_covariance[0] == -1 means no orientation."""
-    gyro = (msg.angular_velocity.x, msg.angular_velocity.y, msg.angular_velocity.z)
-    accel = (msg.linear_acceleration.x, msg.linear_acceleration.y, msg.linear_acceleration.z)
-    quat = None
-    if msg.orientation_covariance[0] != -1.0:
-        orientation = msg.orientation
-        quat = (orientation.x, orientation.y, orientation.z, orientation.w)
-    return imu_features(gyro, accel, quat)
-
-
 def make_imu(
     gyro: Sequence[float],
     accel: Sequence[float],
@@ -221,21 +151,13 @@ def make_imu(
 
 def command_to_twist(
     command: np.ndarray,
-    profile: RobotProfile,
+    profile: Robot,
     stamped: bool = False,
     stamp: Time | None = None,
     frame_id: str = "base_link",
 ) -> Twist | TwistStamped:
     """Twist (or TwistStamped) carrying ``command`` on the profile's axes; NaN is refused."""
-    axes = TWIST_AXES[RobotProfile(profile)]
-    values = [float(v) for v in np.asarray(command).reshape(-1)]
-    if len(values) != len(axes):
-        raise ValueError(f"{profile.value} command needs {len(axes)} values, got {len(values)}")
-    if not all(math.isfinite(v) for v in values):
-        raise ValueError(f"command must be finite, got {values}")
-    twist = Twist()
-    for (part, axis), value in zip(axes, values, strict=True):
-        setattr(getattr(twist, part), axis, value)
+    twist = messages.fill_twist(Twist(), command, profile)
     if not stamped:
         return twist
     msg = TwistStamped(twist=twist)
@@ -245,11 +167,9 @@ def command_to_twist(
     return msg
 
 
-def twist_to_command(msg: Twist | TwistStamped, profile: RobotProfile) -> np.ndarray:
+def twist_to_command(msg: Twist | TwistStamped, profile: Robot) -> np.ndarray:
     """The float32 command vector carried by a Twist/TwistStamped for ``profile``."""
-    twist = msg.twist if isinstance(msg, TwistStamped) else msg
-    axes = TWIST_AXES[RobotProfile(profile)]
-    return np.array([getattr(getattr(twist, p), a) for p, a in axes], dtype=np.float32)
+    return messages.twist_to_command(msg.twist if isinstance(msg, TwistStamped) else msg, profile)
 
 
 def hidden_to_array_msg(hidden: np.ndarray, label: str = "neuron") -> Float32MultiArray:

@@ -30,7 +30,7 @@ from std_msgs.msg import Float32MultiArray, String
 from std_srvs.srv import Trigger
 
 from liquid_control.nodes import conversions as conv
-from liquid_control.nodes.controller_params import RobotProfile, resolve_model_path, share_dirs
+from liquid_control.nodes.controller_params import Robot, resolve_model_path, share_dirs
 
 NODE_NAME = "liquid_demo_recorder"
 CONTROLLER = "liquid_controller"
@@ -144,7 +144,7 @@ def run_demo(
 
 def _run_robot(robot: str, settings: Any, out: Path, new_record: RecordFactory) -> list:
     """Run ``settings.episodes`` closed-loop episodes of one robot; return their records."""
-    model = resolve_model_path(settings.model.get(robot, ""), RobotProfile(robot))
+    model = resolve_model_path(settings.model.get(robot, ""), Robot(robot))
     sim_args = {
         "robot": robot,
         "seed": settings.seed,

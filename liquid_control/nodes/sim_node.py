@@ -50,7 +50,7 @@ def _param(
 
 
 PARAMS = (
-    _param("robot", "rover", "Simulated robot.", choices=tuple(p.value for p in conv.RobotProfile)),
+    _param("robot", "rover", "Simulated robot.", choices=tuple(p.value for p in conv.Robot)),
     _param("perturbation_file", "", "Perturbation YAML (DESIGN.md format); empty = nominal."),
     _param(
         "seed", 0, "Seed of the first episode; each episode takes the next.", bounds=(0, 2**31 - 1)
@@ -116,7 +116,7 @@ class SimNode(Node):
         self.params = NodeParameters(self, PARAMS, on_change=self._apply_parameters)
         self.params.require_valid()
         p = self.params.values
-        self.profile = conv.RobotProfile(p["robot"])
+        self.profile = conv.Robot(p["robot"])
         perturbation = (
             Perturbation.from_yaml(p["perturbation_file"]) if p["perturbation_file"] else None
         )
@@ -158,7 +158,7 @@ class SimNode(Node):
         self._episode_pub = self.create_publisher(String, "~/episode", 10)
         kind = TwistStamped if p["cmd_vel_stamped"] else Twist
         self.create_subscription(kind, p["cmd_vel_topic"], self._on_cmd_vel, 10)
-        if self.profile == conv.RobotProfile.DRONE:
+        if self.profile == conv.Robot.DRONE:
             self.create_subscription(Bool, p["enable_topic"], self._on_enable, 10)
         self.create_service(Trigger, "~/reset", self._on_reset)
         self._camera_info = self._make_camera_info()

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from liquid_control.interface.choices import CoreKind
 from liquid_control.core.policy import LiquidPolicy
+from liquid_control.interface.choices import CoreKind
 from liquid_control.interface.policy_config import PolicyConfig
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -9,11 +9,11 @@ import pytest
 import torch
 from make_reference_data import DATA, build, reference_inputs
 
-from liquid_control.interface.choices import CoreKind
 from liquid_control.core.policy import CORE_BUILDERS, LiquidPolicy
-from liquid_control.interface.policy_config import PolicyConfig
 from liquid_control.core.save import save_policy
-from liquid_control.runtime.backends.torch_backend import load_policy
+from liquid_control.core.torch_backend import load_policy
+from liquid_control.interface.choices import CoreKind
+from liquid_control.interface.policy_config import PolicyConfig
 
 
 def test_registry_covers_every_core_kind() -> None:

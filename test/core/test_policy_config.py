@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from liquid_control.interface.choices import CfCMode, CoreKind
-from liquid_control.interface.robots import Robot
-from liquid_control.interface.policy_config import PolicyConfig
 from liquid_control.interface import robots
+from liquid_control.interface.choices import CfCMode, CoreKind
+from liquid_control.interface.policy_config import PolicyConfig
+from liquid_control.interface.robots import Robot
 
 
 def test_robot_defaults_come_from_robots_py() -> None:

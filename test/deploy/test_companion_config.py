@@ -35,11 +35,11 @@ def _sections() -> tuple[dict, dict]:
 
 def test_every_controller_parameter_is_set_and_valid():
     from liquid_control.nodes.controller_params import PARAM_NAMES, check_values
-    from liquid_control.nodes.conversions import RobotProfile
+    from liquid_control.nodes.conversions import Robot
 
     controller, _ = _sections()
     assert set(controller) == set(PARAM_NAMES)
-    assert check_values(controller, RobotProfile.DRONE) is None
+    assert check_values(controller, Robot.DRONE) is None
     assert controller["backend"] == "onnxruntime" and controller["threads"] in (1, 2)
     assert controller["cmd_vel_stamped"] is True and controller["command_rate_hz"] > 2.0
     assert controller["image_topic"] == CAMERA and controller["imu_topic"] == IMU

@@ -15,6 +15,7 @@ from liquid_control.export.check import (
     write_json,
 )
 
+
 @pytest.mark.parametrize(
     "fixture", ["rover_model", "drone_ltc_model", "rover_lstm_model"]
 )
@@ -43,8 +44,8 @@ def test_the_step_graph_is_checked_by_the_same_checker(rover_model, tmp_path):
     """The single-file step graph is one more runner of the one checker, and it can fail."""
     import torch
 
+    from liquid_control.core.torch_backend import load_policy
     from liquid_control.export.onnx import export_step_onnx
-    from liquid_control.runtime.backends.torch_backend import load_policy
 
     policy = load_policy(rover_model)
     path = export_step_onnx(policy, tmp_path / "step.onnx")
@@ -69,7 +70,7 @@ def test_a_tolerance_below_round_off_fails_and_reports_it(rover_model, tmp_path)
 
 
 def test_random_inputs_look_like_sensors():
-    from liquid_control.runtime.backends.base import BackendSpec
+    from liquid_control.interface.backend import BackendSpec
 
     spec = BackendSpec("torch", (48, 64, 3), 9, 32, 19, ("a", "b"), (1.0, 1.0), "cfc_ncp")
     frames, imu, dt = random_inputs(spec, 50, np.random.default_rng(0))

@@ -52,7 +52,7 @@ def test_saliency_figure_side_by_side(rover_model, rover_lstm_model, tmp_path):
     assert set(scores) == {"liquid", "lstm"} and all(0 < s < 1 for s in scores.values())
     pixels = mpimg.imread(path)[..., :3]
     assert pixels.shape[1] > 1000 and pixels.std() > 0.1  # 5 columns of images, not blank
-    from liquid_control.runtime.backends.torch_backend import load_policy
+    from liquid_control.core.torch_backend import load_policy
 
     policy = load_policy(rover_model)
     gradient = policy_saliency(policy, pairs[0][0], "gradient")

@@ -56,7 +56,7 @@ def test_gradient_saliency_of_a_chosen_output(blob_encoder):
 
 
 def test_policy_encoder_saliency_and_input_checks(rover_model):
-    from liquid_control.runtime.backends.torch_backend import load_policy
+    from liquid_control.core.torch_backend import load_policy
 
     encoder = load_policy(rover_model).encoder
     assert len(conv_taps(encoder)) == 3

@@ -34,7 +34,7 @@ def lane_mask(frame: np.ndarray, grow: int = 2) -> np.ndarray:
 
 
 def test_shipped_rover_policy_looks_at_the_lane():
-    from liquid_control.runtime.backends.torch_backend import load_policy
+    from liquid_control.core.torch_backend import load_policy
 
     encoder = load_policy(SHIPPED).encoder
     ratios = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from liquid_control.interface.wiring import AutoNCP
 from liquid_control.inspect.wiring_plot import (
     EXCITATORY,
     INHIBITORY,
@@ -14,10 +13,11 @@ from liquid_control.inspect.wiring_plot import (
     model_synapses,
     wiring_diagram,
 )
+from liquid_control.interface.wiring import AutoNCP
 
 
 def test_cfc_synapses_sit_exactly_on_the_wiring_with_its_polarity(rover_model):
-    from liquid_control.runtime.backends.torch_backend import load_policy
+    from liquid_control.core.torch_backend import load_policy
 
     wiring, synapses, inputs, motors = model_synapses(rover_model)
     assert motors == ["linear_x", "angular_z"] and len(inputs) == wiring.input_dim == 41
@@ -36,7 +36,7 @@ def test_cfc_synapses_sit_exactly_on_the_wiring_with_its_polarity(rover_model):
 
 
 def test_ltc_synapses_use_conductance_and_reversal_sign(drone_ltc_model):
-    from liquid_control.runtime.backends.torch_backend import load_policy
+    from liquid_control.core.torch_backend import load_policy
 
     wiring, synapses, _, motors = model_synapses(drone_ltc_model)
     core = load_policy(drone_ltc_model).core

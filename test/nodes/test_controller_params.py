@@ -18,27 +18,27 @@ from liquid_control.nodes.controller_params import (
     model_candidates,
     resolve_model_path,
 )
-from liquid_control.nodes.conversions import RobotProfile
+from liquid_control.nodes.conversions import Robot
 from liquid_control.runtime.controller import GapPolicy
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def defaults(robot: RobotProfile) -> dict:
+def defaults(robot: Robot) -> dict:
     """Every parameter at its default for ``robot``."""
     return {spec.name: default_value(spec, robot) for spec in PARAMS}
 
 
 def test_defaults_come_from_robots_py_and_are_valid() -> None:
-    rover, drone = defaults(RobotProfile.ROVER), defaults(RobotProfile.DRONE)
+    rover, drone = defaults(Robot.ROVER), defaults(Robot.DRONE)
     assert rover["command_limits"] == [
         ROVER.max_linear_velocity_mps,
         ROVER.max_angular_velocity_radps,
     ]
     assert drone["command_limits"] == [*DRONE.max_linear_velocity_mps, DRONE.max_yaw_rate_radps]
     assert drone["command_gains"] == [1.0] * 4
-    assert check_values(rover, RobotProfile.ROVER) is None
-    assert check_values(drone, RobotProfile.DRONE) is None
+    assert check_values(rover, Robot.ROVER) is None
+    assert check_values(drone, Robot.DRONE) is None
     assert len(PARAM_NAMES) == len(set(PARAM_NAMES))
     for spec in PARAMS:
         descriptor = spec.descriptor()
@@ -65,13 +65,13 @@ def test_descriptors_carry_ranges_for_numbers() -> None:
     ],
 )
 def test_whole_set_checks_name_the_bad_value(change: dict, reason: str) -> None:
-    values = defaults(RobotProfile.ROVER) | change
-    found = check_values(values, RobotProfile.ROVER)
+    values = defaults(Robot.ROVER) | change
+    found = check_values(values, Robot.ROVER)
     assert found is not None and reason in found
 
 
 def test_controller_config_maps_zero_rate_limit_to_none() -> None:
-    values = defaults(RobotProfile.ROVER) | {"rate_limits": [0.0, 3.0], "gap_policy": "clamp"}
+    values = defaults(Robot.ROVER) | {"rate_limits": [0.0, 3.0], "gap_policy": "clamp"}
     config = controller_config(values)
     assert config.rate_limits == (math.inf, 3.0) and config.gap_policy is GapPolicy.CLAMP
     assert config.limits == (1.0, 2.0)
@@ -80,11 +80,11 @@ def test_controller_config_maps_zero_rate_limit_to_none() -> None:
 def test_model_lookup_finds_the_shipped_model_or_says_what_to_do(tmp_path) -> None:
     shipped = REPO / "models" / "policies" / "rover_cfc_ncp"
     if (shipped / "config.json").is_file():
-        assert resolve_model_path("", RobotProfile.ROVER).resolve() == shipped.resolve()
-    assert any(p.resolve() == shipped.resolve() for p in model_candidates(RobotProfile.ROVER))
-    assert resolve_model_path(str(tmp_path), RobotProfile.ROVER) == tmp_path
+        assert resolve_model_path("", Robot.ROVER).resolve() == shipped.resolve()
+    assert any(p.resolve() == shipped.resolve() for p in model_candidates(Robot.ROVER))
+    assert resolve_model_path(str(tmp_path), Robot.ROVER) == tmp_path
     with pytest.raises(FileNotFoundError, match="model_path .*nowhere is not a directory"):
-        resolve_model_path(str(tmp_path / "nowhere"), RobotProfile.ROVER)
+        resolve_model_path(str(tmp_path / "nowhere"), Robot.ROVER)
     if not (REPO / "models" / "policies" / "drone_cfc_ncp" / "config.json").is_file():
         with pytest.raises(FileNotFoundError, match="no shipped drone model .* model_path"):
-            resolve_model_path("", RobotProfile.DRONE)
+            resolve_model_path("", Robot.DRONE)

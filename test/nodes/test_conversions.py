@@ -13,7 +13,7 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from liquid_control.nodes.conversions import (
     SUPPORTED_ENCODINGS,
-    RobotProfile,
+    Robot,
     command_to_twist,
     compressed_to_rgb,
     diagnostic_array,
@@ -144,13 +144,13 @@ def test_imu_orientation_is_used_unless_covariance_marks_it_unknown() -> None:
 
 
 def test_drone_and_rover_twists_carry_their_axes() -> None:
-    drone = command_to_twist(np.array([0.5, -0.25, 0.1, 0.7]), RobotProfile.DRONE)
+    drone = command_to_twist(np.array([0.5, -0.25, 0.1, 0.7]), Robot.DRONE)
     assert isinstance(drone, Twist)
     assert (drone.linear.x, drone.linear.y, drone.linear.z) == (0.5, -0.25, 0.1)
     assert (drone.angular.x, drone.angular.y, drone.angular.z) == (0.0, 0.0, 0.7)
     rover = command_to_twist(
         np.array([0.3, -1.2], np.float32),
-        RobotProfile.ROVER,
+        Robot.ROVER,
         stamped=True,
         stamp=seconds_to_stamp(3.25),
         frame_id="base_footprint",
@@ -160,9 +160,9 @@ def test_drone_and_rover_twists_carry_their_axes() -> None:
     assert rover.twist.linear.y == 0.0 and rover.twist.angular.z == pytest.approx(-1.2)
     np.testing.assert_allclose(twist_to_command(rover, "rover"), [0.3, -1.2], rtol=1e-6)
     with pytest.raises(ValueError, match="must be finite"):
-        command_to_twist(np.array([math.nan, 0.0]), RobotProfile.ROVER)
+        command_to_twist(np.array([math.nan, 0.0]), Robot.ROVER)
     with pytest.raises(ValueError, match="rover command needs 2 values, got 4"):
-        command_to_twist(np.zeros(4), RobotProfile.ROVER)
+        command_to_twist(np.zeros(4), Robot.ROVER)
 
 
 def test_stamps_round_trip_to_the_nanosecond() -> None:

@@ -18,7 +18,7 @@ from liquid_control.nodes.controller_params import (
     check_values,
     default_value,
 )
-from liquid_control.nodes.conversions import RobotProfile
+from liquid_control.nodes.conversions import Robot
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCH = REPO / "launch" / "controller.launch.py"
@@ -115,7 +115,7 @@ def test_topic_remap_defaults_equal_the_node_defaults() -> None:
     assert defaults["robot"] == SPECS["robot"].default
 
 
-@pytest.mark.parametrize("robot", list(RobotProfile))
+@pytest.mark.parametrize("robot", list(Robot))
 def test_parameter_files_list_every_declared_parameter_with_valid_values(robot) -> None:
     data = yaml.safe_load((REPO / "config" / f"{robot.value}.yaml").read_text())
     values = data["/**"]["ros__parameters"]
@@ -132,7 +132,7 @@ def test_parameter_files_list_every_declared_parameter_with_valid_values(robot) 
 
 
 def test_parameter_file_comments_cover_every_parameter() -> None:
-    for robot in RobotProfile:
+    for robot in Robot:
         lines = (REPO / "config" / f"{robot.value}.yaml").read_text().splitlines()
         for name in PARAM_NAMES:
             (line,) = [entry for entry in lines if entry.strip().startswith(f"{name}:")]
