@@ -64,13 +64,10 @@ def evaluate(
     workers: int = 2,
     backend: str = "numpy",
     progress: bool = True,
-    saliency_episodes: int = 0,
 ) -> list[report.EvalRecord]:
     """Evaluate each model under each perturbation (None = nominal) on the same seeds.
 
-    With ``saliency_episodes`` > 0, each shifted cell also gets ``saliency_ssim``: the
-    SSIM of the model's saliency maps on the same scenes nominal vs shifted
-    (liquid_control.inspect.attention; needs torch).
+    Attention stability (saliency SSIM) is `liquid-control inspect stability`.
     """
     if episodes < 1:
         raise ValueError(f"episodes={episodes} must be >= 1")
@@ -105,17 +102,8 @@ def evaluate(
                 for r in by_key[(str(m), pj)]
             ]
             record = report.summarise(model_label(m), task, name, outcomes, infos[m][1], backend)
-            if saliency_episodes > 0 and name != "nominal":
-                record.saliency_ssim = _saliency_ssim(m, task, pj, saliency_episodes)
             records.append(record)
     return records
-
-
-def _saliency_ssim(model_dir: str, task: str, perturbation_json: str, episodes: int) -> float:
-    from liquid_control.inspect.attention import saliency_stability
-
-    result = saliency_stability(model_dir, task, json.loads(perturbation_json), episodes=episodes)
-    return round(result.ssim_mean, 4)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,13 +132,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=EVAL_SEED, help=f"first seed ({EVAL_SEED})")
     p.add_argument("--workers", type=int, default=2, help="parallel processes (default 2)")
     p.add_argument("--backend", choices=BACKENDS, default="numpy")
-    p.add_argument(
-        "--saliency-episodes",
-        type=int,
-        default=0,
-        help="also measure attention stability (SSIM of saliency maps, nominal vs shifted) "
-        "over N episodes per shifted cell; 0 = off (default)",
-    )
     p.add_argument("--json", help="write records as JSON")
     p.add_argument("--csv", help="write records as CSV")
     p.add_argument("--md", help="write a markdown table")
@@ -176,7 +157,6 @@ def main(argv: list[str] | None = None) -> int:
             args.workers,
             args.backend,
             not args.no_progress,
-            args.saliency_episodes,
         )
     except (ValueError, OSError) as err:
         parser.error(str(err))

@@ -109,9 +109,6 @@ class EvalRecord:
     backend: str = "numpy"
     seeds: list[int] = field(default_factory=list)  # the episodes' scene seeds, in order
     successful_seeds: list[int] = field(default_factory=list)  # for exact replays in tests
-    # attention stability: SSIM of saliency maps, same scenes nominal vs this shift (eval
-    # --saliency-episodes N; None when not measured or for the nominal world itself)
-    saliency_ssim: float | None = None
 
 
 def _none(v: float) -> float | None:
@@ -190,9 +187,7 @@ def markdown_table(records: list[EvalRecord]) -> str:
         "| model | task | perturbation | n | success [95% CI] | collisions | time to goal s "
         "| lane offset m | params core | params total | step us p50 |"
     )
-    saliency = any(r.saliency_ssim is not None for r in records)
-    head += " saliency SSIM |" if saliency else ""
-    lines = [head, "|" + "---|" * (11 + saliency)]
+    lines = [head, "|" + "---|" * 11]
     for r in records:
         lo, hi = r.success_ci95
         lines.append(
@@ -200,7 +195,6 @@ def markdown_table(records: list[EvalRecord]) -> str:
             f"{r.success_rate:.2f} [{lo:.2f}, {hi:.2f}] | {r.collisions} | "
             f"{_fmt(r.mean_time_to_goal_s)} | {_fmt(r.mean_abs_lane_offset_m, 3)} | "
             f"{r.params_core} | {r.params_total} | {_fmt(r.step_latency_us_p50, 0)} |"
-            + (f" {_fmt(r.saliency_ssim)} |" if saliency else "")
         )
     return "\n".join(lines) + "\n"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from liquid_control.learn.dataset import Topics, list_bags, read_bag, write_bag
 from liquid_control.interface.imu import imu_features
 from liquid_control.interface.timing import TimingRule
+from liquid_control.learn.dataset import Topics, list_bags, read_bag, write_bag
 from liquid_control.learn.episode import Episode, to_steps
 from liquid_control.runtime.controller import ControllerConfig, LiquidController
 
