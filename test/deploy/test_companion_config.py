@@ -134,8 +134,11 @@ def test_companion_chain_runs_torch_free(deploy_drone_model, tmp_path):
     )
     adapter = _spawn("liquid_control.nodes.mavros_adapter", tmp_path / "adapter.json", namespace)
     try:
-        with rclpy.init():
+        rclpy.init()  # plain init + try_shutdown: Jazzy's init() is not a context manager
+        try:
             setpoints = _drive()
+        finally:
+            rclpy.try_shutdown()
     finally:
         logs = _stop(controller) + _stop(adapter)
     moving = [s for s in setpoints if abs(s.twist.linear.x) + abs(s.twist.angular.z) > 0]

@@ -181,13 +181,16 @@ def test_controller_node_runs_torch_free(backend, deploy_model, tmp_path):
     report = tmp_path / "imports.json"
     process = _start_node(deploy_model, backend, namespace, report)
     try:
-        with rclpy.init():
+        rclpy.init()  # plain init + try_shutdown: Jazzy's init() is not a context manager
+        try:
             peer = _Peer(namespace)
             try:
                 peer.wait_for_node(process)
                 log = _stream(peer)
             finally:
                 peer.node.destroy_node()
+        finally:
+            rclpy.try_shutdown()
     finally:
         process.send_signal(signal.SIGINT)
         try:
