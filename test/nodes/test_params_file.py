@@ -19,7 +19,8 @@ from rclpy.parameter import Parameter, parameter_value_to_python
 from rclpy.parameter_client import AsyncParameterClient
 
 REPO = Path(__file__).resolve().parents[2]
-NODE = "/liquid_controller"
+NAMESPACE = f"/params_file_{os.getpid()}"  # never another test's (or a dying) controller
+NODE = f"{NAMESPACE}/liquid_controller"
 
 
 def wait(executor, future, what: str, timeout: float = 15.0):
@@ -43,6 +44,8 @@ def controller_process(tmp_path):
         str(REPO / "config" / "rover.yaml"),
         "-p",
         f"model_path:={model}",
+        "-r",
+        f"__ns:={NAMESPACE}",
     ]
     process = subprocess.Popen(
         command,
