@@ -20,14 +20,14 @@ SEED = 1234
 
 
 def reference_inputs() -> dict[str, torch.Tensor]:
-    """A fixed event stream: 3 frames, 8 events, irregular dt, one event before any frame."""
+    """A fixed step stream: 3 frames, 8 steps (a frame may be held), irregular dt in seconds."""
     rng = np.random.default_rng(SEED)
     frames = rng.integers(0, 256, size=(1, 3, 48, 64, 3), dtype=np.uint8)
     return {
         "frames": torch.from_numpy(frames),
-        "frame_index": torch.tensor([[-1, 0, 0, 1, 1, 1, 2, 2]]),
+        "frame_index": torch.tensor([[0, 0, 1, 1, 1, 2, 2, 2]]),
         "imu": torch.from_numpy(rng.normal(size=(1, 8, 9)).astype(np.float32)),
-        "dt": torch.from_numpy(rng.uniform(0.005, 0.06, size=(1, 8)).astype(np.float32)),
+        "dt": torch.from_numpy(rng.uniform(0.02, 0.12, size=(1, 8)).astype(np.float32)),
     }
 
 
@@ -43,7 +43,7 @@ def main() -> None:
     inputs = reference_inputs()
     for kind in CoreKind:
         with torch.no_grad():
-            commands, hidden = build(kind).forward_events(**inputs)
+            commands, hidden = build(kind).forward_steps(**inputs)
         np.savez(
             DATA / f"reference_{kind.value}.npz", commands=commands.numpy(), hidden=hidden.numpy()
         )

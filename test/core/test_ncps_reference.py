@@ -96,12 +96,28 @@ def test_ltc_matches_ncps(implicit: bool, unfolds: int) -> None:
             value = torch.randn_like(getattr(reference, name)) * 0.5 + (name[-1] == "w")
             getattr(reference, name).copy_(value)
             getattr(ours, name).copy_(value)
-    x, ts = _inputs()
+    x, _ = _inputs()
+    # one time unit per step: ncps unfolds ode_unfolds times per step whatever the elapsed
+    # time, ours ceil(t * ode_unfolds) times, so the two agree exactly at t = 1
+    ts = torch.ones(x.shape[0], BATCH, 1)
     expected, expected_h = _run(reference, x, ts, 7, per_sample_1d=False)
     got, got_h = _run(ours, x, ts, 7, per_sample_1d=True)
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
     torch.testing.assert_close(got_h, expected_h, atol=1e-5, rtol=0)
     assert (expected_h[-1] - expected_h[0]).abs().max() > 1e-3
+
+
+def test_ltc_sub_steps_scale_with_elapsed_time() -> None:
+    """Two steps of t/2 take as many sub-steps as one of t: close to it, unlike ncps."""
+    torch.manual_seed(3)
+    ours = LTCCell(INPUTS, FullyConnected(7, 3), ode_unfolds=6)
+    x = torch.randn(BATCH, INPUTS)
+    h0 = torch.zeros(BATCH, 7)
+    with torch.no_grad():
+        _, once = ours(x, h0, 2.0)
+        _, half = ours(x, h0, 1.0)
+        _, twice = ours(x, half, 1.0)
+    torch.testing.assert_close(once, twice, atol=1e-5, rtol=0)
 
 
 def _masked_out_perturbation(layer: torch.nn.Module, sign: torch.Tensor, head: str) -> None:
