@@ -29,6 +29,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Float32MultiArray, String
 from std_srvs.srv import Trigger
 
+from liquid_control.interface.robots import robot_profile
 from liquid_control.nodes import conversions as conv
 from liquid_control.nodes.controller_params import Robot, resolve_model_path, share_dirs
 
@@ -50,7 +51,8 @@ class DemoRecorder(Node):
         self.done: list[Any] = []
         self.current = new_record(robot)
         self._latest_neurons: np.ndarray | None = None
-        self._latest_command = np.zeros(0, np.float32)
+        # zero until the controller's first command: every frame carries one value per axis
+        self._latest_command = np.zeros(len(robot_profile(robot).command_names), np.float32)
         # False between an episode's report and the sim's reset, so no message of a finished
         # episode leaks into the next record.
         self.recording = True
