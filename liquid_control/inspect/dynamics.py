@@ -25,6 +25,7 @@ import numpy as np
 
 from liquid_control.interface.imu import imu_features
 from liquid_control.interface.model_dir import policy_config, read_meta
+from liquid_control.interface.robots import robot_profile
 
 KICK_FRACTION = 0.2  # the kick's effect has decayed when it falls below this share of its peak
 SETTLE_S = 3.0  # seconds of neutral input before a probe (the state settles)
@@ -139,7 +140,7 @@ def probe_dynamics(
     """Run every probe on a saved model (see the module docstring)."""
     meta = read_meta(model_dir)
     config = policy_config(model_dir, meta)
-    period = float(period_s or config.time_unit_s)
+    period = float(period_s or robot_profile(config.robot).camera_period_s)
     probe = _Probe(model_dir, backend)
     groups = _groups(meta, probe.backend.spec.hidden_size)
     decay: dict[str, dict[str, float]] = {name: {} for name, _ in groups}
@@ -192,7 +193,7 @@ def plot_kick(model_dir: str | Path, out: str | Path, backend: str = "numpy") ->
     from matplotlib import pyplot as plt
 
     meta = read_meta(model_dir)
-    period = policy_config(model_dir, meta).time_unit_s
+    period = robot_profile(policy_config(model_dir, meta).robot).camera_period_s
     probe = _Probe(model_dir, backend)
     groups = _groups(meta, probe.backend.spec.hidden_size)
     fig, axes = plt.subplots(1, len(groups), figsize=(4 * len(groups), 3), squeeze=False)
