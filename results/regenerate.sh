@@ -1,13 +1,18 @@
 #!/bin/sh
-# Regenerate everything in results/: demonstrations, every model, closed-loop evaluation.
+# Regenerate results/: demonstrations, the liquid policies, closed-loop evaluation nominal,
+# under shifts and at other sensor rates, the dynamics probes and the time-unit ablation.
 # Run from the repository root with the package installed (`liquid-control` on PATH):
-#   sh results/regenerate.sh            # full run (about 2-3 hours on 2 CPU cores)
+#   sh results/regenerate.sh                        # full run (about 2 hours on 2 CPU cores)
 #   EPISODES=4 MINUTES=2 sh results/regenerate.sh   # a quick smoke run
-# Shipped policies come from the same runs: python -m liquid_control.learn.ship runs/X models/policies/X
+# Every step is skipped when its output exists, so an interrupted run resumes where it stopped
+# (a training run interrupted mid-way continues with `liquid-control train ... --resume`).
 set -eu
-EPISODES=${EPISODES:-20}     # evaluation episodes per (model, perturbation) cell
-MINUTES=${MINUTES:-20}       # training budget per model (early stopping may end it sooner)
+EPISODES=${EPISODES:-20}        # evaluation episodes per (model, perturbation) cell
+RATE_EPISODES=${RATE_EPISODES:-10}
+MINUTES=${MINUTES:-20}          # training budget per model (wall clock)
 WORKERS=${WORKERS:-2}
+OUT=results/v2
+mkdir -p "$OUT"
 SHIFTS="autumn snow rain dusk noise distractors"
 PERTURB=""
 for s in $SHIFTS; do PERTURB="$PERTURB --perturb config/perturbations/$s.yaml"; done
@@ -16,43 +21,43 @@ for s in $SHIFTS; do PERTURB="$PERTURB --perturb config/perturbations/$s.yaml"; 
 [ -d data/rover ] || liquid-control collect --robot rover --out data/rover --episodes 80 --workers "$WORKERS"
 [ -d data/drone ] || liquid-control collect --robot drone --out data/drone --episodes 150 --workers "$WORKERS"
 
-# 2. training: the liquid policies and the baselines share the encoder and the data
-# (as measured: the CfC-NCPs had 20 minutes; rover baselines at most 800 window batches,
-#  drone baselines at most 580 = what the drone CfC-NCP reached in its 20 minutes)
-for core in cfc_ncp ltc_ncp cfc_fc lstm gru mlp; do
-  [ -f "runs/rover_$core/best/config.json" ] || liquid-control train config/train/rover_cfc_ncp.yaml \
-    --policy.core=$core --out_dir=runs/rover_$core --optim.max_minutes="$MINUTES" --optim.max_steps=800
-done
-for core in cfc_ncp ltc_ncp cfc_fc lstm gru mlp; do
-  [ -f "runs/drone_$core/best/config.json" ] || liquid-control train config/train/drone_cfc_ncp.yaml \
-    --policy.core=$core --out_dir=runs/drone_$core --optim.max_minutes="$MINUTES" --optim.max_steps=580
+# 2. training: CfC-NCP (shipped) and LTC-NCP per robot, plus the time-unit ablation
+#    (the same rover CfC-NCP with the paper's closed form fed seconds, as the first version was)
+train() {  # robot core out_dir [extra overrides...]
+  robot=$1; core=$2; dir=$3; shift 3
+  [ -f "$dir/summary.json" ] || liquid-control train "config/train/${robot}_cfc_ncp.yaml" \
+    --policy.core="$core" --out_dir="$dir" --optim.max_minutes="$MINUTES" --no-progress "$@"
+}
+train rover cfc_ncp runs/rover_cfc_ncp
+train drone cfc_ncp runs/drone_cfc_ncp --optim.max_minutes=$((2 * MINUTES))
+train rover ltc_ncp runs/rover_ltc_ncp
+train drone ltc_ncp runs/drone_ltc_ncp --optim.max_minutes=$((2 * MINUTES))
+train rover cfc_ncp runs/rover_cfc_ncp_seconds --policy.cfc_mode=default --policy.time_unit_s=1.0
+for m in rover_cfc_ncp drone_cfc_ncp; do
+  [ -f "models/policies/$m/config.json" ] || liquid-control export "runs/$m" --ship "models/policies/$m"
 done
 
-# 3. evaluation through the runtime (numpy backend), nominal + each shift, same seeds for all
-ROVER_MODELS="--model models/policies/rover_cfc_ncp"
-for core in ltc_ncp cfc_fc lstm gru mlp; do ROVER_MODELS="$ROVER_MODELS --model runs/rover_$core/best"; done
-# shellcheck disable=SC2086
-liquid-control eval --task rover $ROVER_MODELS $PERTURB --episodes "$EPISODES" --workers "$WORKERS" \
-  --json results/rover.json --csv results/rover.csv --md results/rover.md --plot results/rover.png
-# stress tests (results/perturbations/*.yaml): harder shifts that separate the models
-STRESS=""
-for s in white_lanes heavy_rain heavy_noise frame_drops; do STRESS="$STRESS --perturb results/perturbations/$s.yaml"; done
-# shellcheck disable=SC2086
-liquid-control eval --task rover $ROVER_MODELS $STRESS --no-nominal --episodes 16 --workers "$WORKERS" \
-  --json results/rover_stress.json --csv results/rover_stress.csv --md results/rover_stress.md \
-  --plot results/rover_stress.png
-DRONE_MODELS="--model models/policies/drone_cfc_ncp"
-for core in ltc_ncp cfc_fc lstm gru mlp; do DRONE_MODELS="$DRONE_MODELS --model runs/drone_$core/best"; done
-# shellcheck disable=SC2086
-liquid-control eval --task drone $DRONE_MODELS $PERTURB \
-  --perturb config/perturbations/wind.yaml --episodes "$EPISODES" --workers "$WORKERS" \
-  --json results/drone.json --csv results/drone.csv --md results/drone.md --plot results/drone.png
-
-# 4. attention stability (SSIM of saliency maps, nominal vs shifted): results/*_saliency.{md,json}
+# 3. closed loop through the runtime (numpy backend), nominal + each shift, same seeds for all
 for robot in rover drone; do
-  M="--model models/policies/${robot}_cfc_ncp"
-  for core in ltc_ncp cfc_fc lstm gru mlp; do M="$M --model runs/${robot}_$core/best"; done
+  M="--model models/policies/${robot}_cfc_ncp --model runs/${robot}_ltc_ncp/best"
+  EXTRA=""; [ "$robot" = drone ] && EXTRA="--perturb config/perturbations/wind.yaml"
   # shellcheck disable=SC2086
-  liquid-control eval --task "$robot" $M $PERTURB --no-nominal --episodes 2 --saliency-episodes 3 \
-    --workers "$WORKERS" --md "results/${robot}_saliency.md" --json "results/${robot}_saliency.json"
+  [ -f "$OUT/$robot.json" ] || liquid-control eval --task "$robot" $M $PERTURB $EXTRA \
+    --episodes "$EPISODES" --workers "$WORKERS" --no-progress \
+    --json "$OUT/$robot.json" --csv "$OUT/$robot.csv" --md "$OUT/$robot.md" --plot "$OUT/$robot.png"
+done
+
+# 4. liquid time: dynamics probes and closed-loop success at camera 10-40 Hz, IMU 50-400 Hz
+for m in models/policies/rover_cfc_ncp models/policies/drone_cfc_ncp runs/rover_ltc_ncp/best \
+         runs/drone_ltc_ncp/best runs/rover_cfc_ncp_seconds/best; do
+  name=$(basename "$m"); [ "$name" = best ] && name=$(basename "$(dirname "$m")")
+  [ -f "$OUT/dynamics_$name/rates.md" ] || liquid-control inspect dynamics "$m" \
+    --rate-episodes "$RATE_EPISODES" --workers "$WORKERS" --out-dir "$OUT/dynamics_$name"
+done
+
+# 5. the fusion decision (docs/interfaces.md) and the time-unit ablation on a replayed stream
+for m in models/policies/rover_cfc_ncp runs/rover_cfc_ncp_seconds/best; do
+  name=$(basename "$m"); [ "$name" = best ] && name=$(basename "$(dirname "$m")")
+  [ -f "$OUT/fusion_$name.json" ] || python bench/bench_fusion.py "$m" --seeds 2 --seconds 10 \
+    --json "$OUT/fusion_$name.json"
 done

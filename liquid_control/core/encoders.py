@@ -92,7 +92,7 @@ class ImuNormalizer(nn.Module):
         self.register_buffer("offset", torch.zeros(imu_dim))
 
     def set_statistics(self, mean: Sequence[float], std: Sequence[float]) -> None:
-        """Standardise with dataset statistics (the learning pipeline calls this once)."""
+        """Standardise with given statistics (training keeps the fixed default scale)."""
         std_array = np.asarray(std, dtype=np.float32)
         if std_array.shape != (self.imu_dim,) or (std_array <= 0).any():
             raise ValueError(f"std must be {self.imu_dim} positive values, got {std}")

@@ -10,8 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-MODEL_KINDS = ("cfc_ncp", "ltc_ncp", "cfc_fc", "lstm", "gru", "mlp")
-
 
 def policy_config(policy: dict[str, Any], robot: str, image_shape: tuple[int, ...]):
     """A PolicyConfig from a training config's ``policy`` dict plus the data's robot/image."""

@@ -247,6 +247,9 @@ def _train_window(
         loss.backward()
         nn.utils.clip_grad_norm_(policy.parameters(), cfg.optim.grad_clip)
         opt.step()
+        constrain = getattr(policy.core, "apply_weight_constraints", None)
+        if constrain is not None:  # LTC without softplus: keep gleak, cm, w >= 0
+            constrain()
         hidden = _detach(hidden)
         losses.append(float(loss.detach()))
         state.updates += 1

@@ -2,7 +2,7 @@
 
 Thin by design: messages become arrays (``conversions``), the streaming
 ``LiquidController`` keeps the liquid hidden state between messages, and the watchdog
-(``runtime.monitor``) commands zero velocity whenever a sensor goes stale. Configure
+(``runtime.watchdog``) commands zero velocity whenever a sensor goes stale. Configure
 loads and checks the model; activate starts commanding; ``autostart`` does both.
 """
 
@@ -46,7 +46,7 @@ from liquid_control.nodes.sensor_input import (
     imu_input,
 )
 from liquid_control.runtime.controller import LiquidController, StampError
-from liquid_control.runtime.monitor import StreamStats, Watchdog, WatchdogState
+from liquid_control.runtime.watchdog import StreamStats, Watchdog, WatchdogState
 
 BackendLoader = Callable[[Path, str, int], Any]
 NODE_NAME = "liquid_controller"

@@ -19,7 +19,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_srvs.srv import SetBool, Trigger
 
 from liquid_control.nodes import conversions as conv
-from liquid_control.runtime.monitor import WatchdogState
+from liquid_control.runtime.watchdog import WatchdogState
 
 RNG = np.random.default_rng(3)
 FRAMES = [RNG.integers(0, 256, IMAGE_SHAPE, dtype=np.uint8) for _ in range(4)]

@@ -15,7 +15,7 @@ import pytest
 from harness import REPORT, command_violations
 from node_graph import Graph, drive, good_image, good_imu
 
-from liquid_control.runtime.monitor import WatchdogState
+from liquid_control.runtime.watchdog import WatchdogState
 
 # Longer than the shipped 0.5 / 0.2 s so that a busy shared machine stalling the test thread
 # does not trip the watchdog before the dropout; the figures are ratios to these timeouts.

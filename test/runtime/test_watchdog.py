@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from liquid_control.runtime.monitor import Watchdog, WatchdogState
+from liquid_control.runtime.watchdog import Watchdog, WatchdogState
 
 
 def test_waiting_until_both_streams_arrive_then_ok() -> None:
