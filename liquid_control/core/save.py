@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +9,11 @@ from safetensors.torch import save_file
 
 from liquid_control.core.policy import LiquidPolicy
 from liquid_control.interface.model_dir import (
-    CONFIG_FILE,
     FORMAT_VERSION,
     ONNX_FILES,
     WEIGHTS_FILE,
     sha256_file,
+    write_meta,
 )
 
 
@@ -31,7 +30,7 @@ def save_policy(policy: LiquidPolicy, model_dir: str | Path) -> Path:
     save_file(state, str(weights), metadata={"format": FORMAT_VERSION})
     for name in ONNX_FILES.values():
         (model_dir / name).unlink(missing_ok=True)
-    write_config(model_dir, model_config(policy, sha256_file(weights), {}))
+    write_meta(model_dir, model_config(policy, sha256_file(weights), {}))
     return model_dir
 
 
@@ -55,10 +54,3 @@ def model_config(
         "weights_sha256": weights_sha256,
         "onnx_sha256": dict(onnx_sha256),
     }
-
-
-def write_config(model_dir: Path, config: dict[str, Any]) -> None:
-    """Write config.json atomically (a reader never sees half a file)."""
-    tmp = model_dir / (CONFIG_FILE + ".tmp")
-    tmp.write_text(json.dumps(config, indent=2) + "\n")
-    tmp.replace(model_dir / CONFIG_FILE)

@@ -10,7 +10,6 @@ refuses a library that was altered or built elsewhere. Torch-free.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
@@ -23,7 +22,7 @@ import numpy as np
 from liquid_control.export.c_plan import CExportError, c_plan
 from liquid_control.export.c_quant import QuantPlan, calibrate
 from liquid_control.export.c_source import HEADER_NAME, SOURCE_NAME, render
-from liquid_control.interface.model_dir import CONFIG_FILE, load_model, read_meta, sha256_file
+from liquid_control.interface.model_dir import load_model, read_meta, sha256_file, write_meta
 
 LIBRARY_NAME = "liblc_policy.so"
 VARIANTS = ("float", "int8")
@@ -142,14 +141,6 @@ def _record(
     exports[variant] = entry
     meta["c_exports"] = exports
     write_meta(model_dir, meta)
-
-
-def write_meta(model_dir: str | Path, meta: dict[str, Any]) -> None:
-    """Write config.json atomically (a reader never sees half a file)."""
-    path = Path(model_dir) / CONFIG_FILE
-    tmp = path.with_name(CONFIG_FILE + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=2) + "\n")
-    tmp.replace(path)
 
 
 def _compiler_version(compiler: str) -> str:

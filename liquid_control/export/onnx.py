@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from liquid_control.core.policy import LiquidPolicy
-from liquid_control.core.save import model_config, save_policy, write_config
+from liquid_control.core.save import model_config, save_policy
 from liquid_control.interface.model_dir import (
     CONFIG_FILE,
     CORE_IO,
@@ -30,6 +30,7 @@ from liquid_control.interface.model_dir import (
     ONNX_FILES,
     WEIGHTS_FILE,
     sha256_file,
+    write_meta,
 )
 
 OPSET = 18
@@ -70,7 +71,7 @@ def export_onnx(policy: LiquidPolicy, model_dir: str | Path) -> dict[str, Path]:
     config = model_config(policy, weights, sums)
     if kept and kept[0] == weights:  # the C libraries were generated from these same weights
         config["c_exports"] = kept[1]
-    write_config(model_dir, config)
+    write_meta(model_dir, config)
     return paths
 
 

@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 
 from liquid_control.interface.model_dir import (
-    CONFIG_FILE,
     ModelLoadError,
     read_meta,
     sha256_file,
     verified_file,
+    write_meta,
+    write_text_atomic,
 )
 
 GUARDIAN_FILE = "guardian.json"
@@ -137,9 +138,9 @@ def write_guardian(model_dir: str | Path, calibration: GuardianCalibration) -> P
             f"holds {meta['weights_sha256'][:12]}..."
         )
     path = model_dir / GUARDIAN_FILE
-    _atomic_write(path, json.dumps(calibration.to_dict(), indent=2) + "\n")
+    write_text_atomic(path, json.dumps(calibration.to_dict(), indent=2) + "\n")
     meta[GUARDIAN_KEY] = sha256_file(path)
-    _atomic_write(model_dir / CONFIG_FILE, json.dumps(meta, indent=2) + "\n")
+    write_meta(model_dir, meta)
     return path
 
 
@@ -167,10 +168,3 @@ def load_guardian(model_dir: str | Path) -> GuardianCalibration:
             f"{path} was calibrated for other weights ({calibration.weights_sha256[:12]}...){hint}"
         )
     return calibration
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` so a reader never sees half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)

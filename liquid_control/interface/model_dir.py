@@ -28,6 +28,19 @@ ENCODER_IO = (["image"], ["features"])
 CORE_IO = (["features", "imu", "hidden", "dt"], ["command", "hidden_out"])
 
 
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` so a reader never sees half a file."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def write_meta(model_dir: str | Path, meta: dict[str, Any]) -> None:
+    """Write config.json atomically: the one writer of the model's metadata."""
+    write_text_atomic(Path(model_dir) / CONFIG_FILE, json.dumps(meta, indent=2) + "\n")
+
+
 def sha256_file(path: str | Path) -> str:
     """Hex sha256 of a file's bytes."""
     digest = hashlib.sha256()
