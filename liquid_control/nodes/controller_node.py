@@ -33,7 +33,7 @@ from liquid_control.nodes.controller_params import (
     controller_config,
     default_value,
     resolve_model_path,
-    robot_profile,
+    robot_of,
 )
 from liquid_control.nodes.guardian_io import NodeGuardian
 from liquid_control.nodes.parameters import NodeParameters
@@ -74,10 +74,10 @@ class ControllerNode(LifecycleNode):
                 check_robot_values(values, self.robot) or self._guardian_problem(values)
             ),
             on_change=self._apply_parameters,
-            default_for=lambda spec, declared: default_value(spec, robot_profile(declared)),
+            default_for=lambda spec, declared: default_value(spec, robot_of(declared)),
         )
         self.values = self.params.values
-        self.robot = robot_profile(self.values)
+        self.robot = robot_of(self.values)
         self.controller: LiquidController | None = None
         self.guardian: NodeGuardian | None = None  # OOD score and action (configure)
         self.watchdog = Watchdog(self.values["camera_timeout_s"], self.values["imu_timeout_s"])

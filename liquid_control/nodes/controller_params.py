@@ -13,28 +13,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from liquid_control.interface.robots import DRONE, ROVER
-from liquid_control.nodes.conversions import Robot
+from liquid_control.interface.robots import Robot, robot_profile
+from liquid_control.interface.timing import TimingRule
 from liquid_control.nodes.parameters import ParamSpec, check_specs
+from liquid_control.runtime.backends import BACKENDS
 from liquid_control.runtime.controller import ControllerConfig, GapPolicy
 
-BACKENDS = ("numpy", "onnxruntime", "torch")
 RESIZE_METHODS = ("area", "nearest", "none")
 EXECUTORS = ("single", "events")
 PACKAGE = "liquid_control"
 
-# per robot: command limits and rate limits (per second) from interface/robots.py
-ROBOT_DEFAULTS: dict[Robot, dict[str, list[float]]] = {
-    Robot.DRONE: {
-        "command_limits": [*DRONE.max_linear_velocity_mps, DRONE.max_yaw_rate_radps],
-        "rate_limits": [*DRONE.max_linear_accel_mps2, 6.0],
-    },
-    Robot.ROVER: {
-        "command_limits": [ROVER.max_linear_velocity_mps, ROVER.max_angular_velocity_radps],
-        "rate_limits": [ROVER.max_linear_accel_mps2, ROVER.max_angular_accel_radps2],
-    },
-}
-COMMAND_NAMES = {Robot.DRONE: DRONE.command_names, Robot.ROVER: ROVER.command_names}
+COMMAND_NAMES = {robot: robot_profile(robot).command_names for robot in Robot}
 
 
 # the OOD guardian (guardian.json from `liquid-control calibrate`, docs/neurons.md)
@@ -153,18 +142,28 @@ PARAMS: tuple[ParamSpec, ...] = (
         "Frames of another size are resized (area, nearest) or rejected (none).",
         choices=RESIZE_METHODS,
     ),
-    ParamSpec("dt_min_s", 1e-4, "Smallest step the liquid state takes.", bounds=(1e-6, 1.0)),
-    ParamSpec("dt_max_s", 0.1, "Largest step the liquid state takes.", bounds=(1e-6, 10.0)),
+    ParamSpec(
+        "dt_min_s",
+        TimingRule.dt_min_s,
+        "Smallest step the liquid state takes (two frames close together).",
+        bounds=(1e-6, 1.0),
+    ),
+    ParamSpec(
+        "dt_max_s",
+        TimingRule.dt_max_s,
+        "Largest step the liquid state takes (dropped frames).",
+        bounds=(1e-6, 10.0),
+    ),
     ParamSpec(
         "first_dt_s",
-        0.05,
-        "Step after a (re)start, when there is no previous stamp.",
+        TimingRule.first_dt_s,
+        "Step after a (re)start, when there is no previous frame.",
         bounds=(1e-6, 10.0),
     ),
     ParamSpec(
         "max_gap_s",
-        0.5,
-        "A longer silence between events triggers the gap policy.",
+        TimingRule.max_gap_s,
+        "A longer silence between frames triggers the gap policy.",
         bounds=(1e-6, 60.0),
     ),
     ParamSpec(
@@ -172,13 +171,6 @@ PARAMS: tuple[ParamSpec, ...] = (
         "reset",
         "After a gap: reset the hidden state or clamp dt.",
         choices=tuple(p.value for p in GapPolicy),
-    ),
-    ParamSpec(
-        "max_reorder_s",
-        0.1,
-        "An event this much older than the latest one of the "
-        "other stream counts as simultaneous; older is rejected.",
-        bounds=(0.0, 10.0),
     ),
     ParamSpec("publish_neurons", False, "Publish the hidden state on ~/neurons every step."),
     ParamSpec("diagnostics_period_s", 1.0, "Period of /diagnostics.", True, bounds=(0.1, 60.0)),
@@ -195,10 +187,10 @@ def default_value(spec: ParamSpec, robot: Robot) -> Any:
         return spec.default
     if spec.name == "command_gains":
         return [1.0] * len(COMMAND_NAMES[robot])
-    return list(ROBOT_DEFAULTS[robot][spec.name])
+    return list(getattr(robot_profile(robot), spec.name))  # command_limits, rate_limits
 
 
-def robot_profile(values: Mapping[str, Any]) -> Robot:
+def robot_of(values: Mapping[str, Any]) -> Robot:
     """The robot of a parameter set; ValueError naming the allowed robots."""
     try:
         return Robot(values["robot"])

@@ -126,8 +126,12 @@ def _stream(peer: _Peer) -> list[dict]:
             accel = np.array([0.0, 0.0, 9.81]) + rng.normal(0.0, 0.2, 3)
             peer.imu_pub.publish(conv.make_imu(gyro, accel, quat, now.to_msg()))
             event = {"kind": "imu", "gyro": gyro, "accel": accel, "quat": quat}
-        patience = 1.0 if k < 3 else 5.0  # the first events only prime the controller
+        # only frames step (the IMU samples since the previous frame are averaged into it);
+        # an IMU sample is given a moment to arrive so the next frame sees it
+        patience = (1.0 if k < 3 else 5.0) if event["kind"] == "frame" else 0.0
         stepped = peer.spin_until(lambda n=neurons_before: len(peer.neurons) > n, patience)
+        if event["kind"] == "imu":
+            peer.spin_until(lambda: False, 0.01)
         if stepped and event["kind"] == "frame":
             assert peer.spin_until(lambda c=commands_before: len(peer.commands) > c, 5.0)
         event.update(
@@ -145,21 +149,27 @@ def _stream(peer: _Peer) -> list[dict]:
 
 
 def _check_against_torch(model, log: list[dict]) -> tuple[int, int, float]:
-    """Every step after the first equals the torch policy's step from the previous state."""
+    """Every frame step after the first equals the torch policy's step from the previous state."""
+    from liquid_control.interface.timing import TimingRule
     from liquid_control.runtime import imu_features
     from liquid_control.runtime.backends import load_backend
 
+    rule = TimingRule()
     torch_backend = load_backend(model, "torch")
-    features = imu = previous = None
+    imu = previous = None
+    window: list[np.ndarray] = []
     steps = commands = 0
     largest = 0.0
     for event in log:
-        if event["kind"] == "frame":
-            features = torch_backend.encode_image(event["image"])
-        else:
-            imu = imu_features(event["gyro"], event["accel"], event["quat"])
+        if event["kind"] == "imu":
+            window.append(imu_features(event["gyro"], event["accel"], event["quat"]))
+            continue
+        if window:  # the IMU samples since the previous frame, averaged
+            imu = np.mean(np.stack(window).astype(np.float64), axis=0).astype(np.float32)
+            window = []
+        features = torch_backend.encode_image(event["image"])
         if previous is not None and event["stepped"] and previous["stepped"]:
-            dt = min(max(event["stamp"] - previous["stamp"], 1e-4), 0.1)
+            dt = min(max(event["stamp"] - previous["stamp"], rule.dt_min_s), rule.dt_max_s)
             raw, hidden = torch_backend.step(features, imu, previous["hidden"], dt)
             np.testing.assert_allclose(event["hidden"], hidden, atol=1e-5)
             steps += 1
@@ -200,7 +210,8 @@ def test_controller_node_runs_torch_free(backend, deploy_model, tmp_path):
             output, _ = process.communicate()
     steps, commands, largest = _check_against_torch(deploy_model, log)
     print(f"{backend}: {steps} steps, {commands} commands, max |command| {largest:.3f}")
-    assert steps >= EVENTS - 5, f"only {steps} steps verified\n{output}"
+    frames = sum(event["kind"] == "frame" for event in log)
+    assert steps >= frames - 2, f"only {steps} of {frames} frame steps verified\n{output}"
     assert commands >= 7 and largest > 1e-3  # real, non-zero commands came back
     imports = json.loads(report.read_text())
     assert imports["loaded"] == [], imports

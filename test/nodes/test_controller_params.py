@@ -50,7 +50,7 @@ def test_descriptors_carry_ranges_for_numbers() -> None:
     assert (threads.from_value, threads.to_value) == (1, 64)
     timeout = SPECS["camera_timeout_s"].descriptor().floating_point_range[0]
     assert (timeout.from_value, timeout.to_value) == (0.01, 10.0)
-    assert "One of: numpy, onnxruntime, torch." in SPECS["backend"].descriptor().description
+    assert "One of: numpy, onnxruntime, c, c_int8, torch." in SPECS["backend"].descriptor().description
 
 
 @pytest.mark.parametrize(
@@ -59,8 +59,8 @@ def test_descriptors_carry_ranges_for_numbers() -> None:
         ({"rate_limits": [1.0]}, "rate_limits needs 2 values (linear_x, angular_z)"),
         ({"backend": "tensorrt"}, "backend='tensorrt' is not one of"),
         ({"threads": 0}, "threads=0 is outside [1, 64]"),
-        ({"dt_max_s": 0.01, "first_dt_s": 0.05}, "got 0.0001, 0.05, 0.01, 0.5"),
-        ({"max_gap_s": 0.05}, "dt_max_s <= max_gap_s, got 0.0001, 0.05, 0.1, 0.05"),
+        ({"dt_max_s": 0.01, "first_dt_s": 0.05}, "got 0.001, 0.05, 0.01, 0.5"),
+        ({"max_gap_s": 0.05}, "dt_max_s <= max_gap_s, got 0.001, 0.05, 0.25, 0.05"),
         ({"command_gains": [1.0, -2.0]}, "gains must be finite and >= 0"),
     ],
 )

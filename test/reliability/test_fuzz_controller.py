@@ -176,10 +176,10 @@ def test_shrinking_limits_at_run_time_bounds_the_very_next_command() -> None:
     t = 0.01
     for _ in range(150):  # 3 s at a 1/s rate limit: ramped up to the old limit
         t += 0.02
-        controller.update_imu(imu, t)
+        controller.update_image(image, t)
     np.testing.assert_allclose(controller.command, [2.0] * 4)
     controller.config = ControllerConfig(limits=(0.5,) * 4, rate_limits=(1.0,) * 4)
-    command = controller.update_imu(imu, t + 0.02)
+    command = controller.update_image(image, t + 0.02)
     REPORT.add_cases("runtime controller (limits shrink at run time)", 1)
     problems = command_violations(command, (0.5,) * 4)
     REPORT.add_commands("runtime controller (limits shrink at run time)", 1, int(bool(problems)))
