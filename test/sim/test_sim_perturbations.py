@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -35,6 +36,7 @@ DESIGN_DEFAULTS = {
         "occlusion": 0.0,
         "drop_prob": 0.0,
         "latency_s": 0.0,
+        "rate_hz": None,
     },
     "imu": {
         "gyro_noise_std": 0.0,
@@ -43,6 +45,7 @@ DESIGN_DEFAULTS = {
         "accel_bias": [0, 0, 0],
         "drop_prob": 0.0,
         "latency_s": 0.0,
+        "rate_hz": None,
     },
     "scene": {
         "ground": "default",
@@ -73,6 +76,7 @@ EVERY_KEY_CHANGED = {
         "occlusion": 0.1,
         "drop_prob": 0.1,
         "latency_s": 0.05,
+        "rate_hz": 30.0,
     },
     "imu": {
         "gyro_noise_std": 0.02,
@@ -80,6 +84,7 @@ EVERY_KEY_CHANGED = {
         "gyro_bias": [0.01, 0, 0],
         "accel_bias": [0, 0.1, 0],
         "drop_prob": 0.05,
+        "rate_hz": 400.0,
         "latency_s": 0.01,
     },
     "scene": {
@@ -162,10 +167,13 @@ OUT_OF_RANGE = [
     ("camera", "occlusion", -0.5),
     ("camera", "drop_prob", 1.01),
     ("camera", "latency_s", -0.1),
+    ("camera", "rate_hz", 0.0),
+    ("camera", "rate_hz", 500.0),
     ("imu", "gyro_noise_std", -1),
     ("imu", "accel_noise_std", 100),
     ("imu", "drop_prob", 2),
     ("imu", "latency_s", 5),
+    ("imu", "rate_hz", 5.0),
     ("imu", "gyro_bias", [0, 0, 3]),
     ("imu", "accel_bias", [20, 0, 0]),
     ("scene", "light", -0.2),
@@ -214,3 +222,25 @@ def test_shipped_perturbation_files_load_and_shift_something():
         pert = Perturbation.from_yaml(path)
         assert pert.name == stem
         assert (pert == Perturbation(name=stem)) == (stem == "nominal")
+
+
+@pytest.mark.parametrize(("camera_hz", "imu_hz"), [(30.0, 400.0), (15.0, 50.0)])
+def test_sensor_rates_follow_the_perturbation(camera_hz: float, imu_hz: float) -> None:
+    """camera.rate_hz / imu.rate_hz set the sensor rates, jittered to the physics ticks."""
+    from liquid_control.sim import make_sim
+
+    sim = make_sim(
+        "rover",
+        Perturbation.from_dict({"camera": {"rate_hz": camera_hz}, "imu": {"rate_hz": imu_hz}}),
+    )
+    try:
+        obs = sim.reset(3)
+        frames, imus = [], []
+        for _ in range(int(camera_hz)):  # one second
+            for event in obs.events:
+                (frames if hasattr(event, "image") else imus).append(event.stamp)
+            obs, _, _, _ = sim.step(np.zeros(2))
+    finally:
+        sim.close()
+    assert np.mean(np.diff(frames)) == pytest.approx(1 / camera_hz, rel=0.02)
+    assert len(imus) / (frames[-1] - frames[0]) == pytest.approx(imu_hz, rel=0.05)
