@@ -40,18 +40,22 @@ def _softplus(x: np.ndarray) -> np.ndarray:
     return np.logaddexp(0.0, x)
 
 
-def _cfc_synapses(wiring: Wiring, weights: dict[str, np.ndarray], prefix: str) -> Synapses:
-    """Strength = mean |ff1|, |ff2| weight of each synapse, sign from the layer's sign mask."""
+def _cfc_synapses(
+    wiring: Wiring, weights: dict[str, np.ndarray], prefix: str, polarity: bool
+) -> Synapses:
+    """Strength = mean |ff1|, |ff2| weight of each synapse; sign from the wiring's polarity
+    when the model enforces it, else the sign of the learned (mean) weight."""
     units, inputs = wiring.units, wiring.input_dim
     recurrent = np.zeros((units, units), dtype=np.float32)
     sensory = np.zeros((inputs, units), dtype=np.float32)
     for index, layer in enumerate(wiring.layers):
         key = f"{prefix}layers.{index}."
         sign = weights[key + "sign"]  # (n_l, feed + units)
-        strength = np.abs(weights[key + "ff1.weight"])
-        if key + "ff2.weight" in weights:
-            strength = 0.5 * (strength + np.abs(weights[key + "ff2.weight"]))
-        signed = strength * np.sign(sign)
+        heads = [weights[key + h] for h in ("ff1.weight", "ff2.weight") if key + h in weights]
+        if polarity:
+            signed = np.mean([np.abs(w) for w in heads], axis=0) * np.sign(sign)
+        else:
+            signed = np.mean(heads, axis=0) * np.abs(np.sign(sign))
         feed = wiring.layers[index - 1] if index else list(range(inputs))
         for j, dest in enumerate(layer):
             for i, src in enumerate(feed):
@@ -95,7 +99,7 @@ def model_synapses(model_dir: str | Path) -> tuple[Wiring, Synapses, list[str], 
         )
     wiring = Wiring.from_config(model.meta["wiring"])
     if config.core == CoreKind.CFC_NCP:
-        synapses = _cfc_synapses(wiring, model.weights, "core.")
+        synapses = _cfc_synapses(wiring, model.weights, "core.", config.cfc_enforce_polarity)
     else:
         synapses = _ltc_synapses(wiring, model.weights, "core.", config.ltc_implicit_constraints)
     imu = (

@@ -46,7 +46,8 @@ def _episode(seconds: float = 1.5, seed: int = 0) -> Episode:
 
 
 def _reference_states(model_dir, episode: Episode) -> np.ndarray:
-    """Hidden state after every frame, by stepping the TORCH policy by hand (dt = stamp gaps)."""
+    """Hidden state after every frame, by stepping the TORCH policy by hand: one step per
+    frame by the stamp gap, the IMU samples since the previous frame averaged."""
     from liquid_control.runtime import imu_features
     from liquid_control.runtime.backends import load_backend
 
@@ -55,18 +56,19 @@ def _reference_states(model_dir, episode: Episode) -> np.ndarray:
         [(s, 1, i) for i, s in enumerate(episode.frame_stamps_ns)]
         + [(s, 0, i) for i, s in enumerate(episode.imu_stamps_ns)]
     )
-    hidden, features, imu, last, states = backend.initial_state(), None, None, None, []
+    hidden, imu, last, window, states = backend.initial_state(), None, None, [], []
     for stamp, is_frame, i in events:
-        if is_frame:
-            features = backend.encode_image(episode.frames[i])
-        else:
-            imu = imu_features(episode.gyro[i], episode.accel[i], None)
-        if features is not None and imu is not None:
+        if not is_frame:
+            window.append(imu_features(episode.gyro[i], episode.accel[i], None))
+            continue
+        if window:
+            imu = np.mean(np.stack(window).astype(np.float64), axis=0).astype(np.float32)
+            window = []
+        if imu is not None:
             dt = 0.05 if last is None else (stamp - last) * 1e-9  # controller's first_dt_s
-            _, hidden = backend.step(features, imu, hidden, dt)
+            _, hidden = backend.step(backend.encode_image(episode.frames[i]), imu, hidden, dt)
             last = stamp
-        if is_frame:
-            states.append(hidden)
+        states.append(hidden)
     return np.array(states)
 
 

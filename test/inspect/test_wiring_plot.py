@@ -16,23 +16,35 @@ from liquid_control.inspect.wiring_plot import (
 from liquid_control.interface.wiring import AutoNCP
 
 
-def test_cfc_synapses_sit_exactly_on_the_wiring_with_its_polarity(rover_model):
+def test_cfc_synapses_sit_exactly_on_the_wiring_with_the_learned_sign(rover_model):
     from liquid_control.core.torch_backend import load_policy
 
     wiring, synapses, inputs, motors = model_synapses(rover_model)
     assert motors == ["linear_x", "angular_z"] and len(inputs) == wiring.input_dim == 41
     assert inputs[32:35] == ["gyro_x", "gyro_y", "gyro_z"]
-    assert np.array_equal(np.sign(synapses.recurrent), wiring.adjacency_matrix)
-    assert np.array_equal(np.sign(synapses.sensory), wiring.sensory_adjacency_matrix)
-    # one value checked by hand: a command -> motor synapse is mean(|ff1|, |ff2|) of layer 2
+    assert np.array_equal(synapses.recurrent != 0, wiring.adjacency_matrix != 0)
+    assert np.array_equal(synapses.sensory != 0, wiring.sensory_adjacency_matrix != 0)
+    # one value checked by hand: without enforced polarity a command -> motor synapse is the
+    # learned ff1 weight of layer 2 (the liquid mode's target head), sign included
     core = load_policy(rover_model).core
     src = int(np.nonzero(wiring.adjacency_matrix[:, 0])[0][0])
     feed = wiring.layers[1].index(src)
-    expected = 0.5 * (
-        abs(float(core.layers[2].ff1.weight[0, feed].detach()))
-        + abs(float(core.layers[2].ff2.weight[0, feed].detach()))
-    )
-    assert abs(synapses.recurrent[src, 0]) == pytest.approx(expected, rel=1e-6)
+    expected = float(core.layers[2].ff1.weight[0, feed].detach())
+    assert synapses.recurrent[src, 0] == pytest.approx(expected, rel=1e-6)
+
+
+def test_cfc_synapses_with_enforced_polarity_take_the_wiring_sign(tmp_path):
+    import torch
+
+    from liquid_control.core.policy import LiquidPolicy
+    from liquid_control.core.save import save_policy
+    from liquid_control.interface.policy_config import PolicyConfig
+
+    torch.manual_seed(0)
+    config = PolicyConfig(robot="rover", cfc_enforce_polarity=True, cfc_mode="default")
+    wiring, synapses, _, _ = model_synapses(save_policy(LiquidPolicy(config), tmp_path / "m"))
+    assert np.array_equal(np.sign(synapses.recurrent), wiring.adjacency_matrix)
+    assert np.array_equal(np.sign(synapses.sensory), wiring.sensory_adjacency_matrix)
 
 
 def test_ltc_synapses_use_conductance_and_reversal_sign(drone_ltc_model):
