@@ -38,13 +38,15 @@ for m in rover_cfc_ncp drone_cfc_ncp; do
 done
 
 # 3. closed loop through the runtime (numpy backend), nominal + each shift, same seeds for all
-for robot in rover drone; do
-  M="--model models/policies/${robot}_cfc_ncp --model runs/${robot}_ltc_ncp/best"
+for m in models/policies/rover_cfc_ncp runs/rover_ltc_ncp/best models/policies/drone_cfc_ncp \
+         runs/drone_ltc_ncp/best; do
+  name=$(basename "$m"); [ "$name" = best ] && name=$(basename "$(dirname "$m")")
+  robot=${name%%_*}
   EXTRA=""; [ "$robot" = drone ] && EXTRA="--perturb config/perturbations/wind.yaml"
   # shellcheck disable=SC2086
-  [ -f "$OUT/$robot.json" ] || liquid-control eval --task "$robot" $M $PERTURB $EXTRA \
+  [ -f "$OUT/$name.json" ] || liquid-control eval --task "$robot" --model "$m" $PERTURB $EXTRA \
     --episodes "$EPISODES" --workers "$WORKERS" --no-progress \
-    --json "$OUT/$robot.json" --csv "$OUT/$robot.csv" --md "$OUT/$robot.md" --plot "$OUT/$robot.png"
+    --json "$OUT/$name.json" --csv "$OUT/$name.csv" --md "$OUT/$name.md"
 done
 
 # 4. liquid time: dynamics probes and closed-loop success at camera 10-40 Hz, IMU 50-400 Hz
