@@ -7,7 +7,9 @@ layer (inter, command, motor neurons; "all" for cores without a wiring):
   go back to the neutral input and time, in seconds, how long the kick's effect on the
   hidden state takes to fall below 20% of its peak; at dt = T and dt = T/4. A model
   that counts messages decays in the same number of steps at both rates (ratio 4.0);
-  one that integrates time decays in the same seconds (ratio 1.0).
+  one that integrates time decays in the same seconds (ratio 1.0). The resolution is
+  one step, so a layer that forgets within about two frames cannot be timed at dt = T
+  and shows a ratio near 2 whatever it does; read the ratio of layers with memory.
 - **time-gate sensitivity**: the one-step response to the kick frame at dt = T/2, T and
   2T; a dt-independent model gives the same response at all three (ratio 1.0).
 - **step response and memory**: hold the kick frame until the state settles, then the
