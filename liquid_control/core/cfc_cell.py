@@ -33,17 +33,11 @@ from torch import nn
 
 from liquid_control.core.activations import make_activation
 from liquid_control.core.timespan import as_timespan
-from liquid_control.interface.choices import Activation, CfCMode, parse_choice
+from liquid_control.interface.choices import Activation, CfCMode, cfc_heads, parse_choice
 from liquid_control.interface.wiring import Wiring, layer_polarity
 
-_HEADS = ("ff1", "ff2", "time_a", "time_b")
 # time constants 1/lam of the liquid mode at initialisation: 1..10 time units (frames)
 LIQUID_TAU_INIT = (1.0, 10.0)
-
-
-def heads(mode: CfCMode) -> tuple[str, ...]:
-    """The linear heads a CfC mode uses."""
-    return {CfCMode.MINIMAL: ("ff1",), CfCMode.LIQUID: ("ff1", "time_a")}.get(mode, _HEADS)
 
 
 def init_liquid_rate(head: nn.Linear) -> None:
@@ -89,7 +83,7 @@ class CfCCell(nn.Module):
             if i > 0 and backbone_dropout > 0.0:
                 layers.append(nn.Dropout(backbone_dropout))
         self.backbone = nn.Sequential(*layers) if layers else None
-        for head in heads(self.mode):
+        for head in cfc_heads(self.mode):
             setattr(self, head, nn.Linear(width, hidden_size))
         if self.mode == CfCMode.MINIMAL:
             self.w_tau = nn.Parameter(torch.zeros(1, hidden_size))
@@ -157,7 +151,7 @@ class WiredCfCCell(nn.Module):
         for index in range(len(wiring.layers)):
             sign = layer_polarity(wiring, index)
             layer = nn.Module()
-            for head in heads(self.mode):
+            for head in cfc_heads(self.mode):
                 setattr(layer, head, nn.Linear(sign.shape[0], sign.shape[1]))
                 nn.init.xavier_uniform_(getattr(layer, head).weight)
             if self.mode == CfCMode.LIQUID:
@@ -191,7 +185,7 @@ class WiredCfCCell(nn.Module):
                 head: nn.functional.linear(
                     z, self.masked_weight(layer, head), getattr(layer, head).bias
                 )
-                for head in heads(self.mode)
+                for head in cfc_heads(self.mode)
             }
             if self.mode == CfCMode.LIQUID:
                 feed = _liquid(out["ff1"], out["time_a"], hx[:, layer.neurons], t)

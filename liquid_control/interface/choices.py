@@ -15,6 +15,12 @@ class CfCMode(str, Enum):
     MINIMAL = "minimal"
 
 
+def cfc_heads(mode: CfCMode) -> tuple[str, ...]:
+    """The linear heads a CfC mode uses (torch cells, NumPy cores and the C export alike)."""
+    gated = ("ff1", "ff2", "time_a", "time_b")
+    return {CfCMode.MINIMAL: ("ff1",), CfCMode.LIQUID: ("ff1", "time_a")}.get(mode, gated)
+
+
 class Activation(str, Enum):
     """Nonlinearities for backbones and encoders."""
 

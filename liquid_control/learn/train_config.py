@@ -119,6 +119,20 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     dagger: DaggerConfig = field(default_factory=DaggerConfig)
 
+    def __post_init__(self) -> None:
+        """Check the policy fields now, before any data is loaded (names the bad field)."""
+        from liquid_control.learn.models import policy_config
+
+        if not isinstance(self.policy, dict):
+            raise ValueError(
+                f"policy must be a mapping of PolicyConfig fields, got {self.policy!r}"
+            )
+        shape = tuple(self.policy.get("image_shape", (48, 64, 3)))
+        try:
+            policy_config(self.policy, self.data.robot, shape)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"policy: {error}") from None
+
     def to_dict(self) -> dict[str, Any]:
         """A plain dict that ``from_dict`` reads back (saved next to each checkpoint)."""
         return dataclasses.asdict(self)

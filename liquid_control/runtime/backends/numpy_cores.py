@@ -12,16 +12,9 @@ import math
 
 import numpy as np
 
-from liquid_control.interface.choices import Activation, CfCMode, CoreKind
+from liquid_control.interface.choices import Activation, CfCMode, CoreKind, cfc_heads
 from liquid_control.interface.model_dir import ModelFiles
 from liquid_control.interface.wiring import Wiring, layer_polarity
-
-_HEADS = ("ff1", "ff2", "time_a", "time_b")
-
-
-def cfc_heads(mode: CfCMode) -> tuple[str, ...]:
-    """The linear heads a CfC mode uses (as core.cfc_cell.heads)."""
-    return {CfCMode.MINIMAL: ("ff1",), CfCMode.LIQUID: ("ff1", "time_a")}.get(mode, _HEADS)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
