@@ -51,10 +51,12 @@ def rate_table(
     model_dir: str | Path, episodes: int, workers: int = 2, backend: str = "numpy"
 ) -> str:
     """Markdown: success per rate and its share of the nominal success."""
+    from liquid_control.learn.evaluate import model_label
+
     records = rate_records(model_dir, episodes, workers, backend)
     nominal = records[0].success_rate
     lines = [
-        f"Closed-loop success of `{Path(model_dir).name}` by sensor rate ({episodes} episodes "
+        f"Closed-loop success of `{model_label(model_dir)}` by sensor rate ({episodes} episodes "
         "each, the same scenes)",
         "",
         "| condition | success | 95% CI | share of nominal |",
