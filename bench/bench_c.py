@@ -125,13 +125,13 @@ def ram_bytes(folder: Path) -> dict[str, int]:
 def bench_model(name: str, config: dict, iterations: int, work: Path) -> dict:
     import torch
 
-    from liquid_control.core.policy import LiquidPolicy
+    from liquid_control.core.policy import LiquidNetwork
     from liquid_control.export.onnx import export_onnx
     from liquid_control.interface.policy_config import PolicyConfig
 
     torch.manual_seed(0)
     model = work / name
-    export_onnx(LiquidPolicy(PolicyConfig(**config)), model)
+    export_onnx(LiquidNetwork(PolicyConfig(**config)), model)
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, (8, 48, 64, 3), dtype=np.uint8)
     export_c(model, None)

@@ -37,7 +37,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from liquid_control.core.policy import LiquidPolicy  # noqa: E402
+from liquid_control.core.policy import LiquidNetwork  # noqa: E402
 from liquid_control.core.torch_backend import policy_from_model  # noqa: E402
 from liquid_control.export.onnx import export_onnx  # noqa: E402
 from liquid_control.interface.model_dir import load_model  # noqa: E402
@@ -103,7 +103,7 @@ def ncps_cells(input_size: int, n_out: int) -> dict[str, torch.nn.Module]:
 
 
 def ncps_candidates(
-    policy: LiquidPolicy, features: np.ndarray, imu: np.ndarray
+    policy: LiquidNetwork, features: np.ndarray, imu: np.ndarray
 ) -> tuple[dict, dict]:
     """(a) the ncps cell call alone; (b) cell + our torch IMU scaling and head, NumPy in/out."""
     c = policy.config
@@ -140,7 +140,7 @@ def our_models(root: Path) -> dict[str, Path]:
     for core in KINDS:
         torch.manual_seed(0)
         dirs[core] = root / core
-        export_onnx(LiquidPolicy(PolicyConfig(robot="drone", core=core)), dirs[core])
+        export_onnx(LiquidNetwork(PolicyConfig(robot="drone", core=core)), dirs[core])
     return dirs
 
 

@@ -148,13 +148,13 @@ def ensure_model(model: str | None, scratch: Path) -> Path:
         return shipped
     import torch
 
-    from liquid_control.core.policy import LiquidPolicy
+    from liquid_control.core.policy import LiquidNetwork
     from liquid_control.export.onnx import export_onnx
     from liquid_control.interface.policy_config import PolicyConfig
 
     torch.manual_seed(0)
     path = scratch / "rover_cfc_ncp"
-    export_onnx(LiquidPolicy(PolicyConfig(robot="rover")), path)
+    export_onnx(LiquidNetwork(PolicyConfig(robot="rover")), path)
     return path
 
 

@@ -64,11 +64,11 @@ def make_model(root: Path, backend: str) -> Path:
     """A default rover CfC-NCP policy (random weights), with ONNX files for onnxruntime."""
     import torch
 
-    from liquid_control.core.policy import LiquidPolicy
+    from liquid_control.core.policy import LiquidNetwork
     from liquid_control.interface.policy_config import PolicyConfig
 
     torch.manual_seed(0)
-    policy = LiquidPolicy(PolicyConfig(robot="rover"))
+    policy = LiquidNetwork(PolicyConfig(robot="rover"))
     if backend == "onnxruntime":
         from liquid_control.export.onnx import export_onnx
 

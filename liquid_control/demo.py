@@ -14,9 +14,9 @@ import os
 import sys
 from pathlib import Path
 
-from liquid_control.interface.robots import DRONE, ROVER
+from liquid_control.interface.robots import DRONE, ROVER, Robot
 
-ROBOTS = ("rover", "drone")
+ROBOTS = tuple(r.value for r in Robot)
 CAMERA_HZ = {"rover": ROVER.camera.rate_hz, "drone": DRONE.camera.rate_hz}  # GIF frame rate
 
 

@@ -37,11 +37,11 @@ def test_compose_frame_puts_the_camera_beside_the_neurons():
 
 
 def _random_model(tmp_path: Path) -> Path:
-    from liquid_control.core.policy import LiquidPolicy
+    from liquid_control.core.policy import LiquidNetwork
     from liquid_control.core.save import save_policy
     from liquid_control.interface.policy_config import PolicyConfig
 
-    return save_policy(LiquidPolicy(PolicyConfig(robot="rover", core="cfc_ncp")), tmp_path / "m")
+    return save_policy(LiquidNetwork(PolicyConfig(robot="rover", core="cfc_ncp")), tmp_path / "m")
 
 
 @pytest.mark.timeout(240)

@@ -1,6 +1,6 @@
 """The camera + IMU policy network: image encoder + IMU scaler + recurrent core + motor head.
 
-``LiquidPolicy`` only maps tensors to tensors; the hidden state is passed in
+``LiquidNetwork`` only maps tensors to tensors; the hidden state is passed in
 and out (the runtime controller and the training loop own it). Elapsed time comes
 in seconds and is divided by the model's time unit (``interface.timing.model_time``)
 in ``step``. Training uses ``forward_steps`` over the liquid steps of
@@ -106,7 +106,7 @@ class MotorHead(nn.Module):
         return torch.tanh(z) * self.scale
 
 
-class LiquidPolicy(nn.Module):
+class LiquidNetwork(nn.Module):
     """Encoders + recurrent core + motor head, stepped with the true elapsed time."""
 
     def __init__(self, config: PolicyConfig) -> None:
@@ -219,7 +219,7 @@ class LiquidPolicy(nn.Module):
         """A short printable description: kind, sizes, parameter counts."""
         c, n = self.config, self.parameter_counts()
         lines = [
-            f"LiquidPolicy robot={c.robot.value} core={c.core.value} "
+            f"LiquidNetwork robot={c.robot.value} core={c.core.value} "
             f"hidden={self.hidden_size} commands={list(c.command_names)}",
             f"  image {c.image_shape} -> {c.feature_dim} features; imu {c.imu_dim}",
             "  parameters: " + ", ".join(f"{k}={v:,}" for k, v in n.items()),

@@ -1,4 +1,4 @@
-"""Save a LiquidPolicy as a model directory: config.json + model.safetensors, never pickle."""
+"""Save a LiquidNetwork as a model directory: config.json + model.safetensors, never pickle."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from safetensors.torch import save_file
 
-from liquid_control.core.policy import LiquidPolicy
+from liquid_control.core.policy import LiquidNetwork
 from liquid_control.interface.model_dir import (
     FORMAT_VERSION,
     ONNX_FILES,
@@ -17,7 +17,7 @@ from liquid_control.interface.model_dir import (
 )
 
 
-def save_policy(policy: LiquidPolicy, model_dir: str | Path) -> Path:
+def save_policy(policy: LiquidNetwork, model_dir: str | Path) -> Path:
     """Write the weights and a config.json carrying their sha256; stale ONNX files are removed.
 
     The loader (liquid_control.interface.model_dir) refuses the weights if their
@@ -35,7 +35,7 @@ def save_policy(policy: LiquidPolicy, model_dir: str | Path) -> Path:
 
 
 def model_config(
-    policy: LiquidPolicy, weights_sha256: str, onnx_sha256: dict[str, str]
+    policy: LiquidNetwork, weights_sha256: str, onnx_sha256: dict[str, str]
 ) -> dict[str, Any]:
     """The config.json content for ``policy`` (see docs/interfaces.md)."""
     config = policy.config

@@ -1,4 +1,4 @@
-"""Torch backend: runs the training-time LiquidPolicy itself (needs torch installed)."""
+"""Torch backend: runs the training-time LiquidNetwork itself (needs torch installed)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from liquid_control.core.policy import LiquidPolicy
+from liquid_control.core.policy import LiquidNetwork
 from liquid_control.interface.backend import BackendSpec, fit_image, step_inputs
 from liquid_control.interface.model_dir import ModelFiles, ModelLoadError, load_model
 
 
-def policy_from_model(model: ModelFiles) -> LiquidPolicy:
-    """Build a LiquidPolicy from verified model files (eval mode)."""
-    policy = LiquidPolicy(model.config)
+def policy_from_model(model: ModelFiles) -> LiquidNetwork:
+    """Build a LiquidNetwork from verified model files (eval mode)."""
+    policy = LiquidNetwork(model.config)
     state = {k: torch.from_numpy(v) for k, v in model.weights.items()}
     expected = policy.state_dict()
     for name, value in state.items():
@@ -34,13 +34,13 @@ def policy_from_model(model: ModelFiles) -> LiquidPolicy:
     return policy.eval()
 
 
-def load_policy(model_dir: str | Path) -> LiquidPolicy:
+def load_policy(model_dir: str | Path) -> LiquidNetwork:
     """Load a saved policy for evaluation or fine-tuning (checksum verified)."""
     return policy_from_model(load_model(model_dir))
 
 
 class TorchBackend:
-    """Batch-1 NumPy-in, NumPy-out wrapper around LiquidPolicy."""
+    """Batch-1 NumPy-in, NumPy-out wrapper around LiquidNetwork."""
 
     def __init__(self, model: ModelFiles, threads: int = 1) -> None:
         """Build the policy and limit torch to ``threads`` intra-op threads."""

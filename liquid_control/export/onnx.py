@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from liquid_control.core.policy import LiquidPolicy
+from liquid_control.core.policy import LiquidNetwork
 from liquid_control.core.save import model_config, save_policy
 from liquid_control.interface.model_dir import (
     CONFIG_FILE,
@@ -37,7 +37,7 @@ OPSET = 18
 
 
 class _EncoderGraph(nn.Module):
-    def __init__(self, policy: LiquidPolicy) -> None:
+    def __init__(self, policy: LiquidNetwork) -> None:
         super().__init__()
         self.policy = policy
 
@@ -46,7 +46,7 @@ class _EncoderGraph(nn.Module):
 
 
 class _CoreGraph(nn.Module):
-    def __init__(self, policy: LiquidPolicy) -> None:
+    def __init__(self, policy: LiquidNetwork) -> None:
         super().__init__()
         self.policy = policy
 
@@ -56,7 +56,7 @@ class _CoreGraph(nn.Module):
         return self.policy.step(features, imu, hidden, dt)
 
 
-def export_onnx(policy: LiquidPolicy, model_dir: str | Path) -> dict[str, Path]:
+def export_onnx(policy: LiquidNetwork, model_dir: str | Path) -> dict[str, Path]:
     """Save ``policy`` to ``model_dir`` and add encoder.onnx + core.onnx with their sha256."""
     kept = _c_exports(Path(model_dir))
     model_dir = save_policy(policy, model_dir)
@@ -106,12 +106,12 @@ def ship(run_dir: str | Path, out: str | Path) -> Path:
     return out
 
 
-def _example_image(policy: LiquidPolicy) -> torch.Tensor:
+def _example_image(policy: LiquidNetwork) -> torch.Tensor:
     """A batch-1 uint8 frame of the policy's input shape (export tracing input)."""
     return torch.zeros((1, *policy.config.image_shape), dtype=torch.uint8)
 
 
-def _example_state(policy: LiquidPolicy) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _example_state(policy: LiquidNetwork) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Batch-1 (imu, hidden, dt) tracing inputs of the step graphs."""
     return (
         torch.zeros(1, policy.config.imu_dim),
@@ -121,7 +121,7 @@ def _example_state(policy: LiquidPolicy) -> tuple[torch.Tensor, torch.Tensor, to
 
 
 @contextmanager
-def _evaluating(policy: LiquidPolicy) -> Iterator[None]:
+def _evaluating(policy: LiquidNetwork) -> Iterator[None]:
     """Eval mode (no dropout) for the duration, then the caller's mode back."""
     was_training = policy.training
     policy.eval()
@@ -149,7 +149,7 @@ def _export(module: nn.Module, args: tuple, path: Path, io: tuple[list[str], lis
 class _StepGraph(nn.Module):
     """The whole policy step in one graph: (image, imu, hidden, dt) -> (command, hidden)."""
 
-    def __init__(self, policy: LiquidPolicy) -> None:
+    def __init__(self, policy: LiquidNetwork) -> None:
         super().__init__()
         self.policy = policy
 
@@ -162,7 +162,7 @@ class _StepGraph(nn.Module):
 STEP_IO = (["image", "imu", "hidden", "dt"], ["command", "hidden_out"])
 
 
-def export_step_onnx(policy: LiquidPolicy, path: str | Path) -> Path:
+def export_step_onnx(policy: LiquidNetwork, path: str | Path) -> Path:
     """One self-contained ONNX file of the step function, batch 1 (for other runtimes)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

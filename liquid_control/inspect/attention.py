@@ -70,7 +70,7 @@ def paired_frames(
 
 
 def policy_saliency(policy: Any, image: np.ndarray, method: str = "visual_backprop") -> np.ndarray:
-    """(H, W) saliency of a LiquidPolicy on one frame.
+    """(H, W) saliency of a LiquidNetwork on one frame.
 
     ``gradient`` differentiates the squared command of one step from the zero
     state with a level IMU, i.e. which pixels move the command.

@@ -1,7 +1,7 @@
 """The learning side's door to the core: build, save and reload policies.
 
 Every model kind (cfc_ncp, ltc_ncp, cfc_fc, lstm, gru, mlp) is the same
-``LiquidPolicy`` with the same image encoder and a different core, configured by
+``LiquidNetwork`` with the same image encoder and a different core, configured by
 a ``PolicyConfig`` dict; the robot and image shape come from the data.
 """
 
@@ -27,10 +27,10 @@ def policy_config(policy: dict[str, Any], robot: str, image_shape: tuple[int, ..
 
 
 def build_policy(policy: dict[str, Any], robot: str, image_shape: tuple[int, ...]):
-    """A freshly initialised LiquidPolicy (seed torch before calling for repeatability)."""
-    from liquid_control.core.policy import LiquidPolicy
+    """A freshly initialised LiquidNetwork (seed torch before calling for repeatability)."""
+    from liquid_control.core.policy import LiquidNetwork
 
-    return LiquidPolicy(policy_config(policy, robot, image_shape))
+    return LiquidNetwork(policy_config(policy, robot, image_shape))
 
 
 def command_scale(robot: str) -> tuple[float, ...]:

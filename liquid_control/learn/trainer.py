@@ -1,7 +1,7 @@
 """Behaviour cloning with truncated BPTT over real-dt liquid steps, on one or N processes.
 
 Each update takes a batch of windows (burn-in, then loss; frames dropped at random
-for sensor-rate jitter), runs them chunk by chunk through ``LiquidPolicy.forward_steps``
+for sensor-rate jitter), runs them chunk by chunk through ``LiquidNetwork.forward_steps``
 carrying the hidden state (detached between chunks) and fits the demonstrated
 commands, normalised by the robot's command limits. Validation replays held-out
 episodes from their first step, as the runtime would; the checkpoint kept as
@@ -62,7 +62,7 @@ class TrainResult:
     stopped: str  # "early_stopping" | "max_steps" | "max_minutes"
     world_size: int = 1
     replica_spread: float = 0.0  # max |w_rank - w_rank0| over all weights (0: in sync)
-    params: dict | None = None  # LiquidPolicy.parameter_counts()
+    params: dict | None = None  # LiquidNetwork.parameter_counts()
 
 
 class _Steps(nn.Module):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from liquid_control.core.policy import LiquidPolicy
+from liquid_control.core.policy import LiquidNetwork
 from liquid_control.interface.choices import CoreKind
 from liquid_control.interface.policy_config import PolicyConfig
 
@@ -31,10 +31,10 @@ def reference_inputs() -> dict[str, torch.Tensor]:
     }
 
 
-def build(kind: CoreKind) -> LiquidPolicy:
+def build(kind: CoreKind) -> LiquidNetwork:
     """A default drone policy of ``kind`` with seeded weights."""
     torch.manual_seed(SEED)
-    return LiquidPolicy(PolicyConfig(robot="drone", core=kind)).eval()
+    return LiquidNetwork(PolicyConfig(robot="drone", core=kind)).eval()
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""LiquidPolicy: every registered core against stored references, steps, time unit, counts, grads."""
+"""LiquidNetwork: every registered core against stored references, steps, time unit, counts, grads."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 from make_reference_data import DATA, build, reference_inputs
 
-from liquid_control.core.policy import CORE_BUILDERS, LiquidPolicy
+from liquid_control.core.policy import CORE_BUILDERS, LiquidNetwork
 from liquid_control.core.save import save_policy
 from liquid_control.core.torch_backend import load_policy
 from liquid_control.interface.choices import CoreKind
@@ -41,7 +41,7 @@ def test_default_policy_saves_reloads_and_matches_reference(kind: CoreKind, tmp_
 @pytest.mark.parametrize("kind", ["cfc_ncp", "ltc_ncp", "lstm"])
 def test_forward_steps_is_step_repeated(kind: str) -> None:
     torch.manual_seed(0)
-    policy = LiquidPolicy(PolicyConfig(robot="rover", core=kind)).eval()
+    policy = LiquidNetwork(PolicyConfig(robot="rover", core=kind)).eval()
     inputs = reference_inputs()
     with torch.no_grad():
         commands, hidden_t = policy.forward_steps(**inputs)
@@ -59,7 +59,7 @@ def test_forward_steps_is_step_repeated(kind: str) -> None:
 
 
 def test_parameter_counts_add_up_and_ncp_is_small() -> None:
-    counts = {kind: LiquidPolicy(PolicyConfig(core=kind)).parameter_counts() for kind in CoreKind}
+    counts = {kind: LiquidNetwork(PolicyConfig(core=kind)).parameter_counts() for kind in CoreKind}
     for value in counts.values():
         assert value["total"] == value["encoder"] + value["core"] + value["head"]
         assert value["encoder"] == counts["mlp"]["encoder"]  # same encoder for every core
@@ -67,14 +67,14 @@ def test_parameter_counts_add_up_and_ncp_is_small() -> None:
     assert counts["ltc_ncp"]["core_active"] < counts["ltc_ncp"]["core"]
     assert counts["cfc_ncp"]["core_active"] * 10 < counts["lstm"]["core"]
     assert counts["lstm"]["core_active"] == counts["lstm"]["core"]
-    summary = LiquidPolicy(PolicyConfig(core="cfc_ncp")).summary()
+    summary = LiquidNetwork(PolicyConfig(core="cfc_ncp")).summary()
     assert "core=cfc_ncp" in summary and "auto_ncp" in summary and "'motor': 2" in summary
 
 
 @pytest.mark.parametrize("kind", ["cfc_ncp", "ltc_ncp"])
 def test_gradients_reach_encoder_and_core(kind: str) -> None:
     torch.manual_seed(0)
-    policy = LiquidPolicy(PolicyConfig(robot="drone", core=kind))
+    policy = LiquidNetwork(PolicyConfig(robot="drone", core=kind))
     commands, _ = policy.forward_steps(**reference_inputs())
     commands.square().sum().backward()
     for part in (policy.encoder, policy.core, policy.head):
@@ -84,7 +84,7 @@ def test_gradients_reach_encoder_and_core(kind: str) -> None:
 
 
 def test_bad_event_inputs_raise() -> None:
-    policy = LiquidPolicy(PolicyConfig())
+    policy = LiquidNetwork(PolicyConfig())
     inputs = reference_inputs()
     with pytest.raises(ValueError, match=r"frame_index in \[5, 5\] but there are 3 frames"):
         policy.forward_steps(**{**inputs, "frame_index": torch.full((1, 8), 5)})
@@ -98,7 +98,7 @@ def test_bad_event_inputs_raise() -> None:
 def test_step_divides_seconds_by_the_time_unit(kind: str) -> None:
     """A model with time unit u stepped by dt seconds equals its core stepped by dt / u."""
     torch.manual_seed(0)
-    policy = LiquidPolicy(PolicyConfig(robot="rover", core=kind, time_unit_s=0.04)).eval()
+    policy = LiquidNetwork(PolicyConfig(robot="rover", core=kind, time_unit_s=0.04)).eval()
     x = torch.randn(1, policy.config.feature_dim)
     imu = torch.randn(1, 9)
     hidden = torch.randn(1, policy.hidden_size) * 0.3
@@ -120,7 +120,7 @@ def test_default_time_unit_is_the_camera_period_and_bad_units_are_refused() -> N
 def test_liquid_cells_at_initialisation_remember_1_to_10_frames(kind: str) -> None:
     """Kick decay measured in frames of a fresh cell: not ~0 (memoryless), not ~100s."""
     torch.manual_seed(0)
-    core = LiquidPolicy(PolicyConfig(robot="rover", core=kind)).core.eval()
+    core = LiquidNetwork(PolicyConfig(robot="rover", core=kind)).core.eval()
     x0, x1 = torch.zeros(1, core.input_size), torch.ones(1, core.input_size)
     with torch.no_grad():
         h = core.initial_state(1)
@@ -140,7 +140,7 @@ def test_liquid_cells_at_initialisation_remember_1_to_10_frames(kind: str) -> No
 def test_ltc_is_stable_and_bounded_at_the_largest_dt() -> None:
     """The fused solver is a convex combination: any dt, even huge, keeps v within bounds."""
     torch.manual_seed(0)
-    core = LiquidPolicy(PolicyConfig(robot="drone", core="ltc_ncp")).core.eval()
+    core = LiquidNetwork(PolicyConfig(robot="drone", core="ltc_ncp")).core.eval()
     x = torch.randn(4, core.input_size) * 3
     with torch.no_grad():
         for t in (0.01, 1.0, 5.0, 1e3):  # 5 units = the runtime's dt_max at 20 Hz; 1e3 abuse

@@ -9,13 +9,13 @@ def save_model(path: Path, seed: int, onnx: bool = True, **config) -> Path:
     """Save a fresh policy (with its ONNX export unless ``onnx`` is False)."""
     import torch
 
-    from liquid_control.core.policy import LiquidPolicy
+    from liquid_control.core.policy import LiquidNetwork
     from liquid_control.core.save import save_policy
     from liquid_control.export.onnx import export_onnx
     from liquid_control.interface.policy_config import PolicyConfig
 
     torch.manual_seed(seed)
-    policy = LiquidPolicy(PolicyConfig(**config))
+    policy = LiquidNetwork(PolicyConfig(**config))
     if onnx:
         export_onnx(policy, path)
     else:

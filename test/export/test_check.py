@@ -16,9 +16,7 @@ from liquid_control.export.check import (
 )
 
 
-@pytest.mark.parametrize(
-    "fixture", ["rover_model", "drone_ltc_model", "rover_lstm_model"]
-)
+@pytest.mark.parametrize("fixture", ["rover_model", "drone_ltc_model", "rover_lstm_model"])
 def test_backends_follow_torch_within_1e_5(fixture, request):
     results = check_export(request.getfixturevalue(fixture), sequences=2, steps=30)
     assert [r.backend for r in results] == ["onnxruntime", "numpy"]
@@ -33,8 +31,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "models" / "policies"
 @pytest.mark.parametrize("name", ["rover_cfc_ncp", "drone_cfc_ncp"])
 def test_shipped_policies_export_round_trip(name):
     model = SHIPPED / name
-    if not (model / "core.onnx").is_file():
-        pytest.skip(f"{model} is not shipped with ONNX yet")
+    assert (model / "core.onnx").is_file(), f"{model} must ship with its ONNX export"
     for result in check_export(model, sequences=2, steps=40):
         assert result.passed, result
         assert result.feature_scale > 1.0  # trained features are large: judged relatively

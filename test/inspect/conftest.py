@@ -11,12 +11,12 @@ def _save(path: Path, seed: int, **config) -> Path:
     """Save a fresh policy with its ONNX export (encoder.onnx + core.onnx)."""
     import torch
 
-    from liquid_control.core.policy import LiquidPolicy
+    from liquid_control.core.policy import LiquidNetwork
     from liquid_control.export.onnx import export_onnx
     from liquid_control.interface.policy_config import PolicyConfig
 
     torch.manual_seed(seed)
-    export_onnx(LiquidPolicy(PolicyConfig(**config)), path)
+    export_onnx(LiquidNetwork(PolicyConfig(**config)), path)
     return path
 
 

@@ -35,13 +35,13 @@ def test_shipped_state_moves_with_time_not_with_messages(name: str) -> None:
 def test_a_message_counter_fails_the_probe(tmp_path: Path) -> None:
     """The probe can fail: the paper's CfC fed dt in seconds (the first version) counts."""
     torch = pytest.importorskip("torch")
-    from liquid_control.core.policy import LiquidPolicy
+    from liquid_control.core.policy import LiquidNetwork
     from liquid_control.core.save import save_policy
     from liquid_control.interface.policy_config import PolicyConfig
 
     torch.manual_seed(0)
     config = PolicyConfig(robot="rover", cfc_mode="default", time_unit_s=1.0)
-    report = probe_dynamics(save_policy(LiquidPolicy(config), tmp_path / "counter"))
+    report = probe_dynamics(save_policy(LiquidNetwork(config), tmp_path / "counter"))
     motor = report.layer("motor")
     assert motor.gate_ratio < 1.2 and motor.kick_ratio > 2.5, motor
 

@@ -36,13 +36,13 @@ def test_cfc_synapses_sit_exactly_on_the_wiring_with_the_learned_sign(rover_mode
 def test_cfc_synapses_with_enforced_polarity_take_the_wiring_sign(tmp_path):
     import torch
 
-    from liquid_control.core.policy import LiquidPolicy
+    from liquid_control.core.policy import LiquidNetwork
     from liquid_control.core.save import save_policy
     from liquid_control.interface.policy_config import PolicyConfig
 
     torch.manual_seed(0)
     config = PolicyConfig(robot="rover", cfc_enforce_polarity=True, cfc_mode="default")
-    wiring, synapses, _, _ = model_synapses(save_policy(LiquidPolicy(config), tmp_path / "m"))
+    wiring, synapses, _, _ = model_synapses(save_policy(LiquidNetwork(config), tmp_path / "m"))
     assert np.array_equal(np.sign(synapses.recurrent), wiring.adjacency_matrix)
     assert np.array_equal(np.sign(synapses.sensory), wiring.sensory_adjacency_matrix)
 

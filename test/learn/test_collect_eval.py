@@ -37,12 +37,12 @@ def test_collect_writes_expert_bags_in_parallel(tmp_path):
 
 
 def _tiny_model(path):
-    from liquid_control.core.policy import LiquidPolicy
+    from liquid_control.core.policy import LiquidNetwork
     from liquid_control.core.save import save_policy
     from liquid_control.interface.policy_config import PolicyConfig
 
     torch.manual_seed(0)
-    policy = LiquidPolicy(PolicyConfig(robot="rover", encoder_channels=(4, 8), feature_dim=8))
+    policy = LiquidNetwork(PolicyConfig(robot="rover", encoder_channels=(4, 8), feature_dim=8))
     save_policy(policy, path)
     return policy.parameter_counts()
 

@@ -50,7 +50,9 @@ def test_descriptors_carry_ranges_for_numbers() -> None:
     assert (threads.from_value, threads.to_value) == (1, 64)
     timeout = SPECS["camera_timeout_s"].descriptor().floating_point_range[0]
     assert (timeout.from_value, timeout.to_value) == (0.01, 10.0)
-    assert "One of: numpy, onnxruntime, c, c_int8, torch." in SPECS["backend"].descriptor().description
+    assert (
+        "One of: numpy, onnxruntime, c, c_int8, torch." in SPECS["backend"].descriptor().description
+    )
 
 
 @pytest.mark.parametrize(

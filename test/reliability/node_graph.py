@@ -40,13 +40,13 @@ def save_random_model(directory: Path, robot: str = "rover", seed: int = 0) -> P
     """Write a randomly initialised small CfC-NCP policy with the core's save function."""
     torch = pytest.importorskip("torch")
 
-    from liquid_control.core.policy import LiquidPolicy
+    from liquid_control.core.policy import LiquidNetwork
     from liquid_control.core.save import save_policy
     from liquid_control.interface.policy_config import PolicyConfig
 
     torch.manual_seed(seed)
     config = PolicyConfig(robot=robot, image_shape=IMAGE_SHAPE, encoder_channels=(8, 12))
-    return save_policy(LiquidPolicy(config), directory)
+    return save_policy(LiquidNetwork(config), directory)
 
 
 def diagnostics_values(msg: DiagnosticArray, name: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from liquid_control.core.policy import LiquidPolicy
+from liquid_control.core.policy import LiquidNetwork
 from liquid_control.export.onnx import export_onnx
 from liquid_control.interface.model_dir import ModelLoadError
 from liquid_control.interface.policy_config import PolicyConfig
@@ -44,7 +44,7 @@ def model_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     dirs = {}
     for name, fields in VARIANTS.items():
         torch.manual_seed(7)
-        policy = LiquidPolicy(PolicyConfig(robot="drone", **fields))
+        policy = LiquidNetwork(PolicyConfig(robot="drone", **fields))
         policy.imu_norm.set_statistics(np.linspace(-0.5, 0.5, 9), np.linspace(0.5, 2.0, 9))
         dirs[name] = tmp_path_factory.mktemp(name)
         export_onnx(policy, dirs[name])

@@ -375,14 +375,14 @@ def test_real_backend_fused_by_the_controller_matches_stepping_it_by_hand(tmp_pa
     pytest.importorskip("torch")
     import torch
 
-    from liquid_control.core.policy import LiquidPolicy
+    from liquid_control.core.policy import LiquidNetwork
     from liquid_control.core.save import save_policy
     from liquid_control.interface.policy_config import PolicyConfig
     from liquid_control.runtime import load_backend
 
     torch.manual_seed(1)
     config = PolicyConfig(robot="drone", image_shape=(24, 32, 3), encoder_channels=(8,))
-    backend = load_backend(save_policy(LiquidPolicy(config), tmp_path / "m"), "numpy")
+    backend = load_backend(save_policy(LiquidNetwork(config), tmp_path / "m"), "numpy")
     controller = LiquidController(backend, ControllerConfig(limits=(10.0,) * 4, first_dt_s=0.05))
     rng = np.random.default_rng(5)
     frames = [rng.integers(0, 256, (24, 32, 3), dtype=np.uint8) for _ in range(4)]

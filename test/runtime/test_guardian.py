@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from liquid_control.core.policy import LiquidPolicy
+from liquid_control.core.policy import LiquidNetwork
 from liquid_control.export.onnx import export_onnx
 from liquid_control.interface.guardian_file import (
     GUARDIAN_KEY,
@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[2]
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A seeded drone policy saved with its ONNX export (numpy, onnxruntime, torch backends)."""
     torch.manual_seed(11)
-    policy = LiquidPolicy(PolicyConfig(robot="drone"))
+    policy = LiquidNetwork(PolicyConfig(robot="drone"))
     path = tmp_path_factory.mktemp("guarded")
     export_onnx(policy, path)
     return path

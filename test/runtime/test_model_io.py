@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from liquid_control.core.policy import LiquidPolicy
+from liquid_control.core.policy import LiquidNetwork
 from liquid_control.core.save import save_policy
 from liquid_control.core.torch_backend import load_policy
 from liquid_control.interface.model_dir import (
@@ -24,9 +24,9 @@ from liquid_control.runtime.backends import load_backend
 
 
 @pytest.fixture(scope="module")
-def saved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, LiquidPolicy]:
+def saved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, LiquidNetwork]:
     torch.manual_seed(3)
-    policy = LiquidPolicy(PolicyConfig(robot="rover", core="lstm", hidden_size=16))
+    policy = LiquidNetwork(PolicyConfig(robot="rover", core="lstm", hidden_size=16))
     return save_policy(policy, tmp_path_factory.mktemp("model")), policy
 
 
@@ -44,7 +44,7 @@ def _edit_config(model_dir: Path, **changes) -> None:
     (model_dir / "config.json").write_text(json.dumps(meta))
 
 
-def test_config_and_weights_round_trip(saved: tuple[Path, LiquidPolicy]) -> None:
+def test_config_and_weights_round_trip(saved: tuple[Path, LiquidNetwork]) -> None:
     model_dir, policy = saved
     meta = json.loads((model_dir / "config.json").read_text())
     assert meta["format"] == FORMAT_VERSION
@@ -62,7 +62,7 @@ def test_config_and_weights_round_trip(saved: tuple[Path, LiquidPolicy]) -> None
     assert header_length < 100_000  # a safetensors JSON header, not a pickle
 
 
-def test_missing_directory_and_files(saved: tuple[Path, LiquidPolicy], tmp_path: Path) -> None:
+def test_missing_directory_and_files(saved: tuple[Path, LiquidNetwork], tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_model(tmp_path / "nowhere")
     copy = _copy(saved[0], tmp_path)
@@ -76,7 +76,7 @@ def test_missing_directory_and_files(saved: tuple[Path, LiquidPolicy], tmp_path:
         load_backend(saved[0], "onnxruntime")
 
 
-def test_tampered_weights_are_refused(saved: tuple[Path, LiquidPolicy], tmp_path: Path) -> None:
+def test_tampered_weights_are_refused(saved: tuple[Path, LiquidNetwork], tmp_path: Path) -> None:
     copy = _copy(saved[0], tmp_path)
     data = bytearray((copy / "model.safetensors").read_bytes())
     data[-1] ^= 0x01  # one bit of one weight
@@ -90,7 +90,7 @@ def test_tampered_weights_are_refused(saved: tuple[Path, LiquidPolicy], tmp_path
     "content", [b"", b"\x00" * 64, b"\x80\x04N."], ids=["empty", "zeros", "pickle"]
 )
 def test_corrupt_weights_with_matching_checksum_are_refused(
-    saved: tuple[Path, LiquidPolicy], tmp_path: Path, content: bytes
+    saved: tuple[Path, LiquidNetwork], tmp_path: Path, content: bytes
 ) -> None:
     copy = _copy(saved[0], tmp_path)
     (copy / "model.safetensors").write_bytes(content)
@@ -108,7 +108,7 @@ def test_corrupt_weights_with_matching_checksum_are_refused(
     ],
 )
 def test_bad_config_is_refused(
-    saved: tuple[Path, LiquidPolicy], tmp_path: Path, changes: dict, message: str
+    saved: tuple[Path, LiquidNetwork], tmp_path: Path, changes: dict, message: str
 ) -> None:
     copy = _copy(saved[0], tmp_path)
     _edit_config(copy, **changes)
@@ -117,7 +117,7 @@ def test_bad_config_is_refused(
 
 
 def test_weights_that_do_not_fit_the_config(
-    saved: tuple[Path, LiquidPolicy], tmp_path: Path
+    saved: tuple[Path, LiquidNetwork], tmp_path: Path
 ) -> None:
     copy = _copy(saved[0], tmp_path)
     _edit_config(copy, **{"policy.hidden_size": 24})  # checksum still fine, shapes are not
