@@ -65,3 +65,32 @@ def pytest_runtest_makereport(item, call):
         if missing in OPTIONAL_LIBRARIES:
             report.outcome = "skipped"
             report.longrepr = (str(item.path), item.location[1] or 0, f"{missing} is not installed")
+
+
+# Model directories shared by the export and inspect tests (random weights, fixed seeds).
+@pytest.fixture(scope="session")
+def rover_model(tmp_path_factory) -> Path:
+    """A rover CfC-NCP policy (19 neurons, 2 motors, the default liquid mode) with ONNX."""
+    from model_factory import save_model
+
+    return save_model(tmp_path_factory.mktemp("models") / "rover_cfc_ncp", 0)
+
+
+@pytest.fixture(scope="session")
+def drone_ltc_model(tmp_path_factory) -> Path:
+    """A drone LTC-NCP policy (19 neurons, 4 motors) with ONNX."""
+    from model_factory import save_model
+
+    return save_model(
+        tmp_path_factory.mktemp("models") / "drone_ltc_ncp", 1, robot="drone", core="ltc_ncp"
+    )
+
+
+@pytest.fixture(scope="session")
+def rover_lstm_model(tmp_path_factory) -> Path:
+    """A rover LSTM baseline policy (no wiring) with ONNX."""
+    from model_factory import save_model
+
+    return save_model(
+        tmp_path_factory.mktemp("models") / "rover_lstm", 2, core="lstm", hidden_size=16
+    )

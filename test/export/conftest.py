@@ -1,33 +1,8 @@
-"""Model directories for the export tests (random weights, fixed seeds), and the C compiler gate."""
+"""The C compiler gate for the export tests (model fixtures: test/conftest.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from export_models import save_model
-
-
-@pytest.fixture(scope="session")
-def rover_model(tmp_path_factory) -> Path:
-    """A rover CfC-NCP policy (19 neurons, 2 motors, the default liquid mode)."""
-    return save_model(tmp_path_factory.mktemp("models") / "rover_cfc_ncp", 0)
-
-
-@pytest.fixture(scope="session")
-def drone_ltc_model(tmp_path_factory) -> Path:
-    """A drone LTC-NCP policy (19 neurons, 4 motors)."""
-    return save_model(
-        tmp_path_factory.mktemp("models") / "drone_ltc_ncp", 1, robot="drone", core="ltc_ncp"
-    )
-
-
-@pytest.fixture(scope="session")
-def rover_lstm_model(tmp_path_factory) -> Path:
-    """A rover LSTM baseline policy (no wiring: no C implementation)."""
-    return save_model(
-        tmp_path_factory.mktemp("models") / "rover_lstm", 2, core="lstm", hidden_size=16
-    )
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from export_models import save_model
+from model_factory import save_model
 
 from liquid_control.export.c_build import STRICT_FLAGS, export_c, simulator_frames
 from liquid_control.export.c_plan import CExportError, c_plan

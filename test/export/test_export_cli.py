@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import onnx
 import pytest
-from export_models import save_model
+from model_factory import save_model
 
 from liquid_control.cli import main as top_main
 from liquid_control.export.cli import main
