@@ -150,6 +150,14 @@ class _Dist:
         torch.distributed.all_reduce(spread, op=torch.distributed.ReduceOp.MAX)
         return float(spread)
 
+    def from_main(self, value: float) -> float:
+        """Rank 0's ``value`` on every rank (the closed-loop check runs on rank 0 only)."""
+        if self.world == 1:
+            return value
+        t = torch.tensor([value], dtype=torch.float64)
+        torch.distributed.broadcast(t, src=0)
+        return float(t)
+
     def mean(self, value: float) -> float:
         if self.world == 1:
             return value
@@ -274,7 +282,7 @@ def _validate(policy, opt, val, cfg: TrainConfig, scale, state, dist, log, prog:
     success = math.nan
     if cfg.optim.closed_loop_episodes and dist.main:
         success = closed_loop_success(policy, cfg)
-    success = dist.mean(0.0 if math.isnan(success) else success) if dist.world > 1 else success
+    success = dist.from_main(success)
     key = (0.0 if math.isnan(success) else success, -val_loss)
     if key > (state.best_success, -state.best_val_loss):
         state.best_val_loss, state.best_success, state.bad_evals = val_loss, key[0], 0

@@ -24,8 +24,10 @@ def test_two_process_ddp_training_keeps_replicas_identical(tmp_path, tiny_bags):
         f"--out_dir={run}",
         f"--data.bags=[{tiny_bags}]",
         f"--policy={json.dumps(TINY_POLICY)}",
-        "--data.window=40",
-        "--data.chunk=20",
+        "--data.window=12",
+        "--data.burn_in=4",
+        "--data.chunk=8",
+        "--optim.closed_loop_episodes=0",  # 16x24 toy policies cannot drive the simulator
         "--data.batch_size=2",
         "--optim.max_steps=6",
         "--optim.eval_every=3",
