@@ -208,7 +208,8 @@ def fit(
     stopped, losses, events = "max_steps", [], 0
     while state.step < cfg.optim.max_steps:
         picks = sample_windows(train, cfg.data.batch_size, cfg.data.window, cfg.data.burn_in, rng)
-        chunks = make_chunks(train, picks, cfg.data.chunk, cfg.augment.frame_drop, rng)
+        length = cfg.data.burn_in + cfg.data.window
+        chunks = make_chunks(train, picks, cfg.data.chunk, cfg.augment.frame_drop, rng, length)
         chunks = augment(chunks, cfg.augment, rng)
         events += _train_window(model, policy, opt, chunks, scale, cfg, state, losses)
         state.step += 1

@@ -83,13 +83,19 @@ def make_chunks(
     chunk: int,
     frame_drop: float = 0.0,
     rng: np.random.Generator | None = None,
+    length: int | None = None,
 ) -> list[Chunk]:
-    """Cut the picked windows (frames dropped at random up to ``frame_drop``) into chunks."""
+    """Cut the picked windows (frames dropped at random up to ``frame_drop``) into chunks.
+
+    ``length`` pads every batch to the same number of steps (burn-in + window), so each
+    batch makes the same number of updates (data-parallel ranks stay in lock step).
+    """
     parts = []
     for p in picks:
         drop = 0.0 if frame_drop <= 0 or rng is None else rng.uniform(0.0, frame_drop)
         parts.append(_window(seqs[p.seq], p, drop, rng))
     longest = max(len(part[3]) for part in parts)
+    longest = max(longest, length or 0)
     chunks = []
     for lo in range(0, longest, chunk):
         size = min(chunk, longest - lo)
