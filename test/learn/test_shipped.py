@@ -20,7 +20,7 @@ SHIPPED = {
 
 def _record(robot: str) -> dict:
     """The shipped model's nominal record in results/ (success rate and which seeds succeeded)."""
-    records = json.loads((REPO / "results" / f"{robot}.json").read_text())
+    records = json.loads((REPO / "results" / "v2" / f"{robot}_cfc_ncp.json").read_text())
     return next(
         r for r in records if r["model"] == f"{robot}_cfc_ncp" and r["perturbation"] == "nominal"
     )
