@@ -33,13 +33,13 @@ train drone cfc_ncp runs/drone_cfc_ncp --optim.max_minutes=$((2 * MINUTES))
 train rover ltc_ncp runs/rover_ltc_ncp
 train drone ltc_ncp runs/drone_ltc_ncp --optim.max_minutes=$((2 * MINUTES))
 train rover cfc_ncp runs/rover_cfc_ncp_seconds --policy.cfc_mode=default --policy.time_unit_s=1.0
-for m in rover_cfc_ncp drone_cfc_ncp; do
+for m in rover_cfc_ncp drone_cfc_ncp rover_ltc_ncp drone_ltc_ncp; do
   [ -f "models/policies/$m/config.json" ] || liquid-control export "runs/$m" --ship "models/policies/$m"
 done
 
 # 3. closed loop through the runtime (numpy backend), nominal + each shift, same seeds for all
-for m in models/policies/rover_cfc_ncp runs/rover_ltc_ncp/best models/policies/drone_cfc_ncp \
-         runs/drone_ltc_ncp/best; do
+for m in models/policies/rover_cfc_ncp models/policies/rover_ltc_ncp \
+         models/policies/drone_cfc_ncp models/policies/drone_ltc_ncp; do
   name=$(basename "$m"); [ "$name" = best ] && name=$(basename "$(dirname "$m")")
   robot=${name%%_*}
   EXTRA=""; [ "$robot" = drone ] && EXTRA="--perturb config/perturbations/wind.yaml"
@@ -50,11 +50,18 @@ for m in models/policies/rover_cfc_ncp runs/rover_ltc_ncp/best models/policies/d
 done
 
 # 4. liquid time: dynamics probes and closed-loop success at camera 10-40 Hz, IMU 50-400 Hz
-for m in models/policies/rover_cfc_ncp models/policies/drone_cfc_ncp runs/rover_ltc_ncp/best \
-         runs/drone_ltc_ncp/best runs/rover_cfc_ncp_seconds/best; do
+for m in models/policies/rover_cfc_ncp models/policies/drone_cfc_ncp models/policies/rover_ltc_ncp \
+         models/policies/drone_ltc_ncp runs/rover_cfc_ncp_seconds/best; do
   name=$(basename "$m"); [ "$name" = best ] && name=$(basename "$(dirname "$m")")
   [ -f "$OUT/dynamics_$name/rates.md" ] || liquid-control inspect dynamics "$m" \
     --rate-episodes "$RATE_EPISODES" --workers "$WORKERS" --out-dir "$OUT/dynamics_$name"
+done
+
+# the drone policies with the camera blacked out: does the policy use the image?
+for m in drone_cfc_ncp drone_ltc_ncp; do
+  [ -f "$OUT/blackout_$m.json" ] || liquid-control eval --task drone --model "models/policies/$m" \
+    --perturb results/perturbations/blackout.yaml --no-nominal --episodes 10 --workers "$WORKERS" \
+    --no-progress --json "$OUT/blackout_$m.json" --md "$OUT/blackout_$m.md"
 done
 
 # 5. the fusion decision (docs/interfaces.md) and the time-unit ablation on a replayed stream
@@ -62,4 +69,10 @@ for m in models/policies/rover_cfc_ncp runs/rover_cfc_ncp_seconds/best; do
   name=$(basename "$m"); [ "$name" = best ] && name=$(basename "$(dirname "$m")")
   [ -f "$OUT/fusion_$name.json" ] || python bench/bench_fusion.py "$m" --seeds 2 --seconds 10 \
     --json "$OUT/fusion_$name.json"
+done
+
+# 6. the guardian of the shipped CfC-NCP policies (guardian.json, 1% nominal false alarms)
+for robot in rover drone; do
+  [ -f "models/policies/${robot}_cfc_ncp/guardian.json" ] || \
+    liquid-control calibrate "models/policies/${robot}_cfc_ncp" --task "$robot" --workers "$WORKERS"
 done
