@@ -15,7 +15,7 @@ import pytest
 from liquid_control.inspect.dynamics import probe_dynamics, write_report
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "policies"
-LIQUID = ["rover_cfc_ncp", "drone_cfc_ncp"]
+LIQUID = ["rover_cfc_ncp", "drone_cfc_ncp", "rover_ltc_ncp", "drone_ltc_ncp"]
 
 
 @pytest.mark.parametrize("name", LIQUID)
