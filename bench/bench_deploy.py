@@ -192,7 +192,8 @@ def report(model: Path, sizes: dict[str, int], rows: list[dict]) -> str:
         "",
         "node RSS: the controller node process (rclpy included) after loading the model; "
         "RSS: a runtime-only process after streaming. One thread per backend; frame event = "
-        "encode + core step + limits, IMU event = core step + limits. Ratios are against the "
+        "encode + core step + limits, IMU event = folding a sample into the average (no step). "
+        "Ratios are against the "
         "torch backend in this run.",
     ]
     return "\n".join(lines)
