@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,6 +45,14 @@ def _random_model(tmp_path: Path) -> Path:
     return save_policy(LiquidNetwork(PolicyConfig(robot="rover", core="cfc_ncp")), tmp_path / "m")
 
 
+def _own_domain() -> dict[str, str]:
+    """The environment with a ROS domain of the demo's own: a node another test left
+    behind on the session's domain (a second camera stream on the same topic) cannot
+    interleave its messages with the demo's."""
+    session = int(os.environ.get("ROS_DOMAIN_ID", "0"))
+    return dict(os.environ, ROS_DOMAIN_ID=str((session + 50) % 101 + 1))
+
+
 @pytest.mark.timeout(240)
 def test_demo_runs_a_rover_episode_over_ros_and_writes_media(tmp_path):
     shipped = REPO / "models" / "policies" / "rover_cfc_ncp" / "config.json"
@@ -69,6 +78,7 @@ def test_demo_runs_a_rover_episode_over_ros_and_writes_media(tmp_path):
         capture_output=True,
         text=True,
         timeout=230,
+        env=_own_domain(),
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = json.loads((out / "summary.json").read_text())
