@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from liquid_control.interface.policy_config import PolicyConfig
-from liquid_control.interface.timing import check_time_unit
 
 FORMAT_VERSION = "liquid_control.policy/2"  # /2: config.json carries time_unit_s
 CONFIG_FILE = "config.json"
@@ -148,7 +147,6 @@ def policy_config(model_dir: str | Path, meta: dict[str, Any]) -> PolicyConfig:
             "an explicit time unit"
         )
     try:
-        check_time_unit(policy["time_unit_s"], f"{model_dir}/config.json")
         return PolicyConfig.from_dict(policy)
     except (TypeError, ValueError) as error:
         raise ModelLoadError(f"{model_dir}: invalid policy config: {error}") from None

@@ -138,10 +138,11 @@ def to_steps(episode: Episode, rule: TimingRule | None = None) -> StepSequence:
     )
 
 
-def held_means(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Per-row mean ``sums / counts``, holding the previous mean where a count is 0."""
+def held_means(sums: np.ndarray, counts: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """Per-row mean ``sums / counts``, holding the previous mean where a count is 0
+    (``start``, or zeros, before the first non-empty row)."""
     means = np.zeros(sums.shape, np.float32)
-    last = np.zeros(sums.shape[1], np.float32)
+    last = np.zeros(sums.shape[1], np.float32) if start is None else np.float32(start)
     for i, n in enumerate(counts):
         if n:
             last = (sums[i] / n).astype(np.float32)

@@ -129,9 +129,8 @@ def _window(seq: StepSequence, p: Pick, drop: float, rng: np.random.Generator | 
         keep_dt = np.minimum(keep_dt, TimingRule().dt_max_s)  # the runtime's clamp
         dt, imu_sum, imu_count = keep_dt, sums, counts
         idx = idx[keep]
-    imu = held_means(imu_sum, imu_count)
-    if imu_count[0] == 0:  # a window starting mid-episode holds the previous average
-        imu[: np.argmax(imu_count > 0) if imu_count.any() else len(imu)] = seq.imu[idx[0]]
+    # a window starting mid-episode holds the average the sequence holds at its first step
+    imu = held_means(imu_sum, imu_count, start=seq.imu[idx[0]])
     frames = seq.frames[seq.frame_index[idx]]
     mask = (idx >= p.loss_from).astype(np.float32)
     return frames, np.arange(len(idx)), imu, dt.astype(np.float32), seq.commands[idx], mask
