@@ -24,7 +24,7 @@ from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from std_msgs.msg import Float32MultiArray, String
 from std_srvs.srv import Trigger
@@ -36,6 +36,12 @@ from liquid_control.nodes.controller_params import Robot, resolve_model_path, sh
 NODE_NAME = "liquid_demo_recorder"
 CONTROLLER = "liquid_controller"
 SIM = "liquid_sim"
+# Best effort matches either sensor QoS the sim offers; the deep queue keeps every frame
+# while this process lags behind the sim and controller on a busy machine (with depth 5
+# a CI run recorded 17 of ~390 frames).
+FRAME_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST, depth=1000, reliability=ReliabilityPolicy.BEST_EFFORT
+)
 RecordFactory = Callable[[str], Any]  # robot -> an empty record (frames, neurons, ...)
 
 
@@ -56,7 +62,7 @@ class DemoRecorder(Node):
         # False between an episode's report and the sim's reset, so no message of a finished
         # episode leaks into the next record.
         self.recording = True
-        self.create_subscription(Image, "camera/image_raw", self._on_image, qos_profile_sensor_data)
+        self.create_subscription(Image, "camera/image_raw", self._on_image, FRAME_QOS)
         self.create_subscription(
             Float32MultiArray, f"/{controller_name}/neurons", self._on_neurons, 10
         )
