@@ -7,6 +7,12 @@ in rgb8/bgr8/rgba8/bgra8/mono8, ``Twist`` or ``TwistStamped`` commands.
 Messages with a header are stamped by their header; headerless ``Twist`` is
 stamped by its bag time, shifted onto the header clock (sim time vs wall time)
 by the median offset seen on the camera topic.
+
+Operator takeover: when the bag holds the controller's ``~/intervention`` topic
+(``std_msgs/Bool``, one per published command, True while the operator drives),
+every message becomes an intervention mark (bag time, shifted the same way), and
+:func:`~liquid_control.learn.episode.to_steps` marks each step as a correction or
+not. Bags without it read as before (no marks).
 """
 
 from __future__ import annotations
@@ -31,6 +37,11 @@ class Topics:
     image: str = "camera/image_raw"
     imu: str = "imu/data"
     cmd: str = "cmd_vel"
+    intervention: str = "intervention"  # optional: the controller's ~/intervention (Bool)
+
+
+# where write_bag puts intervention marks: the controller node's ~/intervention
+INTERVENTION_TOPIC = "/liquid_controller/intervention"
 
 
 def _typestore():
@@ -85,6 +96,9 @@ def write_bag(episode: Episode, path: str | Path, storage: str = "mcap") -> Path
         records.append((int(stamp), 1, _imu_msg(ts, episode, i)))
     for stamp, command in zip(episode.cmd_stamps_ns, episode.commands, strict=True):
         records.append((int(stamp), 2, _twist(ts, episode.robot, command)))
+    bool_msg = msgs["std_msgs/msg/Bool"]
+    for stamp, flag in zip(episode.intervention_stamps_ns, episode.intervention, strict=True):
+        records.append((int(stamp), 3, bool_msg(data=bool(flag))))
     records.sort(key=lambda r: (r[0], r[1]))
     with Writer(path, version=9, storage_plugin=plugins[storage]) as writer:
         meta = dict(episode.metadata, robot=episode.robot)
@@ -94,6 +108,10 @@ def write_bag(episode: Episode, path: str | Path, storage: str = "mcap") -> Path
             writer.add_connection("/" + Topics.imu, "sensor_msgs/msg/Imu", typestore=ts),
             writer.add_connection("/" + Topics.cmd, "geometry_msgs/msg/Twist", typestore=ts),
         ]
+        if episode.has_interventions:
+            conns.append(
+                writer.add_connection(INTERVENTION_TOPIC, "std_msgs/msg/Bool", typestore=ts)
+            )
         for stamp, slot, msg in records:
             writer.write(conns[slot], stamp, ts.serialize_cdr(msg, conns[slot].msgtype))
     return path
@@ -126,6 +144,14 @@ def _match(topics: dict, name: str, what: str) -> str:
     return found[0]
 
 
+def _match_optional(topics: dict, name: str) -> str | None:
+    """Like ``_match`` for a topic a bag may lack (None then); two candidates are an error."""
+    want = name.strip("/")
+    if not any(t.strip("/") == want or t.endswith("/" + want) for t in topics):
+        return None
+    return _match(topics, name, name)
+
+
 def _stamp(header) -> int:
     return messages.stamp_ns(header.stamp)
 
@@ -143,7 +169,10 @@ def read_bag(path: str | Path, robot: str | None = None, topics: Topics = Topics
             raise ValueError(f"{path} does not say which robot: pass robot='rover' or 'drone'")
         robot = parse_robot(robot).value
         names = {k: _match(reader.topics, getattr(topics, k), k) for k in ("image", "imu", "cmd")}
-        streams: dict[str, list] = {"image": [], "imu": [], "cmd": []}
+        marks_topic = _match_optional(reader.topics, topics.intervention)
+        if marks_topic is not None:
+            names["intervention"] = marks_topic
+        streams: dict[str, list] = {"image": [], "imu": [], "cmd": [], "intervention": []}
         offsets: list[int] = []
         kind_of = {v: k for k, v in names.items()}
         conns = [c for c in reader.connections if c.topic in kind_of]
@@ -155,11 +184,14 @@ def read_bag(path: str | Path, robot: str | None = None, topics: Topics = Topics
                 streams["image"].append((_stamp(msg.header), messages.image_to_rgb(msg)))
             elif kind == "imu":
                 streams["imu"].append((_stamp(msg.header), msg))
+            elif kind == "intervention":
+                streams["intervention"].append((bag_ns, bool(msg.data)))
             else:
                 streams["cmd"].append(_command(msg, robot, bag_ns))
     shift = int(np.median(offsets)) if offsets else 0
     cmds = sorted((s + (shift if headerless else 0), c) for s, c, headerless in streams["cmd"])
-    return _episode(robot, streams, cmds, meta)
+    marks = sorted((s + shift, flag) for s, flag in streams["intervention"])
+    return _episode(robot, streams, cmds, meta, marks)
 
 
 def _command(msg, robot: str, bag_ns: int) -> tuple[int, np.ndarray, bool]:
@@ -169,7 +201,7 @@ def _command(msg, robot: str, bag_ns: int) -> tuple[int, np.ndarray, bool]:
     return (bag_ns if headerless else _stamp(msg.header), command, headerless)
 
 
-def _episode(robot: str, streams: dict, cmds: list, meta: dict) -> Episode:
+def _episode(robot: str, streams: dict, cmds: list, meta: dict, marks: list) -> Episode:
     images = sorted(streams["image"], key=lambda r: r[0])
     imus = sorted(streams["imu"], key=lambda r: r[0])
     n_cmd = len(robot_profile(robot).command_names)
@@ -196,6 +228,8 @@ def _episode(robot: str, streams: dict, cmds: list, meta: dict) -> Episode:
         cmd_stamps_ns=np.array([s for s, _ in cmds], np.int64),
         commands=np.stack([c for _, c in cmds]) if cmds else np.zeros((0, n_cmd), np.float32),
         metadata={str(k): str(v) for k, v in meta.items()},
+        intervention_stamps_ns=np.array([s for s, _ in marks], np.int64),
+        intervention=np.array([f for _, f in marks], bool),
     )
 
 

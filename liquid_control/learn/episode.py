@@ -32,6 +32,10 @@ class Episode:
     cmd_stamps_ns: np.ndarray  # (Nc,) int64
     commands: np.ndarray  # (Nc, n_cmd) float32, the labels (expert or teleop)
     metadata: dict[str, str] = field(default_factory=dict)
+    # operator takeover marks (``~/intervention``, one per published command): True while a
+    # human (or the simulated operator) drives; empty when the bag has no such topic
+    intervention_stamps_ns: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    intervention: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     def __post_init__(self) -> None:
         self.robot = parse_robot(self.robot).value
@@ -43,15 +47,23 @@ class Episode:
         self.accel = np.asarray(self.accel, dtype=np.float64).reshape(-1, 3)
         self.quat_xyzw = np.asarray(self.quat_xyzw, dtype=np.float64).reshape(-1, 4)
         self.commands = np.asarray(self.commands, dtype=np.float32)
+        self.intervention_stamps_ns = np.asarray(self.intervention_stamps_ns, dtype=np.int64)
+        self.intervention = np.asarray(self.intervention, dtype=bool).reshape(-1)
         if self.frames.ndim != 4 or self.frames.shape[-1] != 3:
             raise ValueError(f"frames shape {self.frames.shape} is not (N, H, W, 3)")
         _check_len("frames", len(self.frames), len(self.frame_stamps_ns))
         for name in ("gyro", "accel", "quat_xyzw"):
             _check_len(name, len(getattr(self, name)), len(self.imu_stamps_ns))
         _check_len("commands", len(self.commands), len(self.cmd_stamps_ns))
-        for name in ("frame_stamps_ns", "imu_stamps_ns", "cmd_stamps_ns"):
+        _check_len("intervention", len(self.intervention), len(self.intervention_stamps_ns))
+        for name in ("frame_stamps_ns", "imu_stamps_ns", "cmd_stamps_ns", "intervention_stamps_ns"):
             if np.any(np.diff(getattr(self, name)) < 0):
                 raise ValueError(f"{name} must be non-decreasing")
+
+    @property
+    def has_interventions(self) -> bool:
+        """Whether the recording carries intervention marks (even if all say False)."""
+        return len(self.intervention_stamps_ns) > 0
 
     @property
     def duration_s(self) -> float:
@@ -82,6 +94,10 @@ class StepSequence:
     dt: np.ndarray  # (T,) float32 seconds each step advances
     commands: np.ndarray  # (T, n_cmd) float32 latest command at the frame (the target)
     stamps_ns: np.ndarray  # (T,) int64 frame stamps
+    # (T,) bool: the step's command came from an operator correction (None: no marks recorded)
+    correction: np.ndarray | None = None
+    # (T,) float32 loss weight per step (None: every step weighs 1); see learn/finetune.py
+    weight: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.dt)
@@ -105,6 +121,8 @@ def to_steps(episode: Episode, rule: TimingRule | None = None) -> StepSequence:
 
     A step is a camera frame with an IMU sample and a command before it; its IMU
     features are the mean of the samples since the previous step (held when none).
+    With intervention marks, a step is a correction when the latest mark at its frame
+    says the operator drove (the same "latest before the frame" rule as its command).
     """
     if len(episode.frame_stamps_ns) == 0 or len(episode.imu_stamps_ns) == 0:
         raise ValueError("episode needs at least one camera frame and one IMU sample")
@@ -135,7 +153,14 @@ def to_steps(episode: Episode, rule: TimingRule | None = None) -> StepSequence:
         dt=dt,
         commands=episode.commands[cmd_pos[sl]].astype(np.float32),
         stamps_ns=stamps[sl],
+        correction=_corrections(episode, stamps[sl]) if episode.has_interventions else None,
     )
+
+
+def _corrections(episode: Episode, stamps: np.ndarray) -> np.ndarray:
+    """Per step: did the latest intervention mark at or before the frame say True?"""
+    pos = np.searchsorted(episode.intervention_stamps_ns, stamps, side="right") - 1
+    return np.where(pos >= 0, episode.intervention[np.maximum(pos, 0)], False)
 
 
 def held_means(sums: np.ndarray, counts: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:

@@ -133,6 +133,8 @@ def _window(seq: StepSequence, p: Pick, drop: float, rng: np.random.Generator | 
     imu = held_means(imu_sum, imu_count, start=seq.imu[idx[0]])
     frames = seq.frames[seq.frame_index[idx]]
     mask = (idx >= p.loss_from).astype(np.float32)
+    if seq.weight is not None:  # per-step loss weights (e.g. operator corrections, finetune)
+        mask *= seq.weight[idx]
     return frames, np.arange(len(idx)), imu, dt.astype(np.float32), seq.commands[idx], mask
 
 
