@@ -4,10 +4,16 @@ Physics runs at 500 Hz, the IMU and camera are sampled on integer tick
 multiples of it (rates from robots.py), perturbations corrupt and delay what is
 measured, and ``step`` advances one camera period and returns what arrived.
 Subclasses build the world and define the task, controller and metrics.
+
+A shift with ``onset_s > 0`` starts at the first physics tick at or after ``onset_s``
+of simulated time; until then the sensors, forces and light are the training
+conditions (``conditions_before_onset`` lists what switches and what cannot).
+Per-tick code reads ``self.active`` (what acts now), build-time code ``self.perturbation``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from abc import ABC, abstractmethod
 from typing import Any
@@ -17,7 +23,7 @@ import numpy as np
 from liquid_control.sim.events import CameraFrame, ImuSample, Observation, RobotState
 from liquid_control.sim.image_effects import CameraEffects
 from liquid_control.sim.mjcf import GROUND_EXTENT_M, GROUND_TEXTURE_PX, PHYSICS_DT_S
-from liquid_control.sim.perturbations import Perturbation
+from liquid_control.sim.perturbations import CameraPerturbation, ImuPerturbation, Perturbation
 from liquid_control.sim.rendering import OffscreenCamera, ensure_gl_backend
 from liquid_control.sim.textures import paint_ground
 
@@ -26,6 +32,31 @@ import mujoco  # noqa: E402  (the GL backend must be chosen first)
 
 SETTLE_TICKS = 100  # physics run before t = 0 of every episode
 TASK_RATE_HZ = 100.0  # success/collision checks, independent of the sensor rates
+HIDDEN_Z_M = -50.0  # where a distractor waits, below the ground, until the shift starts
+
+
+def conditions_before_onset(shift: Perturbation) -> Perturbation:
+    """What acts before ``shift.onset_s``: the training conditions where they can switch.
+
+    Switch at onset: every camera corruption and frame fault, every IMU fault, wind,
+    gusts and the rover's random wheel-speed loss, the scene light, and the distractors
+    (they rise from below the ground). Built into the world, so in force from the start:
+    the sensor rates (``rate_hz``), the ground texture, lane and target colours (painted
+    at reset), ``mass_scale``, ``motor_lag_s`` and the lower wheel grip of ``wheel_slip``,
+    and any other scene key.
+    """
+    if shift.onset_s <= 0:
+        return shift
+    dynamics = dataclasses.replace(
+        shift.dynamics, wind_mps=(0.0, 0.0, 0.0), gust_std_mps=0.0, wheel_slip=0.0
+    )
+    return dataclasses.replace(
+        shift,
+        camera=CameraPerturbation(rate_hz=shift.camera.rate_hz),
+        imu=ImuPerturbation(rate_hz=shift.imu.rate_hz),
+        scene=dataclasses.replace(shift.scene, light=1.0),
+        dynamics=dynamics,
+    )
 
 
 class BaseSim(ABC):
@@ -36,6 +67,8 @@ class BaseSim(ABC):
     def __init__(self, spec: Any, perturbation: Perturbation | None = None, render: bool = True):
         self.spec = spec
         self.perturbation = perturbation if perturbation is not None else Perturbation()
+        self._before_onset = conditions_before_onset(self.perturbation)
+        self.active = self._before_onset  # what acts now (the shift once it has started)
         self.model = mujoco.MjModel.from_xml_string(self._build_xml())
         self.data = mujoco.MjData(self.model)
         cam = spec.camera
@@ -51,7 +84,10 @@ class BaseSim(ABC):
         self.camera = (
             OffscreenCamera(self.model, "front", cam.width, cam.height) if render else None
         )
-        self._effects = CameraEffects(self.perturbation.camera)
+        self._shift_effects = CameraEffects(self.perturbation.camera)
+        self._calm_effects = CameraEffects(self._before_onset.camera)
+        self._effects = self._shift_effects
+        self._distractors: list[tuple[int, tuple[float, float, float]]] = []
         self._root = self._body_id(spec.name)
         self._qpos = self.model.jnt_qposadr[self.model.body_jntadr[self._root]]
         self._qvel = self.model.jnt_dofadr[self.model.body_jntadr[self._root]]
@@ -80,6 +116,11 @@ class BaseSim(ABC):
         """Simulated time since reset (s)."""
         return self._tick * PHYSICS_DT_S
 
+    @property
+    def shift_started(self) -> bool:
+        """True once the perturbation acts (always when ``onset_s`` is 0)."""
+        return self.active is self.perturbation
+
     def reset(self, seed: int | None = None) -> Observation:
         """Start an episode in the scene drawn from ``seed`` (None: the next seed)."""
         seed = self._next_seed if seed is None else int(seed)
@@ -92,6 +133,9 @@ class BaseSim(ABC):
         self._rng_camera, self._rng_imu, self._rng_dynamics = camera, imu, dynamics
         mujoco.mj_resetData(self.model, self.data)
         self._tick, self._pending, self.done = 0, [], False
+        self.active = self.perturbation if self.perturbation.onset_s <= 0 else self._before_onset
+        self._effects = self._shift_effects if self.shift_started else self._calm_effects
+        self._distractors = []
         self._next_imu, self._next_frame = self.imu_period_s, self.frame_period_s
         self._image = np.zeros(self.image_shape, dtype=np.uint8)
         self._image_stamp = math.nan
@@ -104,7 +148,7 @@ class BaseSim(ABC):
             mujoco.mj_step(self.model, self.data)
         self.data.time = 0.0
         self._on_settled()
-        self._effects.new_episode(camera, *self.image_shape[:2])
+        self._shift_effects.new_episode(camera, *self.image_shape[:2])
         self._sample_imu()
         self._capture_frame()
         return self._observe(self._deliver())
@@ -200,6 +244,8 @@ class BaseSim(ABC):
         mujoco.mj_step(self.model, self.data)
         self._tick += 1
         now = self.time + 1e-9
+        if not self.shift_started and now >= self.perturbation.onset_s:
+            self._start_shift()
         if now >= self._next_imu:
             self._sample_imu()
             self._next_imu += self.imu_period_s
@@ -209,9 +255,18 @@ class BaseSim(ABC):
             self._capture_frame()
             self._next_frame += self.frame_period_s
 
+    def _start_shift(self) -> None:
+        """The perturbation starts acting: faults, forces, light; distractors appear."""
+        self.active, self._effects = self.perturbation, self._shift_effects
+        self._apply_light()
+        for body, position in self._distractors:
+            self.model.body_pos[body] = position
+        if self._distractors:
+            mujoco.mj_kinematics(self.model, self.data)  # in this tick's frame already
+
     def _sample_imu(self) -> None:
         """Measure, corrupt and queue one IMU sample (maybe dropped)."""
-        p, rng, s = self.perturbation.imu, self._rng_imu, self.data.sensordata
+        p, rng, s = self.active.imu, self._rng_imu, self.data.sensordata
         gyro = s[self._sensor["gyro"] : self._sensor["gyro"] + 3] + np.asarray(p.gyro_bias)
         accel = s[self._sensor["accel"] : self._sensor["accel"] + 3] + np.asarray(p.accel_bias)
         if p.gyro_noise_std > 0:
@@ -227,7 +282,7 @@ class BaseSim(ABC):
 
     def _capture_frame(self) -> None:
         """Render, corrupt and queue one frame (maybe dropped: then it is not rendered)."""
-        p = self.perturbation.camera
+        p = self.active.camera
         if p.drop_prob > 0 and self._rng_camera.random() < p.drop_prob:
             return
         image = self._effects.apply(self.render(), self._rng_camera)
@@ -279,12 +334,18 @@ class BaseSim(ABC):
 
     def _jitter_appearance(self, rng: np.random.Generator) -> None:
         """Nominal randomisation (lighting and ground tint), then the light multiplier."""
-        light = self.perturbation.scene.light * rng.uniform(0.85, 1.15)
+        self._light_jitter = rng.uniform(0.85, 1.15)
+        self.model.mat_rgba[self.model.material("ground").id, :3] = rng.uniform(0.92, 1.0, 3)
+        self._apply_light()
+
+    def _apply_light(self) -> None:
+        """Lights and sky under the acting scene's light multiplier."""
+        scale = self.active.scene.light
+        light = scale * self._light_jitter
         diffuse, ambient = self._light_base
         self.model.light_diffuse[:] = diffuse * light
         self.model.light_ambient[:] = ambient * min(light, 1.5)
-        self.model.mat_rgba[self.model.material("ground").id, :3] = rng.uniform(0.92, 1.0, 3)
-        sky = np.clip(self._sky_base * min(self.perturbation.scene.light, 1.2), 0, 255)
+        sky = np.clip(self._sky_base * min(scale, 1.2), 0, 255)
         self._texture_view(self._sky_tex)[:] = sky.astype(np.uint8)
         self._upload(self._sky_tex)
 
@@ -294,7 +355,11 @@ class BaseSim(ABC):
             body, geom = self._body_id(f"distractor_{i}"), self._geom_id(f"distractor_{i}")
             size = rng.uniform(0.12, 0.35)
             self.model.geom_size[geom] = (size, size, size)
-            self.model.body_pos[body] = (position[0], position[1], position[2] + size)
+            placed = (position[0], position[1], position[2] + size)
+            if not self.shift_started:  # wait below the ground until the shift starts
+                self._distractors.append((body, placed))
+                placed = (position[0], position[1], HIDDEN_Z_M)
+            self.model.body_pos[body] = placed
             hsv_rgb = _hue_to_rgb(rng.uniform(0.0, 1.0))
             self.model.geom_rgba[geom] = (*hsv_rgb, 1.0)
 

@@ -134,7 +134,7 @@ class DroneSim(BaseSim):
         )
         if not self.enabled:
             thrust, torque = 0.0, np.zeros(3)
-        dyn = self.perturbation.dynamics
+        dyn = self.active.dynamics  # wind and gusts start at the shift's onset
         if dyn.gust_std_mps > 0:  # Ornstein-Uhlenbeck gusts
             noise = self._rng_dynamics.normal(0.0, 1.0, 3)
             decay = dt / GUST_TIME_S

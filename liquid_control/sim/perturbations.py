@@ -100,13 +100,19 @@ _SECTIONS = {
 
 @dataclass(frozen=True)
 class Perturbation:
-    """One distribution shift; ``Perturbation()`` is the nominal training condition."""
+    """One distribution shift; ``Perturbation()`` is the nominal training condition.
+
+    ``onset_s`` is how far into the episode (simulated seconds from reset) the shift
+    starts; 0 means from the start. What switches at onset and what is built into the
+    world from the start is listed in ``sim/base.py`` (``conditions_before_onset``).
+    """
 
     name: str = "nominal"
     camera: CameraPerturbation = field(default_factory=CameraPerturbation)
     imu: ImuPerturbation = field(default_factory=ImuPerturbation)
     scene: ScenePerturbation = field(default_factory=ScenePerturbation)
     dynamics: DynamicsPerturbation = field(default_factory=DynamicsPerturbation)
+    onset_s: float = _num(0.0, 3600.0, 0.0)  # the shift starts this far into the episode
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any] | None) -> Perturbation:
@@ -114,7 +120,7 @@ class Perturbation:
         raw = {} if raw is None else raw
         if not isinstance(raw, dict):
             raise ValueError(f"a perturbation file must be a mapping, got {type(raw).__name__}")
-        allowed = ("name", *_SECTIONS)
+        allowed = ("name", "onset_s", *_SECTIONS)
         unknown = sorted(set(raw) - set(allowed))
         if unknown:
             raise ValueError(f"unknown perturbation key {unknown[0]!r}; allowed: {allowed}")
@@ -122,7 +128,8 @@ class Perturbation:
         if not isinstance(name, str) or not name:
             raise ValueError(f"perturbation 'name' must be a non-empty string, got {name!r}")
         sections = {key: _parse_section(key, kind, raw.get(key)) for key, kind in _SECTIONS.items()}
-        return cls(name=name, **sections)
+        onset = _check_value("onset_s", _ONSET_FIELD, raw.get("onset_s", 0.0))
+        return cls(name=name, onset_s=onset, **sections)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Perturbation:
@@ -146,6 +153,9 @@ class Perturbation:
                 if isinstance(value, tuple):
                     out[section][key] = list(value)
         return out
+
+
+_ONSET_FIELD = next(f for f in fields(Perturbation) if f.name == "onset_s")
 
 
 def _parse_section(section: str, kind: type, raw: Any) -> Any:

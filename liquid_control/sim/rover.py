@@ -120,7 +120,7 @@ class RoverSim(BaseSim):
 
     def _apply_control(self, dt: float) -> None:
         wheels = self.controller.wheel_speeds(self.command, dt)
-        slip = self.perturbation.dynamics.wheel_slip
+        slip = self.active.dynamics.wheel_slip  # speed loss starts at the shift's onset
         if slip > 0:  # Ornstein-Uhlenbeck loss of wheel speed, 0.5 s correlation time
             noise = self._rng_dynamics.normal(0.0, 1.0, 2)
             self._slip_state += -self._slip_state * dt / 0.5 + math.sqrt(2 * dt / 0.5) * noise
