@@ -1,8 +1,10 @@
-"""Baseline cores (LSTM, GRU, memoryless MLP) with the liquid cells' step signature.
+"""Baseline cores (LSTM, GRU, memoryless MLP, frame-stacking MLP) with the liquid cells' step
+signature.
 
 Every core maps ``step(x, hidden, dt) -> (y, hidden)`` with ONE flat hidden
 vector per sample, so the learning pipeline and the runtime treat all cores
-alike. The LSTM's (h, c) is stored as ``[h, c]``; the MLP has hidden size 0.
+alike. The LSTM's (h, c) is stored as ``[h, c]``; the MLP has hidden size 0; the
+frame-stacking MLP's hidden vector is its window of past inputs (a FIFO, nothing learned).
 With ``dt_input`` the elapsed time is appended to the inputs, so the
 baselines see the same timing information as the liquid cells.
 """
@@ -115,3 +117,44 @@ class MLPCore(nn.Module):
     def initial_state(self, batch: int) -> torch.Tensor:
         """Empty state of shape (batch, 0)."""
         return torch.zeros(batch, 0)
+
+
+class FrameStackMLPCore(nn.Module):
+    """An MLP over the inputs of the last ``frames`` steps: temporal but not recurrent.
+
+    The hidden vector holds the previous ``frames - 1`` inputs, newest first (zeros
+    before the episode has that many), so the runtime carries it like any state; it
+    is a fixed shift register, the only memory is the window. dt is ignored, as the
+    classic frame-stacking policies ignore it.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        frames: int = 4,
+        hidden_size: int = 64,
+        layers: int = 2,
+        activation: Activation | str = Activation.RELU,
+    ) -> None:
+        """``layers`` Linear+activation blocks over ``frames * input_size`` stacked inputs."""
+        super().__init__()
+        if int(frames) < 2:
+            raise ValueError(f"frames={frames} must be >= 2 (1 is the plain MLP core)")
+        self.mlp = MLPCore(int(input_size) * int(frames), hidden_size, layers, activation)
+        self.input_size, self.frames = int(input_size), int(frames)
+        self.output_size = self.mlp.output_size
+        self.state_size = self.input_size * (self.frames - 1)
+
+    def forward(
+        self, x: torch.Tensor, hidden: torch.Tensor, dt: torch.Tensor | float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Map [x, previous inputs]; the window drops its oldest input and takes x."""
+        stacked = torch.cat([x, hidden], dim=1)
+        y, _ = self.mlp(stacked, hidden[:, :0], dt)
+        return y, stacked[:, : self.state_size]
+
+    step = forward
+
+    def initial_state(self, batch: int) -> torch.Tensor:
+        """An empty window (zeros) of shape (batch, state_size)."""
+        return torch.zeros(batch, self.state_size)

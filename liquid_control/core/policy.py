@@ -15,20 +15,24 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from liquid_control.core.baselines import GRUCore, LSTMCore, MLPCore
+from liquid_control.core.baselines import FrameStackMLPCore, GRUCore, LSTMCore, MLPCore
 from liquid_control.core.cfc_cell import CfCCell, WiredCfCCell
 from liquid_control.core.encoders import ImageEncoder, ImuNormalizer
 from liquid_control.core.ltc_cell import LTCCell
-from liquid_control.interface.choices import CoreKind, Mapping
+from liquid_control.interface.choices import WIRED_CORES, CoreKind, Mapping
 from liquid_control.interface.policy_config import PolicyConfig
 from liquid_control.interface.timing import model_time
-from liquid_control.interface.wiring import AutoNCP, Wiring
+from liquid_control.interface.wiring import AutoNCP, RandomSparse, Wiring
 
 
 def make_wiring(config: PolicyConfig) -> Wiring:
-    """The AutoNCP wiring of an NCP core, built for the core input size."""
+    """The AutoNCP wiring of an NCP core, built for the core input size; for ``cfc_sparse``
+    a random one-layer wiring with the same neuron and synapse counts."""
     wiring = AutoNCP(config.units, config.n_commands, config.sparsity, config.seed)
-    return wiring.build(config.core_input_size)
+    wiring.build(config.core_input_size)
+    if config.core == CoreKind.CFC_SPARSE:
+        return RandomSparse.like(wiring, config.seed).build(config.core_input_size)
+    return wiring
 
 
 def _cfc_ncp(c: PolicyConfig) -> nn.Module:
@@ -59,6 +63,10 @@ def _cfc_fc(c: PolicyConfig) -> nn.Module:
     )
 
 
+def _cfc_sparse(c: PolicyConfig) -> nn.Module:
+    return WiredCfCCell(c.core_input_size, make_wiring(c), c.cfc_mode, c.cfc_enforce_polarity)
+
+
 def _lstm(c: PolicyConfig) -> nn.Module:
     return LSTMCore(c.core_input_size, c.hidden_size, c.baseline_dt_input)
 
@@ -71,16 +79,21 @@ def _mlp(c: PolicyConfig) -> nn.Module:
     return MLPCore(c.core_input_size, c.hidden_size, c.mlp_layers)
 
 
+def _mlp_stack(c: PolicyConfig) -> nn.Module:
+    return FrameStackMLPCore(c.core_input_size, c.stack_frames, c.hidden_size, c.mlp_layers)
+
+
 # The explicit registry of core kinds: one builder each, no name rewriting.
 CORE_BUILDERS: dict[CoreKind, Callable[[PolicyConfig], nn.Module]] = {
     CoreKind.CFC_NCP: _cfc_ncp,
     CoreKind.LTC_NCP: _ltc_ncp,
     CoreKind.CFC_FC: _cfc_fc,
+    CoreKind.CFC_SPARSE: _cfc_sparse,
     CoreKind.LSTM: _lstm,
     CoreKind.GRU: _gru,
     CoreKind.MLP: _mlp,
+    CoreKind.MLP_STACK: _mlp_stack,
 }
-WIRED_CORES = (CoreKind.CFC_NCP, CoreKind.LTC_NCP)
 
 
 class MotorHead(nn.Module):

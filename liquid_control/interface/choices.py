@@ -46,9 +46,15 @@ class CoreKind(str, Enum):
     CFC_NCP = "cfc_ncp"
     LTC_NCP = "ltc_ncp"
     CFC_FC = "cfc_fc"
+    CFC_SPARSE = "cfc_sparse"  # wired CfC, one layer, random synapses as many as the NCP's
     LSTM = "lstm"
     GRU = "gru"
     MLP = "mlp"
+    MLP_STACK = "mlp_stack"  # memoryless MLP over the last ``stack_frames`` inputs
+
+
+# cores read their masks from a Wiring (saved in config.json); the motor neurons are the outputs
+WIRED_CORES = (CoreKind.CFC_NCP, CoreKind.LTC_NCP, CoreKind.CFC_SPARSE)
 
 
 class Pooling(str, Enum):

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from liquid_control.interface.choices import (
+    WIRED_CORES,
     Activation,
     CfCMode,
     CoreKind,
@@ -72,6 +73,7 @@ class PolicyConfig:
     backbone_dropout: float = 0.0
     backbone_activation: Activation = Activation.LECUN_TANH
     mlp_layers: int = 2
+    stack_frames: int = 4  # mlp_stack: inputs of this many consecutive steps, newest first
     baseline_dt_input: bool = True  # LSTM/GRU get dt as an extra input
 
     def __post_init__(self) -> None:
@@ -115,6 +117,7 @@ class PolicyConfig:
             "hidden_size",
             "backbone_units",
             "mlp_layers",
+            "stack_frames",
         )
         if not self.encoder_channels or min(self.encoder_channels) < 1:
             raise ValueError(f"encoder_channels={self.encoder_channels}: need values >= 1")
@@ -124,7 +127,7 @@ class PolicyConfig:
             raise ValueError(f"imu_dim={self.imu_dim}: give imu_scale unless imu_dim is 9")
         if not 0.1 <= self.sparsity <= 0.9:
             raise ValueError(f"sparsity={self.sparsity} must be in [0.1, 0.9]")
-        if self.core in (CoreKind.CFC_NCP, CoreKind.LTC_NCP) and self.units < self.n_commands + 3:
+        if self.core in WIRED_CORES and self.units < self.n_commands + 3:
             raise ValueError(
                 f"units={self.units} too few for {self.n_commands} motor neurons: need >= "
                 f"{self.n_commands + 3}"

@@ -335,6 +335,53 @@ class AutoNCP(NCP):
         }
 
 
+class RandomSparse(Wiring):
+    """One layer of neurons (motors first) joined by as many random signed synapses as a
+    given wiring has: the control arm that keeps an NCP's size and sparsity but not its
+    sensory -> inter -> command -> motor structure."""
+
+    kind = "random_sparse"
+
+    def __init__(
+        self, units: int, output_dim: int, synapses: int, sensory_synapses: int, seed: int = 22222
+    ) -> None:
+        """``synapses`` between distinct neurons, ``sensory_synapses`` drawn once inputs are known."""
+        super().__init__(units, output_dim)
+        _check_range("synapses", synapses, 1, self.units * (self.units - 1), "neuron pairs")
+        if int(sensory_synapses) < 1:
+            raise ValueError(f"sensory_synapses={sensory_synapses} must be >= 1")
+        self.params = {
+            "units": int(units),
+            "output_dim": int(output_dim),
+            "synapses": int(synapses),
+            "sensory_synapses": int(sensory_synapses),
+            "seed": int(seed),
+        }
+        self._rng = np.random.default_rng(seed)
+        pairs = [(s, d) for s in range(self.units) for d in range(self.units) if s != d]
+        for k in self._rng.choice(len(pairs), size=int(synapses), replace=False):
+            self.add_synapse(*pairs[int(k)], int(self._rng.choice([-1, 1])))
+
+    @classmethod
+    def like(cls, wiring: Wiring, seed: int = 22222) -> RandomSparse:
+        """A random wiring with the units, outputs and synapse counts of a built ``wiring``."""
+        wiring._require_built()
+        return cls(
+            wiring.units,
+            wiring.output_dim,
+            wiring.synapse_count,
+            wiring.sensory_synapse_count,
+            seed,
+        )
+
+    def _build_synapses(self) -> None:
+        n = self.params["sensory_synapses"]
+        _check_range("sensory_synapses", n, 1, self.input_dim * self.units, "input-neuron pairs")
+        for k in self._rng.choice(self.input_dim * self.units, size=n, replace=False):
+            src, dest = divmod(int(k), self.units)
+            self.add_sensory_synapse(src, dest, int(self._rng.choice([-1, 1])))
+
+
 def layer_polarity(wiring: Wiring, index: int) -> np.ndarray:
     """Signed mask (in_l + units, n_l) of wired layer ``index``: feed rows then state rows.
 
@@ -363,6 +410,7 @@ _WIRING_KINDS: dict[str, type[Wiring]] = {
     FullyConnected.kind: FullyConnected,
     NCP.kind: NCP,
     AutoNCP.kind: AutoNCP,
+    RandomSparse.kind: RandomSparse,
 }
 
 

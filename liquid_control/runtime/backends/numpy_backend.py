@@ -11,7 +11,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from liquid_control.interface.backend import BackendSpec, fit_image, step_inputs
-from liquid_control.interface.choices import CoreKind, Pooling
+from liquid_control.interface.choices import WIRED_CORES, Pooling
 from liquid_control.interface.model_dir import ModelFiles
 from liquid_control.interface.policy_config import conv_output_hw
 from liquid_control.interface.timing import model_time
@@ -100,7 +100,7 @@ class NumpyBackend:
         self.encoder = NumpyEncoder(model)
         self.imu_offset = model.tensor("imu_norm.offset", (c.imu_dim,))
         self.imu_scale = model.tensor("imu_norm.scale", (c.imu_dim,))
-        n, ncp = c.n_commands, c.core in (CoreKind.CFC_NCP, CoreKind.LTC_NCP)
+        n, ncp = c.n_commands, c.core in WIRED_CORES
         self.head_matrix = not ncp
         self.core = build_core(model)  # first, so a wrong hidden size names the core's tensor
         if self.head_matrix:

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from liquid_control.interface.choices import Activation, CfCMode, CoreKind, cfc_heads
+from liquid_control.interface.choices import WIRED_CORES, Activation, CfCMode, CoreKind, cfc_heads
 from liquid_control.interface.model_dir import ModelFiles
 from liquid_control.interface.wiring import Wiring, layer_polarity
 
@@ -278,10 +278,11 @@ class GRUCore:
 class MLPCore:
     """Feed-forward core, empty hidden state."""
 
-    def __init__(self, model: ModelFiles, prefix: str = "core.") -> None:
-        """Read the Linear+ReLU blocks."""
+    def __init__(self, model: ModelFiles, prefix: str = "core.", width: int | None = None) -> None:
+        """Read the Linear+ReLU blocks (``width`` inputs; default the core input size)."""
         c = model.config
-        self.layers, width, self.state_size = [], c.core_input_size, 0
+        width = c.core_input_size if width is None else width
+        self.layers, self.state_size = [], 0
         for i in range(c.mlp_layers):
             name = f"{prefix}net.{2 * i}"
             self.layers.append(
@@ -297,6 +298,22 @@ class MLPCore:
         for weight, bias in self.layers:
             x = np.maximum(weight @ x + bias, 0.0)
         return x, h
+
+
+class FrameStackMLPCore:
+    """MLP over the last ``stack_frames`` inputs (core.FrameStackMLPCore); the state is the window."""
+
+    def __init__(self, model: ModelFiles, prefix: str = "core.") -> None:
+        """Read the MLP over the stacked inputs."""
+        c = model.config
+        self.mlp = MLPCore(model, f"{prefix}mlp.", c.core_input_size * c.stack_frames)
+        self.state_size = c.core_input_size * (c.stack_frames - 1)
+
+    def step(self, x: np.ndarray, h: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """Map [x, window]; the window drops its oldest input and takes x."""
+        stacked = np.concatenate([x, h])
+        y, _ = self.mlp.step(stacked, h[:0], dt)
+        return y, stacked[: self.state_size]
 
 
 def cfc_update(
@@ -319,7 +336,7 @@ def cfc_update(
 def build_core(model: ModelFiles):
     """The NumPy core for the model's core kind (explicit registry, no name lookup)."""
     kind = model.config.core
-    if kind in (CoreKind.CFC_NCP, CoreKind.LTC_NCP):
+    if kind in WIRED_CORES:
         if not model.meta.get("wiring"):
             raise ValueError(f"{model.path}: config.json lacks the wiring of a {kind.value} core")
         wiring = Wiring.from_config(model.meta["wiring"])
@@ -331,5 +348,6 @@ def build_core(model: ModelFiles):
         CoreKind.LSTM: LSTMCore,
         CoreKind.GRU: GRUCore,
         CoreKind.MLP: MLPCore,
+        CoreKind.MLP_STACK: FrameStackMLPCore,
     }
     return builders[kind](model)
