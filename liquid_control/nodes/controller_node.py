@@ -45,6 +45,7 @@ from liquid_control.nodes.sensor_input import (
     fit_frame,
     imu_input,
 )
+from liquid_control.nodes.takeover import OperatorTakeover
 from liquid_control.runtime.controller import LiquidController, StampError
 from liquid_control.runtime.watchdog import StreamStats, Watchdog, WatchdogState
 
@@ -81,6 +82,10 @@ class ControllerNode(LifecycleNode):
         self.controller: LiquidController | None = None
         self.guardian: NodeGuardian | None = None  # OOD score and action (configure)
         self.watchdog = Watchdog(self.values["camera_timeout_s"], self.values["imu_timeout_s"])
+        self.takeover = OperatorTakeover(
+            self.robot, self.values["override_timeout_s"], self.values["command_limits"]
+        )
+        self._zero = np.zeros(len(COMMAND_NAMES[self.robot]), np.float32)
         self.enabled = True
         self.active = False
         self.commands_published = 0
@@ -96,6 +101,7 @@ class ControllerNode(LifecycleNode):
     def _apply_parameters(self, changed: set[str]) -> None:
         """Apply accepted changes at once: limits, gains, timing and timeouts."""
         self.watchdog.set_timeouts(self.values["camera_timeout_s"], self.values["imu_timeout_s"])
+        self.takeover.configure(self.values["override_timeout_s"], self.values["command_limits"])
         if self.controller is not None:
             self.controller.config = controller_config(self.values)
         if self.guardian is not None:
@@ -150,6 +156,11 @@ class ControllerNode(LifecycleNode):
             self.create_service(SetBool, "~/enable", self._on_enable),
         ]
         self.guardian.create_publishers(self)
+        self._entities.append(
+            self.takeover.create_entities(
+                self, v["override_stamped"], v["cmd_vel_stamped"], self._on_override
+            )
+        )
         if v["compressed_image_topic"]:
             self._entities.append(
                 self.create_subscription(
@@ -161,6 +172,7 @@ class ControllerNode(LifecycleNode):
         """Start from a fresh hidden state and start the watchdog and timers."""
         self.controller.reset()
         self.guardian.reset()
+        self.takeover.reset()
         self.watchdog.restart()
         self.active = True
         timeouts = min(self.values["camera_timeout_s"], self.values["imu_timeout_s"])
@@ -213,6 +225,7 @@ class ControllerNode(LifecycleNode):
                 delattr(self, name)
         if self.guardian is not None:
             self.guardian.release(self)
+        self.takeover.release(self)
         self.guardian = None
         self.controller = None
 
@@ -240,6 +253,18 @@ class ControllerNode(LifecycleNode):
     def _on_imu(self, msg: Imu) -> None:
         """An IMU sample: features, step (latest frame held)."""
         self._process(self.watchdog.imu, lambda: self._imu(msg))
+
+    def _on_override(self, msg: Twist | TwistStamped) -> None:
+        """An operator command: it drives while fresh (deadman); NaN/inf is refused."""
+        if not self.active:
+            return
+        reason = self.takeover.receive(msg, self._now())
+        if reason is not None:
+            self.get_logger().warning(
+                f"override refused ({reason}): NaN or inf in the operator's command "
+                f"[{sum(self.takeover.bad.values())} so far]",
+                throttle_duration_sec=2.0,
+            )
 
     def _process(self, stats: StreamStats, work: Callable[[], None]) -> None:
         """Run ``work`` for one message; count and report a bad one, never raise."""
@@ -338,30 +363,35 @@ class ControllerNode(LifecycleNode):
         return self.get_clock().now().nanoseconds * 1e-9
 
     def _publish_command(self, command: np.ndarray | None) -> None:
-        """Publish ``command``, or zero when disabled, stale, not primed or ``None``."""
+        """Publish a command with ~/intervention and ~/policy_cmd (see nodes/takeover.py).
+
+        ``command`` is the policy's; ``None`` means zero (a stop). While the watchdog is OK
+        and the node enabled, a fresh operator override replaces the policy's command;
+        otherwise zero goes out when disabled, stale, not primed, non-finite or ``None``.
+        """
         if not hasattr(self, "cmd_pub"):
             return
-        safe = (
-            command is not None
-            and self.enabled
-            and self.watchdog.state is WatchdogState.OK
-            and self.controller is not None
-            and self.controller.primed
-            and np.all(np.isfinite(command))
-        )
-        values = (
-            self._guarded(command) if safe else np.zeros(len(COMMAND_NAMES[self.robot]), np.float32)
-        )
-        stamp = self.get_clock().now().to_msg()
+        now = self.get_clock().now()
+        policy = operator = None
+        if command is not None and self.enabled and self.watchdog.state is WatchdogState.OK:
+            operator = self.takeover.command(now.nanoseconds * 1e-9)
+            if self.controller.primed and np.all(np.isfinite(command)):
+                policy = self._guarded(command)
+        policy_msg = self._twist(self._zero if policy is None else policy, now)
+        command_msg = policy_msg if operator is None else self._twist(operator, now)
         self.commands_published += 1
-        self.cmd_pub.publish(
-            conv.command_to_twist(
-                values,
-                self.robot,
-                self.values["cmd_vel_stamped"],
-                stamp,
-                self.values["cmd_frame_id"],
-            )
+        self.takeover.published(operator is not None, policy_msg)
+        self.cmd_pub.publish(command_msg)
+
+    def _twist(self, values: np.ndarray, now: Any) -> Twist | TwistStamped:
+        """cmd_vel's message type carrying ``values`` (stamped ``now`` when TwistStamped)."""
+        stamped = self.values["cmd_vel_stamped"]
+        return conv.command_to_twist(
+            values,
+            self.robot,
+            stamped,
+            now.to_msg() if stamped else None,
+            self.values["cmd_frame_id"],
         )
 
     def _on_watchdog(self) -> None:
@@ -401,10 +431,13 @@ class ControllerNode(LifecycleNode):
             "enabled": self.enabled,
             "commands_published": self.commands_published,
             "timeline_restarts": self.timeline_restarts,
+            **self.takeover.diagnostics(),
         }
         level, message, values = self.watchdog.summary(self._now(), counters, extra)
         if not self.enabled:
             level, message = 1, "disabled" if level == 0 else f"{message}; disabled"
+        elif self.takeover.intervening:
+            message = f"{message}; operator driving"
         stamp = self.get_clock().now().to_msg()
         array = conv.diagnostic_array(
             f"{self.get_name()}: controller", level, message, values, stamp, self.hardware_id

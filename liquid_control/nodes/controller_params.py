@@ -107,6 +107,18 @@ PARAMS: tuple[ParamSpec, ...] = (
         bounds=(0.0, 1000.0),
     ),
     ParamSpec(
+        "override_stamped",
+        False,
+        "~/override (operator takeover) carries TwistStamped instead of Twist.",
+        True,
+    ),
+    ParamSpec(
+        "override_timeout_s",
+        0.5,
+        "Deadman: the operator drives while ~/override messages are younger than this.",
+        bounds=(0.01, 10.0),
+    ),
+    ParamSpec(
         "command_limits",
         None,
         "Symmetric limit per command axis (m/s, rad/s), in the robot's command order.",

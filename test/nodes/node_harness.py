@@ -21,7 +21,7 @@ from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CompressedImage, Image, Imu
-from std_msgs.msg import Float32MultiArray
+from std_msgs.msg import Bool, Float32MultiArray
 
 from liquid_control.nodes import conversions as conv
 from liquid_control.nodes.controller_node import ControllerNode
@@ -55,12 +55,25 @@ class Harness:
         self.stamped: list[TwistStamped] = []
         self.neurons: list[np.ndarray] = []
         self.diagnostics: list[DiagnosticArray] = []
+        self.interventions: list[bool] = []  # ~/intervention, one per published command
+        self.policy_commands: list[np.ndarray] = []  # ~/policy_cmd, one per published command
         stamped = bool(overrides.get("cmd_vel_stamped", False))
+        command_type = TwistStamped if stamped else Twist
         self.peer.create_subscription(
-            TwistStamped if stamped else Twist,
-            overrides.get("cmd_vel_topic", "cmd_vel"),
-            self._on_command,
+            command_type, overrides.get("cmd_vel_topic", "cmd_vel"), self._on_command, 50
+        )
+        self.peer.create_subscription(
+            Bool, "/liquid_controller/intervention", lambda m: self.interventions.append(m.data), 50
+        )
+        self.peer.create_subscription(
+            command_type,
+            "/liquid_controller/policy_cmd",
+            lambda m: self.policy_commands.append(conv.twist_to_command(m, self.robot)),
             50,
+        )
+        override_stamped = bool(overrides.get("override_stamped", False))
+        self.override_pub = self.peer.create_publisher(
+            TwistStamped if override_stamped else Twist, "/liquid_controller/override", 10
         )
         self.peer.create_subscription(
             Float32MultiArray,
@@ -135,9 +148,14 @@ class Harness:
         return self.latest_command()
 
     def latest_command(self) -> np.ndarray:
-        """Wait until every command the node published has arrived; return the last one."""
+        """Wait until every command the node published has arrived (with its ~/intervention
+        and ~/policy_cmd); return the last one."""
         self.spin_until(
-            lambda: len(self.commands) >= max(1, self.node.commands_published), "commands"
+            lambda: (
+                min(len(self.commands), len(self.interventions), len(self.policy_commands))
+                >= max(1, self.node.commands_published)
+            ),
+            "commands, interventions and policy commands",
         )
         return self.commands[-1]
 
