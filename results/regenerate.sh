@@ -76,3 +76,31 @@ for robot in rover drone; do
   [ -f "models/policies/${robot}_cfc_ncp/guardian.json" ] || \
     liquid-control calibrate "models/policies/${robot}_cfc_ncp" --task "$robot" --workers "$WORKERS"
 done
+
+# 7. the guardian in closed loop (liquid-control eval --guardian): detection AUROC, held-out
+#    nominal false alarms, time from a mid-episode onset to the alarm, and success/crashes
+#    with ood_action stop and slow against the unguarded policy; the episode cache lets an
+#    interrupted run resume. Then the score candidates re-measured on the shipped policies.
+GUARD_SHIFTS="config/perturbations/autumn.yaml config/perturbations/snow.yaml
+  config/perturbations/rain.yaml config/perturbations/dusk.yaml config/perturbations/noise.yaml
+  config/perturbations/distractors.yaml results/perturbations/blackout.yaml
+  results/perturbations/frame_drops.yaml results/perturbations/heavy_noise.yaml
+  results/perturbations/heavy_rain.yaml results/guardian/night.yaml"
+mkdir -p runs/guardian
+for robot in drone rover; do
+  if [ "$robot" = drone ]; then onset=2; extra=config/perturbations/wind.yaml  # ~4.4 s episodes
+  else onset=6; extra=results/perturbations/white_lanes.yaml; fi                # ~17 s episodes
+  P=""; for s in $GUARD_SHIFTS $extra; do P="$P --perturb $s"; done
+  out=results/guardian/closed_loop_$robot
+  [ -f "$out.json" ] || liquid-control eval --guardian --task "$robot" \
+    --model "models/policies/${robot}_cfc_ncp" $P --onset "$onset" --episodes "$EPISODES" \
+    --onset-episodes "${ONSET_EPISODES:-10}" --nominal-episodes "${NOMINAL_EPISODES:-100}" \
+    --workers "$WORKERS" --cache "runs/guardian/closed_loop_$robot.jsonl" --no-progress \
+    --json "$out.json" --md "$out.md" --plot "$out.png"
+done
+for robot in rover drone; do
+  out=results/guardian/${robot}_score_auroc
+  [ -f "$out.json" ] || python -m liquid_control.learn.guardian_eval \
+    "models/policies/${robot}_cfc_ncp" --task "$robot" --episodes 6 --nominal-episodes 20 \
+    --fit-episodes 10 --held-out 20 --max-time-s 20 --workers "$WORKERS" --json "$out.json" --md "$out.md"
+done

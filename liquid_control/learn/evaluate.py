@@ -6,6 +6,8 @@ For each (model, perturbation) it reports success with a Wilson 95% interval,
 collisions, time to goal and lane offset with t intervals, parameter counts and
 the median per-event controller latency, as JSON, CSV, markdown and a plot.
 Any perturbation YAML in the DESIGN.md format works; the simulator validates it.
+``--guardian`` evaluates the out-of-distribution guardian instead (learn/eval_guardian.py):
+detection AUROC, false alarms, time to alarm and closed loop with ood_action stop/slow.
 """
 
 from __future__ import annotations
@@ -137,13 +139,78 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--md", help="write a markdown table")
     p.add_argument("--plot", help="write a PNG bar plot of success rates")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g = p.add_argument_group("guardian (--guardian)")
+    g.add_argument(
+        "--guardian",
+        action="store_true",
+        help="evaluate the calibrated OOD guardian: AUROC, held-out false alarms, time to "
+        "alarm, success and crashes unguarded vs ood_action stop and slow (--json/--md/--plot)",
+    )
+    g.add_argument(
+        "--onset", type=float, help="also run each shift starting this many sim seconds in"
+    )
+    g.add_argument("--onset-only", action="store_true", help="only the mid-episode variants")
+    g.add_argument(
+        "--nominal-episodes", type=int, help="nominal (false-alarm) episodes (default --episodes)"
+    )
+    g.add_argument(
+        "--onset-episodes", type=int, help="episodes per mid-episode variant (default --episodes)"
+    )
+    g.add_argument("--ood-slow-scale", type=float, default=0.5, help="as the node's (0.5)")
+    g.add_argument("--ood-hold-s", type=float, default=1.0, help="as the node's (1.0)")
+    g.add_argument("--cache", help="JSON-lines episode cache: resume an interrupted run")
     return p
+
+
+def _guardian_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """`eval --guardian`: run, print the markdown, write JSON / markdown / plot."""
+    from liquid_control.learn import eval_guardian, guardian_report
+
+    if args.no_nominal:
+        parser.error("--guardian needs the nominal world (its false alarms and frames)")
+    if args.onset_only and args.onset is None:
+        parser.error("--onset-only needs --onset")
+    try:
+        conds = eval_guardian.conditions(args.perturb, args.onset, args.onset_only)
+        result = eval_guardian.evaluate_guardian(
+            args.model,
+            args.task,
+            conds,
+            args.episodes,
+            args.nominal_episodes or args.episodes,
+            args.seed,
+            args.workers,
+            args.backend,
+            args.ood_slow_scale,
+            args.ood_hold_s,
+            args.cache,
+            not args.no_progress,
+            args.onset_episodes,
+        )
+    except (ValueError, OSError) as err:
+        parser.error(str(err))
+    table = guardian_report.markdown(result)
+    print(table, end="")
+    if args.json:
+        traces = {m: out.pop("score_traces") for m, out in result["models"].items()}
+        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+        for m, out in result["models"].items():
+            out["score_traces"] = traces[m]
+    if args.md:
+        Path(args.md).write_text(table)
+    if args.plot:
+        guardian_report.plot(result, args.plot)
+    if args.csv:
+        parser.error("--csv is not written with --guardian (use --json)")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `liquid-control eval`."""
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.guardian:
+        return _guardian_main(parser, args)
     perts = ([] if args.no_nominal else [None]) + list(args.perturb)
     if not perts:
         parser.error("nothing to evaluate: --no-nominal and no --perturb")

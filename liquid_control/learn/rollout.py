@@ -178,15 +178,17 @@ def run_job(job: Job) -> Result:
     return Result(job.seed, info, driver, latencies, episode)
 
 
-def run_jobs(jobs: list[Job], workers: int, desc: str, progress: bool = True, on_result=None):
+def run_jobs(jobs: list, workers: int, desc: str, progress: bool = True, on_result=None, run=None):
     """Run jobs on a spawn process pool (each worker its own renderer), in order of completion.
 
-    ``on_result(result)`` runs in the worker (e.g. to write a bag) and its return value
-    replaces the result, so big recordings need not travel back to the parent.
+    ``on_result(job, result)`` runs in the worker (e.g. to write a bag) and its return
+    value replaces the result, so big recordings need not travel back to the parent.
+    ``run`` (a module-level function, default ``run_job``) runs one job, e.g.
+    ``calibrate.run_trace`` for episodes that keep the policy's per-step features.
     """
     from tqdm import tqdm
 
-    call = _Call(on_result)
+    call = _Call(on_result, run or run_job)
     if workers <= 1:
         return [call(j) for j in tqdm(jobs, desc=desc, disable=not progress)]
     import multiprocessing as mp
@@ -199,11 +201,11 @@ def run_jobs(jobs: list[Job], workers: int, desc: str, progress: bool = True, on
 class _Call:
     """Picklable job runner with an optional post-processing hook."""
 
-    def __init__(self, on_result) -> None:
-        self.on_result = on_result
+    def __init__(self, on_result, run) -> None:
+        self.on_result, self.run = on_result, run
 
-    def __call__(self, job: Job):
-        result = run_job(job)
+    def __call__(self, job):
+        result = self.run(job)
         return self.on_result(job, result) if self.on_result else result
 
 

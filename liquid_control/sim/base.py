@@ -21,17 +21,20 @@ from typing import Any
 import numpy as np
 
 from liquid_control.sim.events import CameraFrame, ImuSample, Observation, RobotState
-from liquid_control.sim.image_effects import CameraEffects
-from liquid_control.sim.mjcf import GROUND_EXTENT_M, GROUND_TEXTURE_PX, PHYSICS_DT_S
+from liquid_control.sim.image_effects import HAZE_RGB, CameraEffects, apply_fog, camera_rays
+from liquid_control.sim.mjcf import GROUND_EXTENT_M, GROUND_TEXTURE_PX, PHYSICS_DT_S, SKY_RGB
 from liquid_control.sim.perturbations import CameraPerturbation, ImuPerturbation, Perturbation
 from liquid_control.sim.rendering import OffscreenCamera, ensure_gl_backend
-from liquid_control.sim.textures import paint_ground
+from liquid_control.sim.textures import ground_mean_rgb, paint_ground, recolour_sky, sky_levels
 
 ensure_gl_backend()
 import mujoco  # noqa: E402  (the GL backend must be chosen first)
 
 SETTLE_TICKS = 100  # physics run before t = 0 of every episode
 TASK_RATE_HZ = 100.0  # success/collision checks, independent of the sensor rates
+FOG_LAYER_M = 40.0  # depth of the fog layer a camera looks up through at the sky
+FOG_SKY_M = 1e4  # longest fog path (looking at the horizon)
+_SCENE_GROUPS = np.array([1, 1, 1, 0, 1, 1], dtype=np.uint8)  # all geoms but the robot's own
 HIDDEN_Z_M = -50.0  # where a distractor waits, below the ground, until the shift starts
 
 
@@ -54,7 +57,7 @@ def conditions_before_onset(shift: Perturbation) -> Perturbation:
         shift,
         camera=CameraPerturbation(rate_hz=shift.camera.rate_hz),
         imu=ImuPerturbation(rate_hz=shift.imu.rate_hz),
-        scene=dataclasses.replace(shift.scene, light=1.0),
+        scene=dataclasses.replace(shift.scene, light=1.0, distractors=0),  # they rise later
         dynamics=dynamics,
     )
 
@@ -93,13 +96,7 @@ class BaseSim(ABC):
         self._qvel = self.model.jnt_dofadr[self.model.body_jntadr[self._root]]
         self._sensor = {n: self.model.sensor(n).adr[0] for n in ("accel", "gyro", "quat")}
         self._scale_mass(self.perturbation.dynamics.mass_scale)
-        self._ground_tex = self.model.texture("ground").id
-        self._sky_tex = self.model.texture("sky").id
-        self._ground_base = paint_ground(
-            self.perturbation.scene.ground, GROUND_TEXTURE_PX, GROUND_EXTENT_M
-        )
-        self._sky_base = self._texture_view(self._sky_tex).copy()
-        self._light_base = (self.model.light_diffuse.copy(), self.model.light_ambient.copy())
+        self._setup_appearance()
         self.command = np.zeros(len(spec.command_names))
         self._next_seed = 0
         self.seed = 0
@@ -165,15 +162,16 @@ class BaseSim(ABC):
 
     def advance(self, seconds: float) -> list[ImuSample | CameraFrame]:
         """Run physics for ``seconds`` (whole ticks) and return the events that arrived."""
-        for _ in range(max(0, int(round(seconds / PHYSICS_DT_S)))):
-            self._physics_tick()
+        self._run_ticks(max(0, int(round(seconds / PHYSICS_DT_S))))
         return self._deliver()
 
     def advance_to_frame(self) -> list[ImuSample | CameraFrame]:
         """Run physics until the next camera frame is due; return the events that arrived."""
-        due = self._next_frame
-        while self.time < due - 1e-9:
-            self._physics_tick()
+        due = self._next_frame - 1e-9
+        end = self._tick
+        while end * PHYSICS_DT_S < due:  # the first tick whose time is not before ``due``
+            end += 1
+        self._run_ticks(end - self._tick)
         return self._deliver()
 
     def step(self, action: np.ndarray) -> tuple[Observation, float, bool, dict[str, Any]]:
@@ -204,7 +202,8 @@ class BaseSim(ABC):
         """The camera image of the current state, without perturbation effects."""
         if self.camera is None:
             return np.zeros(self.image_shape, dtype=np.uint8)
-        return self.camera.render(self.data)
+        image = self.camera.render(self.data)
+        return image if self.context.fog_visibility_m is None else self._fog(image)
 
     def close(self) -> None:
         """Free the renderer."""
@@ -240,9 +239,37 @@ class BaseSim(ABC):
 
     # ----- internals --------------------------------------------------------------------
     def _physics_tick(self) -> None:
-        self._apply_control(PHYSICS_DT_S)
-        mujoco.mj_step(self.model, self.data)
-        self._tick += 1
+        """One physics tick and whatever falls due on it."""
+        self._run_ticks(1)
+
+    def _run_ticks(self, count: int) -> None:
+        """Run ``count`` physics ticks; sensors, task checks and the shift onset on their ticks.
+
+        Between two ticks on which something falls due, a tick is only the control hook and
+        ``mj_step``: the schedule is worked out as tick numbers once per event, not per tick.
+        """
+        model, data, step, control = self.model, self.data, mujoco.mj_step, self._apply_control
+        end = self._tick + count
+        while self._tick < end:
+            due = self._next_due_tick()
+            for _ in range(min(due, end) - self._tick):
+                control(PHYSICS_DT_S)
+                step(model, data)
+                self._tick += 1
+            if self._tick == due:
+                self._on_due_tick()
+
+    def _next_due_tick(self) -> int:
+        """The next tick on which the onset, the IMU, a task check or the camera falls due."""
+        tick = self._tick + 1
+        task = -(-tick // self._ticks_per_task) * self._ticks_per_task
+        due = min(task, _due_tick(self._next_imu, tick), _due_tick(self._next_frame, tick))
+        if not self.shift_started:
+            due = min(due, _due_tick(self.perturbation.onset_s, tick))
+        return due
+
+    def _on_due_tick(self) -> None:
+        """Onset, IMU sample, task check and frame of the current tick, in that order."""
         now = self.time + 1e-9
         if not self.shift_started and now >= self.perturbation.onset_s:
             self._start_shift()
@@ -332,22 +359,120 @@ class BaseSim(ABC):
                 self.model.body_mass[body] *= scale
                 self.model.body_inertia[body] *= scale
 
+    # ----- appearance: ground, sky, light, fog, distractors (the context around the cue) -----
+    def _setup_appearance(self) -> None:
+        """Textures and lights as compiled; the episode's context is applied at reset."""
+        self._ground_tex = self.model.texture("ground").id
+        self._sky_tex = self.model.texture("sky").id
+        self._floor_far = self._geom_id("floor_far")
+        self.randomisation = None  # a SceneRandomisation: a new context every episode
+        self.context = self.perturbation.scene  # the scene's look in this episode
+        self._ground_key = (self.context.ground, self.context.ground_rgb)
+        self._ground_base = paint_ground(
+            self.context.ground, GROUND_TEXTURE_PX, GROUND_EXTENT_M, rgb=self.context.ground_rgb
+        )
+        self._sky_compiled = self._texture_view(self._sky_tex).copy()
+        self._sky_levels = sky_levels(self._sky_compiled, *SKY_RGB)
+        self._sky_base = self._sky_texture(self.context.sky_rgb)
+        self._light_base = (self.model.light_diffuse.copy(), self.model.light_ambient.copy())
+        self._light_jitter = 1.0
+        self._rays: np.ndarray | None = None
+
+    def set_scene_randomisation(self, randomisation) -> None:
+        """Draw the ground, sky, light, fog and distractors of every episode from ``randomisation``.
+
+        The draw depends only on the episode seed (the track, target and everything else
+        drawn from the seed stay those of the nominal episode); lane and target colours are
+        left to the perturbation. ``None`` switches back to the perturbation's own scene.
+        """
+        if (
+            randomisation is not None
+            and randomisation.max_distractors > self.perturbation.scene.distractors
+        ):
+            raise ValueError(
+                f"scene randomisation {randomisation.name!r} draws up to "
+                f"{randomisation.max_distractors} distractors but this simulator has "
+                f"{self.perturbation.scene.distractors}: build it with scene.distractors >= "
+                f"{randomisation.max_distractors} (sim.randomisation.randomised_sim does)"
+            )
+        self.randomisation = randomisation
+
     def _jitter_appearance(self, rng: np.random.Generator) -> None:
-        """Nominal randomisation (lighting and ground tint), then the light multiplier."""
+        """This episode's context (the perturbation's scene, or a randomised draw), then light."""
         self._light_jitter = rng.uniform(0.85, 1.15)
         self.model.mat_rgba[self.model.material("ground").id, :3] = rng.uniform(0.92, 1.0, 3)
+        if self.randomisation is None:
+            self.context = self.perturbation.scene
+        else:
+            self.context = dataclasses.replace(
+                self.perturbation.scene, **self.randomisation.draw(self.seed)
+            )
+            self._light_jitter = self.context.light  # the draw replaces the nominal jitter
+        key = (self.context.ground, self.context.ground_rgb)
+        if key != self._ground_key:  # the rover paints its lane over this base at reset
+            self._ground_key = key
+            self._ground_base = paint_ground(key[0], GROUND_TEXTURE_PX, GROUND_EXTENT_M, rgb=key[1])
+            self._texture_view(self._ground_tex)[:] = self._ground_base
+            self._upload(self._ground_tex)
+        mean = ground_mean_rgb(key[0]) if key[1] is None else key[1]
+        self.model.geom_rgba[self._floor_far, :3] = mean
+        self._sky_base = self._sky_texture(self.context.sky_rgb)
         self._apply_light()
 
+    def _sky_texture(self, top_rgb) -> np.ndarray:
+        """The compiled sky gradient, or one from ``top_rgb`` to a paler horizon of it."""
+        if top_rgb is None:
+            return self._sky_compiled
+        top = np.asarray(top_rgb, dtype=np.float32)
+        return recolour_sky(self._sky_levels, top, 0.4 * top + 0.6 * top.max())
+
     def _apply_light(self) -> None:
-        """Lights and sky under the acting scene's light multiplier."""
+        """Lights and sky under the acting scene's light multiplier and the episode's colour."""
         scale = self.active.scene.light
         light = scale * self._light_jitter
+        tint = np.ones(3) if self.context.light_rgb is None else np.asarray(self.context.light_rgb)
         diffuse, ambient = self._light_base
-        self.model.light_diffuse[:] = diffuse * light
-        self.model.light_ambient[:] = ambient * min(light, 1.5)
+        self.model.light_diffuse[:] = diffuse * light * tint
+        self.model.light_ambient[:] = ambient * min(light, 1.5) * tint
         sky = np.clip(self._sky_base * min(scale, 1.2), 0, 255)
         self._texture_view(self._sky_tex)[:] = sky.astype(np.uint8)
         self._upload(self._sky_tex)
+
+    def _fog(self, image: np.ndarray) -> np.ndarray:
+        """Blend each pixel toward the lit fog colour by the distance its camera ray travels."""
+        cam = self.camera_id
+        if self._rays is None:
+            self._rays = camera_rays(self.model.cam_fovy[cam], *self.image_shape[:2])
+        directions = self._rays @ self.data.cam_xmat[cam].reshape(3, 3).T
+        distance = np.empty(len(directions))
+        hit = np.empty(len(directions), dtype=np.int32)
+        mujoco.mj_multiRay(
+            self.model,
+            self.data,
+            self.data.cam_xpos[cam].copy(),
+            directions.reshape(-1),
+            _SCENE_GROUPS,
+            1,
+            -1,
+            hit,
+            distance,
+            None,
+            len(directions),
+            FOG_SKY_M,
+        )
+        # no hit: the sky, seen through a fog layer FOG_LAYER_M deep (thin overhead)
+        up = np.maximum(directions[:, 2], 1e-3)
+        distance = np.where(hit < 0, np.minimum(FOG_LAYER_M / up, FOG_SKY_M), distance)
+        light = self.active.scene.light * self._light_jitter
+        tint = np.ones(3) if self.context.light_rgb is None else np.asarray(self.context.light_rgb)
+        colour = np.clip(HAZE_RGB * tint * min(light, 1.2), 0.0, 1.0)
+        depth = distance.reshape(self.image_shape[:2])
+        return apply_fog(image, depth, self.context.fog_visibility_m, colour)
+
+    @property
+    def camera_id(self) -> int:
+        """Model id of the robot's front camera."""
+        return mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_CAMERA, "front")
 
     def _place_distractors(self, rng: np.random.Generator, positions: np.ndarray) -> None:
         """Put each distractor at a position with a random vivid colour and size."""
@@ -356,12 +481,24 @@ class BaseSim(ABC):
             size = rng.uniform(0.12, 0.35)
             self.model.geom_size[geom] = (size, size, size)
             placed = (position[0], position[1], position[2] + size)
-            if not self.shift_started:  # wait below the ground until the shift starts
+            if i >= self.context.distractors:  # a randomised episode shows fewer than it has
+                placed = (position[0], position[1], HIDDEN_Z_M)
+            elif not self.shift_started:  # wait below the ground until the shift starts
                 self._distractors.append((body, placed))
                 placed = (position[0], position[1], HIDDEN_Z_M)
             self.model.body_pos[body] = placed
             hsv_rgb = _hue_to_rgb(rng.uniform(0.0, 1.0))
             self.model.geom_rgba[geom] = (*hsv_rgb, 1.0)
+
+
+def _due_tick(due_s: float, first: int) -> int:
+    """The first tick >= ``first`` whose time (+1e-9, as the loop compares) reaches ``due_s``."""
+    tick = max(first, math.ceil(due_s / PHYSICS_DT_S) - 1)
+    while tick > first and (tick - 1) * PHYSICS_DT_S + 1e-9 >= due_s:
+        tick -= 1
+    while tick * PHYSICS_DT_S + 1e-9 < due_s:
+        tick += 1
+    return tick
 
 
 def _ticks(rate_hz: float, what: str) -> int:
