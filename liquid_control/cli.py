@@ -11,6 +11,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "collect": ("liquid_control.learn.collect", "record expert demonstrations as rosbag2"),
     "train": ("liquid_control.learn.train", "train a policy from a YAML config"),
     "eval": ("liquid_control.learn.evaluate", "closed-loop evaluation, nominal and shifted"),
+    "finetune": ("liquid_control.learn.finetune", "fine-tune a model on operator corrections"),
     "export": (
         "liquid_control.export.cli",
         "export a model (ONNX, C99 float/int8) or ship a training run, and check it",
@@ -20,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "calibrate a model's OOD guardian on nominal episodes (writes guardian.json)",
     ),
     "inspect": ("liquid_control.inspect.cli", "wiring diagram, neuron traces, saliency"),
+    "study": ("liquid_control.study.cli", "the architecture study: tune, train, evaluate, verdict"),
     "monitor": ("liquid_control.nodes.monitor", "live terminal view of ~/neurons"),
     "bench": ("liquid_control.bench", "benchmarks (ratios vs references in the same run)"),
     "ament-prefix": ("liquid_control.ament_prefix", "make a pip install findable by launch_ros"),

@@ -59,6 +59,7 @@ class _CoreGraph(nn.Module):
 def export_onnx(policy: LiquidNetwork, model_dir: str | Path) -> dict[str, Path]:
     """Save ``policy`` to ``model_dir`` and add encoder.onnx + core.onnx with their sha256."""
     kept = _c_exports(Path(model_dir))
+    provenance = _provenance(Path(model_dir))
     model_dir = save_policy(policy, model_dir)
     image = _example_image(policy)
     step_args = (torch.zeros(1, policy.config.feature_dim), *_example_state(policy))
@@ -71,8 +72,21 @@ def export_onnx(policy: LiquidNetwork, model_dir: str | Path) -> dict[str, Path]
     config = model_config(policy, weights, sums)
     if kept and kept[0] == weights:  # the C libraries were generated from these same weights
         config["c_exports"] = kept[1]
+    if provenance and provenance[0] == weights:  # e.g. a fine-tune's parent and bags
+        config["provenance"] = provenance[1]
     write_meta(model_dir, config)
     return paths
+
+
+def _provenance(model_dir: Path) -> tuple[str, dict] | None:
+    """(weights sha256, provenance) recorded in an existing config.json, if any."""
+    try:
+        meta = json.loads((model_dir / CONFIG_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or not meta.get("provenance"):
+        return None
+    return meta.get("weights_sha256", ""), meta["provenance"]
 
 
 def _c_exports(model_dir: Path) -> tuple[str, dict] | None:
