@@ -42,6 +42,18 @@ class FirstOrderLag:
         self.value += self._alpha[1] * (np.asarray(target) - self.value)
         return self.value
 
+    def advance(self, target: list[float], dt: float) -> list[float]:
+        """``__call__`` on plain floats (the same arithmetic; ~10x cheaper for 2-4 values)."""
+        if self.tau_s == 0:
+            self.value[:] = target
+            return list(target)
+        if dt != self._alpha[0]:
+            self._alpha = (dt, 1.0 - math.exp(-dt / self.tau_s))
+        alpha = self._alpha[1]
+        out = [v + alpha * (t - v) for v, t in zip(self.value.tolist(), target, strict=True)]
+        self.value[:] = out
+        return out
+
 
 class DiffDriveController:
     """gz DiffDrive: clamp (v, w) in speed and acceleration, then convert to wheel speeds."""
@@ -59,20 +71,21 @@ class DiffDriveController:
     def wheel_speeds(self, command: np.ndarray, dt: float) -> np.ndarray:
         """Left and right wheel angular velocity targets (rad/s) for a (linear_x, angular_z)."""
         s = self.spec
+        last_linear, last_angular = self._last.tolist()
         linear = _step_toward(
-            self._last[0],
+            last_linear,
             _clamp(command[0], s.max_linear_velocity_mps),
             s.max_linear_accel_mps2 * dt,
         )
         angular = _step_toward(
-            self._last[1],
+            last_angular,
             _clamp(command[1], s.max_angular_velocity_radps),
             s.max_angular_accel_radps2 * dt,
         )
         self._last[:] = linear, angular
-        half = s.wheel_separation_m / 2
-        wheels = np.array([linear - angular * half, linear + angular * half]) / s.wheel_radius_m
-        return self._lag(wheels, dt).copy()
+        half, radius = s.wheel_separation_m / 2, s.wheel_radius_m
+        wheels = [(linear - angular * half) / radius, (linear + angular * half) / radius]
+        return np.array(self._lag.advance(wheels, dt))
 
 
 def _clamp(value: float, limit: float) -> float:
@@ -114,6 +127,7 @@ class MulticopterVelocityController:
         self.spec = spec
         self.mass_kg = spec.mass_kg if mass_kg is None else mass_kg
         self._lag = FirstOrderLag(ROTOR_TIME_CONSTANT_S + motor_lag_s, 4)
+        self._limits = (*spec.max_linear_velocity_mps, spec.max_yaw_rate_radps)
 
     def reset(self) -> None:
         """Rotors back to hover thrust, no torque."""
@@ -134,27 +148,54 @@ class MulticopterVelocityController:
         dt: float,
     ) -> tuple[float, np.ndarray]:
         """Collective thrust (N, along body z) and body torques (N m) after rotor lag."""
+        # plain floats throughout: this runs at 250 Hz, where NumPy's per-call cost on
+        # 3-vectors was most of the simulator's time (same equations as the matrix form)
         s = self.spec
-        cmd = self.clip_command(command)
-        yaw = yaw_of(rotation)
-        c, si = np.cos(yaw), np.sin(yaw)
-        heading = np.array([[c, -si, 0.0], [si, c, 0.0], [0.0, 0.0, 1.0]])
-        accel = np.asarray(s.velocity_gain) * (heading @ cmd[:3] - velocity_world)
-        limit = np.asarray(s.max_linear_accel_mps2)
-        accel = np.clip(accel, -limit, limit)
-        force = self.mass_kg * (accel + np.array([0.0, 0.0, GRAVITY]))
-        b3 = force / math.sqrt(force @ force)
-        b2 = _cross(b3, np.array([c, si, 0.0]))
-        b2 /= math.sqrt(b2 @ b2)
-        desired = np.column_stack((_cross(b2, b3), b2, b3))
-        error_matrix = 0.5 * (desired.T @ rotation - rotation.T @ desired)
-        attitude_error = np.array([error_matrix[2, 1], error_matrix[0, 2], error_matrix[1, 0]])
-        rate_desired = rotation.T @ desired @ np.array([0.0, 0.0, cmd[3]])
-        rate_error = np.asarray(omega_body) - rate_desired
-        torque = (
-            -np.asarray(s.attitude_gain) * attitude_error
-            - np.asarray(s.angular_rate_gain) * rate_error
+        c0, c1, c2, c3 = (
+            min(max(float(v), -limit), limit)
+            for v, limit in zip(command, self._limits, strict=True)
         )
-        thrust = float(np.clip(force @ rotation[:, 2], 0.0, 2.5 * self.mass_kg * GRAVITY))
-        lagged = self._lag(np.array([thrust, *torque]), dt)
-        return float(lagged[0]), lagged[1:].copy()
+        r00, r01, r02, r10, r11, r12, r20, r21, r22 = np.ravel(rotation).tolist()
+        vx, vy, vz = np.ravel(velocity_world).tolist()
+        wx, wy, wz = np.ravel(omega_body).tolist()
+        yaw = math.atan2(r10, r00)
+        c, si = math.cos(yaw), math.sin(yaw)
+        # velocity error (command rotated from the heading frame) -> clipped acceleration
+        gx, gy, gz = s.velocity_gain
+        ax, ay, az = s.max_linear_accel_mps2
+        accel = (
+            min(max(gx * ((c * c0 - si * c1) - vx), -ax), ax),
+            min(max(gy * ((si * c0 + c * c1) - vy), -ay), ay),
+            min(max(gz * (c2 - vz), -az), az),
+        )
+        m = self.mass_kg
+        fx, fy, fz = m * accel[0], m * accel[1], m * (accel[2] + GRAVITY)
+        norm = math.sqrt(fx * fx + fy * fy + fz * fz)
+        b3x, b3y, b3z = fx / norm, fy / norm, fz / norm
+        b2x, b2y, b2z = -b3z * si, b3z * c, b3x * si - b3y * c  # b3 x (cos, sin, 0)
+        norm = math.sqrt(b2x * b2x + b2y * b2y + b2z * b2z)
+        b2x, b2y, b2z = b2x / norm, b2y / norm, b2z / norm
+        b1x, b1y, b1z = b2y * b3z - b2z * b3y, b2z * b3x - b2x * b3z, b2x * b3y - b2y * b3x
+        # attitude error: vee(0.5 (D^T R - R^T D)), with D = [b1 b2 b3], R's columns r0..r2
+        d1_r2 = b2x * r02 + b2y * r12 + b2z * r22
+        d2_r1 = b3x * r01 + b3y * r11 + b3z * r21
+        d2_r0 = b3x * r00 + b3y * r10 + b3z * r20
+        d0_r2 = b1x * r02 + b1y * r12 + b1z * r22
+        d0_r1 = b1x * r01 + b1y * r11 + b1z * r21
+        d1_r0 = b2x * r00 + b2y * r10 + b2z * r20
+        attitude_error = (0.5 * (d2_r1 - d1_r2), 0.5 * (d0_r2 - d2_r0), 0.5 * (d1_r0 - d0_r1))
+        # desired body rates R^T D (0, 0, yaw rate) = (R^T b3) yaw rate
+        rate_error = (
+            wx - d2_r0 * c3,
+            wy - d2_r1 * c3,
+            wz - (b3x * r02 + b3y * r12 + b3z * r22) * c3,
+        )
+        torque = [
+            -ka * e - kw * r
+            for ka, e, kw, r in zip(
+                s.attitude_gain, attitude_error, s.angular_rate_gain, rate_error, strict=True
+            )
+        ]
+        thrust = min(max(fx * r02 + fy * r12 + fz * r22, 0.0), 2.5 * m * GRAVITY)
+        lagged = self._lag.advance([thrust, *torque], dt)
+        return lagged[0], np.array(lagged[1:])

@@ -65,13 +65,28 @@ class OffscreenCamera:
         # geom group 3 holds the robot's own body: hidden from its camera
         self._options = mujoco.MjvOption()
         self._options.geomgroup[3] = 0
-        self._image = np.empty((height, width, 3), dtype=np.uint8)
+        # the Renderer's own render() rebuilds its camera, copies the scene flags and flips
+        # the image in place each call; these are built once and used directly
+        self._camera = mujoco.MjvCamera()
+        self._camera.type = mujoco.mjtCamera.mjCAMERA_FIXED
+        self._camera.fixedcamid = self._camera_id
+        self._categories = int(mujoco.mjtCatBit.mjCAT_ALL)
+        self._buffer = np.empty((height, width, 3), dtype=np.uint8)
 
     def render(self, data) -> np.ndarray:
         """Render the current state of ``data`` and return a fresh (H, W, 3) uint8 RGB image."""
-        self._renderer.update_scene(data, camera=self._camera_id, scene_option=self._options)
-        self._renderer.render(out=self._image)
-        return self._image.copy()
+        mujoco, renderer = self._mujoco, self._renderer
+        if renderer._mjr_context is None:
+            raise RuntimeError("render cannot be called after close")
+        scene, context = renderer.scene, renderer._mjr_context
+        mujoco.mjv_updateScene(
+            renderer.model, data, self._options, None, self._camera, self._categories, scene
+        )
+        if renderer._gl_context is not None:
+            renderer._gl_context.make_current()  # another renderer may have taken over
+        mujoco.mjr_render(renderer._rect, scene, context)
+        mujoco.mjr_readPixels(self._buffer, None, renderer._rect, context)
+        return self._buffer[::-1].copy()  # GL rows run bottom-up
 
     def upload_texture(self, texture_id: int) -> None:
         """Send an edited ``model.tex_data`` texture to the GL context."""

@@ -1,13 +1,28 @@
-"""The speed benchmark runs and reports against its in-run physics-only reference."""
+"""The speed benchmark runs and reports against physics alone, measured in the same run."""
 
 from __future__ import annotations
 
-from liquid_control.sim.benchmark import format_table, measure
+import pytest
+
+from liquid_control.sim.benchmark import PHYSICS, TARGET_RTF, format_table, run
 
 
-def test_benchmark_rows_and_table():
-    rows = [measure("rover", 64, 48, 0.5, render=False), measure("rover", 64, 48, 0.5)]
-    assert [r["camera"] for r in rows] == ["none", "64x48"]
+def test_benchmark_rows_ratios_and_table():
+    rows = run(0.5, sizes=((64, 48),), repeats=1, robots=("rover",))
+    assert [r["camera"] for r in rows] == [PHYSICS, "no camera", "64x48"]
     assert all(r["rtf_wall"] > 0 and r["rtf_cpu"] > 0 for r in rows)
+    physics, no_camera, full = rows
+    assert physics["vs_physics"] == pytest.approx(1.0)
+    # the expert's time is left out of 'sim only', never added
+    assert full["rtf_sim_cpu"] >= full["rtf_cpu"]
+    assert full["vs_physics"] == pytest.approx(full["rtf_sim_cpu"] / physics["rtf_cpu"])
     table = format_table(rows)
-    assert "| rover | none |" in table and "1.00" in table and ">= 10x" in table
+    assert "| rover | physics |" in table and "| 1.00 |" in table
+    assert f">= {TARGET_RTF:g}x" in table
+
+
+def test_benchmark_rejects_bad_settings():
+    with pytest.raises(ValueError, match="repeats"):
+        run(0.5, repeats=0)
+    with pytest.raises(ValueError, match="robot"):
+        run(0.5, repeats=1, robots=("boat",))
