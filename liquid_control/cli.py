@@ -12,6 +12,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("liquid_control.learn.train", "train a policy from a YAML config"),
     "eval": ("liquid_control.learn.evaluate", "closed-loop evaluation, nominal and shifted"),
     "finetune": ("liquid_control.learn.finetune", "fine-tune a model on operator corrections"),
+    "adapt": ("liquid_control.learn.adapt", "rounds of simulated-operator corrections + finetune"),
     "export": (
         "liquid_control.export.cli",
         "export a model (ONNX, C99 float/int8) or ship a training run, and check it",
