@@ -16,7 +16,7 @@ import numpy as np
 
 from liquid_control.interface.robots import DRONE, DroneSpec
 from liquid_control.sim.base import BaseSim
-from liquid_control.sim.controllers import MulticopterVelocityController
+from liquid_control.sim.controllers import MulticopterVelocityController, yaw_of
 from liquid_control.sim.mjcf import MAX_OBSTACLES, drone_xml
 from liquid_control.sim.perturbations import Perturbation
 
@@ -29,6 +29,19 @@ TIMEOUT_S = 15.0
 DRAG_N_PER_MPS = 0.3  # linear aerodynamic drag; wind pushes through it
 GUST_TIME_S = 1.0  # correlation time of gusts
 CONTROL_DECIMATION = 2  # the flight controller runs at 250 Hz, every other physics step
+# memory tasks (scene.occlusion_s, scene.cue_s): the drone must hover while it is shown
+# what to do, within these limits of its start pose, else it fails ("left_early")
+HOLD_RADIUS_M = 0.5
+HOLD_YAW_RAD = 0.35
+PREVIEW_S = 1.0  # occlusion task: the ball is seen this long before it vanishes
+REVEAL_WINDOW_S = 2.0  # occlusion task: it reappears this long before the timeout
+AFTER_GO_S = 10.0  # cue-then-go task: time allowed after the go signal
+CUE_RGB = TARGET_RGB  # the lit ball; both turn this colour at "go"
+IDLE_RGB = (0.55, 0.55, 0.55)  # an unlit ball
+POST_RGB = (0.95, 0.95, 0.95)  # probe marker (scene.spurious_cue): a white post
+POST_BEHIND_M = 0.8  # behind the ball, along the line from the start
+POST_MOVED_RAD = 0.6  # test variant: this far in bearing from the ball, toward the heading
+ROVER_ONLY_KEYS = ("lane_gap_m", "fork_cue_m")
 
 
 class DroneSim(BaseSim):
@@ -60,6 +73,17 @@ class DroneSim(BaseSim):
         self._texture_view(self._ground_tex)[:] = self._ground_base
         self._upload(self._ground_tex)
         self._gust = np.zeros(3)
+        self._decoy_body, self._decoy_geom = (
+            self._body_id("prop_sphere_0"),
+            self._geom_id("prop_sphere_0"),
+        )
+        self._post_body, self._post_geom = self._body_id("prop_box_0"), self._geom_id("prop_box_0")
+        self.model.geom_size[self._decoy_geom] = self.model.geom_size[self._target_geom]
+        self._hold_until, self._timeout_s = 0.0, TIMEOUT_S
+        self._branch = 0
+        self._post_with_target = False
+        self.choice: int | None = None  # fix the task's binary choice (see ``task_choice``)
+        _check_task_keys(self.perturbation)
         self.enabled = True  # like MulticopterVelocityControl's enable topic: False cuts the rotors
 
     @property
@@ -72,6 +96,7 @@ class DroneSim(BaseSim):
         return [(centre, POLE_RADIUS_M) for centre in self._obstacles]
 
     def _reset_task(self, scene: np.random.Generator, distract: np.random.Generator) -> None:
+        keys = self.perturbation.scene
         height, yaw = scene.uniform(1.2, 1.8), scene.uniform(-math.pi, math.pi)
         self.data.qpos[self._qpos : self._qpos + 7] = (
             0.0,
@@ -82,26 +107,143 @@ class DroneSim(BaseSim):
             0.0,
             math.sin(yaw / 2),
         )
-        distance, bearing = scene.uniform(4.0, 8.0), yaw + scene.uniform(-0.45, 0.45)
-        direction = np.array([math.cos(bearing), math.sin(bearing)])
-        target = np.array([*(distance * direction), scene.uniform(1.0, 2.0)])
+        heading = np.array([math.cos(yaw), math.sin(yaw)])
+        self._colours = {}
+        if keys.cue_s is not None:
+            target, direction, distance = self._cue_go_layout(scene, yaw)
+        elif keys.occlusion_s is not None:
+            target, direction, distance = self._occlusion_layout(scene, yaw)
+        else:  # the reactive task (draws unchanged since the first version)
+            distance, bearing = scene.uniform(4.0, 8.0), yaw + scene.uniform(-0.45, 0.45)
+            direction = np.array([math.cos(bearing), math.sin(bearing)])
+            target = np.array([*(distance * direction), scene.uniform(1.0, 2.0)])
+            self._branch = 0 if bearing >= yaw else 1
         self.model.body_pos[self._target_body] = target
         rgb = self.perturbation.scene.target_rgb
         jitter = np.clip(np.asarray(TARGET_RGB) + scene.uniform(-0.06, 0.06, 3), 0, 1)
-        self.model.geom_rgba[self._target_geom, :3] = jitter if rgb is None else rgb
-        self._obstacles = self._draw_obstacles(scene, direction, distance)
+        self._target_rgb = jitter if rgb is None else np.asarray(rgb)
+        self.model.geom_rgba[self._target_geom, :3] = self._target_rgb
+        if keys.cue_s is None and keys.occlusion_s is None:
+            self._obstacles = self._draw_obstacles(scene, direction, distance)
+        else:  # outside the wedge of possible targets: the poles tell nothing of the answer
+            self._obstacles = self._draw_side_poles(scene, heading, distance)
         for i, body in enumerate(self._obstacle_bodies):
             xy = self._obstacles[i] if i < len(self._obstacles) else (0.0, 0.0)
             self.model.body_pos[body] = (*xy, 0.0 if i < len(self._obstacles) else -50.0)
+        self._place_post(scene, yaw, target)
+        self._target_start = target.copy()
+        self._target_velocity = np.zeros(3)
+        if keys.target_speed_mps > 0:  # sideways to the first line of sight, either way
+            side = scene.choice((-1.0, 1.0)) * keys.target_speed_mps
+            self._target_velocity[:2] = side * np.array([-direction[1], direction[0]])
         self._place_distractors(distract, self._distractor_positions(distract, direction, distance))
         self.controller.reset()
         self._control_phase = 0
         self._gust[:] = 0.0
         self._start = np.array([0.0, 0.0, height])
+        self._start_yaw = yaw
         self._initial_distance = float(np.linalg.norm(target - self._start))
         self._distance = self._min_distance = self._initial_distance
         self._outcome: dict[str, Any] = {"success": False, "collision": False, "timeout": False}
+        if self._hold_until > 0:
+            self._outcome["left_early"] = False
+        if keys.cue_s is not None:
+            self._outcome["wrong_target"] = False
         self._time_to_goal = math.nan
+        self._show(0.0)
+
+    def _occlusion_layout(self, scene: np.random.Generator, yaw: float):
+        """A ball 4-7 m away, 0.1-0.45 rad left or right of the heading (the choice)."""
+        distance, offset, z = scene.uniform(4.0, 7.0), scene.uniform(0.1, 0.45), scene.uniform(1, 2)
+        self._branch = self._choose(scene)
+        bearing = yaw + (offset if self._branch == 0 else -offset)
+        direction = np.array([math.cos(bearing), math.sin(bearing)])
+        self._hold_until = PREVIEW_S
+        self._timeout_s = PREVIEW_S + self.perturbation.scene.occlusion_s + REVEAL_WINDOW_S
+        return np.array([*(distance * direction), z]), direction, distance
+
+    def _cue_go_layout(self, scene: np.random.Generator, yaw: float):
+        """Two balls, one each side of the heading; the choice says which one is the goal."""
+        distances, offsets = scene.uniform(4.0, 7.0, 2), scene.uniform(0.25, 0.45, 2)
+        heights = scene.uniform(1.0, 2.0, 2)
+        balls = []
+        for distance, offset, z, side in zip(distances, offsets, heights, (1.0, -1.0), strict=True):
+            bearing = yaw + side * offset
+            balls.append(np.array([distance * math.cos(bearing), distance * math.sin(bearing), z]))
+        self._branch = self._choose(scene)
+        target, decoy = balls[self._branch], balls[1 - self._branch]
+        self.model.body_pos[self._decoy_body] = decoy
+        keys = self.perturbation.scene
+        self._hold_until = keys.cue_s + keys.cue_delay_s
+        self._timeout_s = self._hold_until + AFTER_GO_S
+        direction = target[:2] / np.linalg.norm(target[:2])
+        return target, direction, float(np.mean(distances))
+
+    def _choose(self, scene: np.random.Generator) -> int:
+        """The episode's binary choice (0 left, 1 right): drawn, unless ``self.choice`` fixes it."""
+        drawn = int(scene.integers(2))
+        return drawn if self.choice is None else int(self.choice)
+
+    def _place_post(self, scene: np.random.Generator, yaw: float, target: np.ndarray) -> None:
+        """Probe marker: a white post behind the ball, or (w.p. 1 - p) 0.6 rad away from it."""
+        agreement = self.perturbation.scene.spurious_cue
+        if agreement is None:
+            self.model.body_pos[self._post_body] = (0.0, 0.0, -50.0)
+            return
+        with_target = bool(scene.random() < agreement)
+        bearing = math.atan2(target[1], target[0])
+        if not with_target:  # toward the heading, so the post stays in view
+            offset = math.atan2(math.sin(bearing - yaw), math.cos(bearing - yaw))
+            bearing -= POST_MOVED_RAD if offset >= 0 else -POST_MOVED_RAD
+        reach = float(np.linalg.norm(target[:2])) + POST_BEHIND_M
+        half_height = 0.5 * (target[2] + 0.4)
+        xy = reach * np.array([math.cos(bearing), math.sin(bearing)])
+        self.model.body_pos[self._post_body] = (*xy, half_height)
+        self.model.geom_size[self._post_geom] = (0.06, 0.06, half_height)
+        self.model.geom_rgba[self._post_geom] = (*POST_RGB, 1.0)
+        self._post_with_target = with_target
+
+    def _draw_side_poles(self, rng: np.random.Generator, heading, distance) -> np.ndarray:
+        """2-5 poles outside the +-0.5 rad wedge ahead, where no target can be."""
+        normal = np.array([-heading[1], heading[0]])
+        count = int(rng.integers(2, MAX_OBSTACLES + 1))
+        along = rng.uniform(0.25, 0.8, count) * distance
+        lateral = rng.choice((-1.0, 1.0), count) * (
+            along * math.tan(0.5) + rng.uniform(0.6, 2.0, count)
+        )
+        return along[:, None] * heading + lateral[:, None] * normal
+
+    @property
+    def holding(self) -> bool:
+        """True while the task says hover in place (being shown the target or the cue)."""
+        return self.time < self._hold_until
+
+    @property
+    def hold_pose(self) -> np.ndarray:
+        """Where to hover while ``holding``: start x, y, z and yaw."""
+        return np.array([*self._start, self._start_yaw])
+
+    @property
+    def task_choice(self) -> int:
+        """This episode's binary choice (0: the goal is left of the start heading, 1: right).
+
+        Set ``sim.choice`` to 0 or 1 before ``reset`` to fix it in the memory tasks (paired
+        diagnostics: same seed, same scene, the other side); None draws it from the seed.
+        """
+        return self._branch
+
+    def _show(self, now: float) -> None:
+        """Colours and visibility of the balls at time ``now`` (memory tasks)."""
+        keys = self.perturbation.scene
+        rgba = self.model.geom_rgba
+        if keys.cue_s is not None:
+            go = now >= self._hold_until
+            cue = now < keys.cue_s
+            rgba[self._target_geom, :3] = self._target_rgb if (go or cue) else IDLE_RGB
+            rgba[self._decoy_geom] = (*(self._target_rgb if go else IDLE_RGB), 1.0)
+        elif keys.occlusion_s is not None:
+            hidden = PREVIEW_S <= now < PREVIEW_S + keys.occlusion_s
+            rgba[self._target_geom, 3] = 0.0 if hidden else 1.0
 
     def _draw_obstacles(self, rng: np.random.Generator, direction, distance) -> np.ndarray:
         """2-5 poles between start and target, each at least 0.6 m off the direct line."""
@@ -154,16 +296,38 @@ class DroneSim(BaseSim):
         )
 
     def _update_task(self) -> None:
+        now = self.time
+        if self._target_velocity.any():
+            self.model.body_pos[self._target_body] = (
+                self._target_start + self._target_velocity * now
+            )
+        if self._hold_until > 0:
+            self._show(now)
         position = self.data.qpos[self._qpos : self._qpos + 3]
         self._distance = float(np.linalg.norm(self.target_position - position))
         self._min_distance = min(self._min_distance, self._distance)
         if self._touches_something(position):
             self._outcome["collision"], self.done = True, True
+        elif self.holding and self._strayed(position):
+            self._outcome["left_early"], self.done = True, True
         elif self._distance < SUCCESS_RADIUS_M:
             self._outcome["success"], self.done = True, True
-            self._time_to_goal = self.time
-        elif self.time >= TIMEOUT_S:
+            self._time_to_goal = now
+        elif "wrong_target" in self._outcome and self._reached_decoy(position):
+            self._outcome["wrong_target"], self.done = True, True
+        elif now >= self._timeout_s:
             self._outcome["timeout"], self.done = True, True
+
+    def _strayed(self, position: np.ndarray) -> bool:
+        """Moved or turned away from the start pose while told to hover."""
+        rotation = self.data.xmat[self._root].reshape(3, 3)
+        turn = yaw_of(rotation) - self._start_yaw
+        turned = abs(math.atan2(math.sin(turn), math.cos(turn))) > HOLD_YAW_RAD
+        return turned or float(np.linalg.norm(position[:2] - self._start[:2])) > HOLD_RADIUS_M
+
+    def _reached_decoy(self, position: np.ndarray) -> bool:
+        decoy = self.model.body_pos[self._decoy_body]
+        return float(np.linalg.norm(decoy - position)) < SUCCESS_RADIUS_M
 
     def _touches_something(self, position: np.ndarray) -> bool:
         """Ground contact, a pole, or a crash tilt."""
@@ -189,3 +353,20 @@ class DroneSim(BaseSim):
             "time_s": self.time,
             "seed": self.seed,
         }
+
+
+def _check_task_keys(perturbation: Perturbation) -> None:
+    """Refuse rover task keys and incompatible drone task keys, naming them."""
+    scene = perturbation.scene
+    for key in ROVER_ONLY_KEYS:
+        if getattr(scene, key) is not None:
+            raise ValueError(f"perturbation key 'scene.{key}' is a rover task key; not a drone's")
+    if scene.cue_s is not None and scene.occlusion_s is not None:
+        raise ValueError("'scene.cue_s' and 'scene.occlusion_s' are two tasks; set one")
+    if scene.cue_delay_s and scene.cue_s is None:
+        raise ValueError("'scene.cue_delay_s' is the delay after a cue: it needs 'scene.cue_s'")
+    if scene.cue_s is not None and (scene.target_speed_mps or scene.spurious_cue is not None):
+        raise ValueError(
+            "'scene.target_speed_mps' and 'scene.spurious_cue' act on the single ball of the "
+            "target and occlusion tasks, not on the two balls of 'scene.cue_s'"
+        )

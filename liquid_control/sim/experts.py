@@ -48,8 +48,14 @@ def rover_expert(sim) -> np.ndarray:
 
 
 def drone_expert(sim) -> np.ndarray:
-    """Face the target and fly toward it along the clear heading nearest its bearing."""
+    """Face the target and fly toward it along the clear heading nearest its bearing.
+
+    While the task says hover (``sim.holding``: being shown the target or the cue), hold
+    the start pose instead.
+    """
     state = sim.state()
+    if getattr(sim, "holding", False):
+        return _hold(sim, state)
     to_target = sim.target_position - state.position
     distance = float(np.linalg.norm(to_target))
     horizontal = to_target[:2]
@@ -65,6 +71,16 @@ def drone_expert(sim) -> np.ndarray:
     yaw_rate = 2.0 * bearing if flat > 0.3 else 0.0
     command = np.array([body[0], body[1], 1.2 * to_target[2], yaw_rate])
     return sim.controller.clip_command(command)
+
+
+def _hold(sim, state) -> np.ndarray:
+    """Hover at the start pose: velocity toward it, no turning."""
+    error = sim.hold_pose[:3] - state.position
+    yaw = state.yaw
+    c, s = math.cos(yaw), math.sin(yaw)
+    body = np.array([c * error[0] + s * error[1], -s * error[0] + c * error[1]])
+    turn = math.atan2(math.sin(sim.hold_pose[3] - yaw), math.cos(sim.hold_pose[3] - yaw))
+    return sim.controller.clip_command(np.array([*body, 1.2 * error[2], 2.0 * turn]))
 
 
 def _clear_heading(xy: np.ndarray, bearing: float, reach: float, obstacles) -> float:

@@ -82,6 +82,22 @@ def distractor_bodies(count: int) -> str:
     )
 
 
+def task_props(spheres: int, boxes: int) -> str:
+    """Task objects (cue signs, decoy targets, probe markers) parked below the ground.
+
+    The task code (sim/rover.py, sim/drone.py) places, sizes and colours them per episode.
+    """
+    shapes = [("sphere", i) for i in range(spheres)] + [("box", i) for i in range(boxes)]
+    return "".join(
+        f"""    <body name="prop_{kind}_{i}" pos="0 0 -50">
+      <geom name="prop_{kind}_{i}" type="{kind}" size="0.1 0.1 0.1" rgba="0.5 0.5 0.5 1"
+            contype="0" conaffinity="0"/>
+    </body>
+"""
+        for kind, i in shapes
+    )
+
+
 def camera_element(camera: CameraSpec) -> str:
     """A MuJoCo camera looking along body +x, pitched down, with gz's horizontal FOV."""
     p = camera.pitch_down_rad
@@ -137,6 +153,7 @@ def rover_xml(spec: RoverSpec, ground: str, distractors: int) -> str:
       <site name="imu" pos="0 0 0"/>
 {camera_element(spec.camera)}{wheels}    </body>
 """
+        + task_props(0, 3)
         + distractor_bodies(distractors)
         + """  </worldbody>
   <actuator>
@@ -186,6 +203,7 @@ def drone_xml(spec: DroneSpec, ground: str, distractors: int) -> str:
     </body>
 """
         + obstacles
+        + task_props(1, 1)
         + distractor_bodies(distractors)
         + "  </worldbody>\n"
         + imu_sensors()

@@ -77,6 +77,24 @@ class ScenePerturbation:
     distractors: int = _num(0, 20, 0, integer=True)  # extra objects never seen in training
     target_rgb: Vec3 | None = _rgb()  # drone target colour
     lane_rgb: Vec3 | None = _rgb()  # rover lane marking colour
+    # task layouts (sim/tasks.py, config/tasks/, docs/tasks.md); None: the reactive task
+    lane_gap_m: float | None = field(  # rover: a 90-degree corner whose marks end, gap length
+        default=None, metadata={"range": (3.0, 15.0), "optional": True}
+    )
+    fork_cue_m: float | None = field(  # rover: a Y fork this far after a sign naming the branch
+        default=None, metadata={"range": (2.0, 15.0), "optional": True}
+    )
+    cue_s: float | None = field(  # drone: one of two targets lit this long while it hovers
+        default=None, metadata={"range": (0.2, 10.0), "optional": True}
+    )
+    cue_delay_s: float = _num(0.0, 20.0, 0.0)  # drone: hover this long after the cue, then go
+    occlusion_s: float | None = field(  # drone: target seen while hovering, then hidden this long
+        default=None, metadata={"range": (0.5, 20.0), "optional": True}
+    )
+    target_speed_mps: float = _num(0.0, 1.5, 0.0)  # drone: target drifts sideways at this speed
+    spurious_cue: float | None = field(  # probe: a marker sits with the right option w.p. this
+        default=None, metadata={"range": (0.0, 1.0), "optional": True}
+    )
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,36 @@ from liquid_control.sim.base import BaseSim
 from liquid_control.sim.controllers import DiffDriveController
 from liquid_control.sim.mjcf import GROUND_EXTENT_M, rover_xml
 from liquid_control.sim.perturbations import Perturbation
-from liquid_control.sim.textures import DEFAULT_LANE_RGB, LANE_HALF_WIDTH_M, paint_lane
-from liquid_control.sim.tracks import Track, TrackProjection, generate_track
+from liquid_control.sim.textures import (
+    DEFAULT_LANE_RGB,
+    LANE_HALF_WIDTH_M,
+    LINE_WIDTH_M,
+    paint_lane,
+    world_to_pixel,
+)
+from liquid_control.sim.tracks import (
+    Fork,
+    Track,
+    TrackProjection,
+    corner_track,
+    fork_tracks,
+    generate_track,
+)
 
 CRUISE_SPEED_MPS = 0.75  # the expert's speed on straights; sets the episode length
 TRACK_LENGTH_RANGE_M = (11.0, 14.0)  # about 15-19 s at cruise speed
 TIMEOUT_SPEED_MPS = 0.35  # slower than this on average is a failure
+# the lane-gap task (scene.lane_gap_m): marks end this far into the 90-degree corner
+GAP_START_INTO_CORNER_M = (0.3, 0.6)
+GOAL_AFTER_GAP_M = 2.0  # the goal lies this far into the marked lane after the gap
+# the fork task (scene.fork_cue_m): sign colour per branch (0 left, 1 right), probe marker
+SIGN_RGB = ((0.10, 0.30, 0.95), (0.90, 0.10, 0.80))  # blue: left, magenta: right
+SIGN_OFFSET_M = 0.8  # sign to the right of the centreline
+POLE_RGB = (0.55, 0.55, 0.55)
+MARKER_RGB = (1.0, 0.45, 0.0)  # an orange cone beside a branch entrance (scene.spurious_cue)
+MARKER_AFTER_FORK_M = 1.0
+MARKER_OFFSET_M = 0.75  # outward from the branch centreline
+DRONE_ONLY_KEYS = ("cue_s", "occlusion_s", "target_speed_mps")
 
 
 class RoverSim(BaseSim):
@@ -59,13 +83,33 @@ class RoverSim(BaseSim):
         self._slip_state = np.zeros(2)
         self._odom = np.zeros(3)
         self.track: Track | None = None
+        self._props = [
+            (self._body_id(f"prop_box_{i}"), self._geom_id(f"prop_box_{i}")) for i in range(3)
+        ]
+        self._marker_branch = -1
+        self.choice: int | None = None  # fix the task's binary choice (see ``choice``)
+        _check_task_keys(self.perturbation)
 
     def _reset_task(self, scene: np.random.Generator, distract: np.random.Generator) -> None:
-        length = scene.uniform(*TRACK_LENGTH_RANGE_M)
-        track = generate_track(scene, length)
-        # centre the track on the textured plane (world geoms cannot move after compile)
-        middle = 0.5 * (track.points.min(axis=0) + track.points.max(axis=0))
-        self.track = dataclasses.replace(track, points=track.points - middle)
+        keys = self.perturbation.scene
+        self._gap = (math.inf, math.inf)  # unmarked stretch (arc lengths) of the gap task
+        self._fork: Fork | None = None
+        self._branch = 0
+        if keys.lane_gap_m is not None:
+            track, painted = self._corner_layout(scene, keys.lane_gap_m)
+        elif keys.fork_cue_m is not None:
+            track, painted = self._fork_layout(scene, keys.fork_cue_m)
+        else:
+            track = generate_track(scene, scene.uniform(*TRACK_LENGTH_RANGE_M))
+            painted = [track]
+        # centre the scene on the textured plane (world geoms cannot move after compile)
+        everything = np.concatenate([t.points for t in painted])
+        middle = 0.5 * (everything.min(axis=0) + everything.max(axis=0))
+        self.track = _shifted(track, middle)
+        if self._fork is not None:
+            self._fork = dataclasses.replace(
+                self._fork, branches=tuple(_shifted(b, middle) for b in self._fork.branches)
+            )
         centre = np.zeros(2)
         lane = self.perturbation.scene.lane_rgb
         lane_rgb = np.clip(
@@ -77,8 +121,16 @@ class RoverSim(BaseSim):
         )
         texture = self._texture_view(self._ground_tex)
         texture[:] = self._ground_base
-        paint_lane(texture, self.track, centre, GROUND_EXTENT_M, tuple(lane_rgb))
+        if self._fork is not None:
+            self._paint_fork(texture, tuple(lane_rgb))
+            self._place_fork_props(scene)
+        else:
+            for part in painted:
+                paint_lane(
+                    texture, _shifted(part, middle), centre, GROUND_EXTENT_M, tuple(lane_rgb)
+                )
         self._upload(self._ground_tex)
+        length = self.track.goal_s_m - self.track.start_s_m
         start = self.track.index_at(self.track.start_s_m)
         heading = self.track.headings[start] + scene.uniform(-0.12, 0.12)
         lateral = scene.uniform(-0.12, 0.12)
@@ -101,6 +153,69 @@ class RoverSim(BaseSim):
         self._outcome: dict[str, Any] = {"success": False, "out_of_lane": False, "timeout": False}
         self._time_to_goal = math.nan
         self._timeout_s = length / TIMEOUT_SPEED_MPS
+        self._outcome.update({"wrong_branch": False} if self._fork is not None else {})
+
+    def _corner_layout(self, scene: np.random.Generator, gap_m: float) -> tuple[Track, list]:
+        """One 90-degree corner; the marks end a little into it and resume ``gap_m`` later."""
+        corner = corner_track(
+            scene, None if self.choice is None else 1 - 2 * self.choice, gap_m + 8
+        )
+        start = corner.start_s_m + scene.uniform(*GAP_START_INTO_CORNER_M)
+        self._gap = (start, start + gap_m)
+        track = dataclasses.replace(corner.track, goal_s_m=start + gap_m + GOAL_AFTER_GAP_M)
+        self._branch = 0 if corner.side > 0 else 1
+        end = float(track.arc_length[-1])
+        return track, [track.segment(0.0, start), track.segment(start + gap_m, end)]
+
+    def _fork_layout(self, scene: np.random.Generator, cue_m: float) -> tuple[Track, list]:
+        """A sign names the branch (0 left, 1 right) ``cue_m`` before a symmetric Y fork."""
+        self._fork = fork_tracks(scene, cue_m)
+        drawn = int(scene.integers(2))
+        self._branch = drawn if self.choice is None else int(self.choice)
+        return self._fork.branches[self._branch], list(self._fork.branches)
+
+    def _paint_fork(self, texture: np.ndarray, rgb: tuple) -> None:
+        """Trunk edges, each branch's outer edge, and its inner edge where it leaves the other lane."""
+        fork = self._fork
+        for i, branch in enumerate(fork.branches):
+            other = fork.branches[1 - i]
+            after = branch.arc_length >= fork.fork_s_m
+            outer, inner = (1.0, -1.0) if i == 0 else (-1.0, 1.0)
+            _paint_edge(texture, branch, outer, np.ones(len(after), bool), rgb)
+            edge = branch.points + inner * LANE_HALF_WIDTH_M * _normals(branch)
+            clear = _distance_to(other.points, edge) > LANE_HALF_WIDTH_M + LINE_WIDTH_M / 2
+            _paint_edge(texture, branch, inner, ~after | clear, rgb)
+
+    def _place_fork_props(self, scene: np.random.Generator) -> None:
+        """The cue sign beside the trunk and, for the probe, the marker at a branch entrance."""
+        fork = self._fork
+        trunk = fork.branches[0]
+        index = trunk.index_at(fork.sign_s_m)
+        heading = float(trunk.headings[index])
+        side = _normals(trunk)[index]
+        base = trunk.points[index] - SIGN_OFFSET_M * side
+        panel, pole, marker = (self._props[i] for i in range(3))
+        self._set_prop(pole, (*base, 0.1), (0.015, 0.015, 0.1), heading, POLE_RGB)
+        rgb = SIGN_RGB[self._branch]
+        self._set_prop(panel, (*base, 0.3), (0.015, 0.16, 0.1), heading, rgb)
+        agreement = self.perturbation.scene.spurious_cue
+        if agreement is None:
+            self._set_prop(marker, (0.0, 0.0, -50.0), (0.1, 0.1, 0.1), 0.0, MARKER_RGB)
+            return
+        with_choice = bool(scene.random() < agreement)
+        self._marker_branch = self._branch if with_choice else 1 - self._branch
+        branch = fork.branches[self._marker_branch]
+        index = branch.index_at(fork.fork_s_m + MARKER_AFTER_FORK_M)
+        outward = 1.0 if self._marker_branch == 0 else -1.0
+        xy = branch.points[index] + outward * MARKER_OFFSET_M * _normals(branch)[index]
+        self._set_prop(marker, (*xy, 0.15), (0.08, 0.08, 0.15), 0.0, MARKER_RGB)
+
+    def _set_prop(self, prop: tuple[int, int], xyz, half_sizes, yaw: float, rgb) -> None:
+        body, geom = prop
+        self.model.body_pos[body] = xyz
+        self.model.body_quat[body] = (math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2))
+        self.model.geom_size[geom] = half_sizes
+        self.model.geom_rgba[geom] = (*rgb, 1.0)
 
     def _on_settled(self) -> None:
         self._odom = np.zeros(3)
@@ -150,6 +265,15 @@ class RoverSim(BaseSim):
         )
 
     @property
+    def task_choice(self) -> int:
+        """This episode's binary choice: fork branch or corner side (0 left, 1 right).
+
+        Set ``sim.choice`` to 0 or 1 before ``reset`` to fix it (paired diagnostics:
+        same seed, same scene, the other choice); None draws it from the seed.
+        """
+        return self._branch
+
+    @property
     def projection(self) -> TrackProjection:
         """Where the rover is on the track (updated at IMU rate)."""
         return self._projection
@@ -164,6 +288,10 @@ class RoverSim(BaseSim):
         upright = self.data.xmat[self._root][8] > 0.5
         if offset > LANE_HALF_WIDTH_M or not upright:
             self._outcome["out_of_lane"], self.done = True, True
+            if self._fork is not None and self._projection.arc_length_m > self._fork.fork_s_m:
+                other = self._fork.branches[1 - self._branch]
+                gap = float(np.min(np.linalg.norm(other.points - xy, axis=1)))
+                self._outcome["wrong_branch"] = gap < LANE_HALF_WIDTH_M
         elif self._projection.arc_length_m >= self.track.goal_s_m:
             self._outcome["success"], self.done = True, True
             self._time_to_goal = self.time
@@ -188,3 +316,50 @@ class RoverSim(BaseSim):
             "time_s": self.time,
             "seed": self.seed,
         }
+
+
+def _check_task_keys(perturbation: Perturbation) -> None:
+    """Refuse drone task keys and incompatible rover task keys, naming them."""
+    scene = perturbation.scene
+    drone = [k for k in DRONE_ONLY_KEYS if getattr(scene, k) not in (None, 0.0)]
+    if drone or scene.cue_delay_s:
+        key = (drone or ["cue_delay_s"])[0]
+        raise ValueError(f"perturbation key 'scene.{key}' is a drone task key; the rover has none")
+    if scene.lane_gap_m is not None and scene.fork_cue_m is not None:
+        raise ValueError("'scene.lane_gap_m' and 'scene.fork_cue_m' are two tasks; set one")
+    if scene.spurious_cue is not None and scene.fork_cue_m is None:
+        raise ValueError(
+            "'scene.spurious_cue' marks one branch of the fork: it needs 'scene.fork_cue_m'"
+        )
+
+
+def _shifted(track: Track, offset: np.ndarray) -> Track:
+    """The same track moved by ``-offset``."""
+    return dataclasses.replace(track, points=track.points - offset)
+
+
+def _normals(track: Track) -> np.ndarray:
+    """Unit left normals of the centreline, (N, 2)."""
+    return np.stack((-np.sin(track.headings), np.cos(track.headings)), axis=1)
+
+
+def _distance_to(polyline: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Distance from each point to the nearest polyline sample (samples are 2 cm apart)."""
+    out = np.empty(len(points))
+    for lo in range(0, len(points), 256):  # chunks keep the pairwise matrix small
+        chunk = points[lo : lo + 256]
+        d = np.linalg.norm(polyline[None, :, :] - chunk[:, None, :], axis=2)
+        out[lo : lo + 256] = d.min(axis=1)
+    return out
+
+
+def _paint_edge(texture: np.ndarray, track: Track, side: float, keep: np.ndarray, rgb) -> None:
+    """Paint one edge line (side +1 left, -1 right) of the samples in ``keep``, like paint_lane."""
+    size_px = texture.shape[0]
+    step = 0.5 * GROUND_EXTENT_M / size_px
+    half_line = LINE_WIDTH_M / 2
+    lateral = side * LANE_HALF_WIDTH_M + np.arange(-half_line, half_line + 1e-9, step)
+    points, normals = track.points[keep], _normals(track)[keep]
+    xy = points[:, None, :] + lateral[None, :, None] * normals[:, None, :]
+    rows, cols = world_to_pixel(xy.reshape(-1, 2), np.zeros(2), GROUND_EXTENT_M, size_px)
+    texture[rows, cols] = (np.clip(np.asarray(rgb, dtype=float), 0.0, 1.0) * 255).astype(np.uint8)
