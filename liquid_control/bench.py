@@ -9,7 +9,14 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
 # Ordered: cheapest first. Each script prints its own table of ratios against a reference.
-SCRIPTS = ("bench_core.py", "bench_c.py", "bench_sim.py", "bench_node.py", "bench_deploy.py")
+SCRIPTS = (
+    "bench_core.py",
+    "bench_guardian.py",
+    "bench_c.py",
+    "bench_sim.py",
+    "bench_node.py",
+    "bench_deploy.py",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -88,13 +88,18 @@ GUARD_SHIFTS="config/perturbations/autumn.yaml config/perturbations/snow.yaml
   results/perturbations/heavy_rain.yaml results/guardian/night.yaml"
 mkdir -p runs/guardian
 for robot in drone rover; do
-  if [ "$robot" = drone ]; then onset=2; extra=config/perturbations/wind.yaml  # ~4.4 s episodes
-  else onset=6; extra=results/perturbations/white_lanes.yaml; fi                # ~17 s episodes
+  if [ "$robot" = drone ]; then  # ~4.4 s episodes
+    onset=2; n=${GUARD_EPISODES:-20}; n_onset=${GUARD_ONSET_EPISODES:-10}
+    extra=config/perturbations/wind.yaml
+  else  # ~17 s episodes, ~35 s when stopped: fewer per cell
+    onset=6; n=${GUARD_EPISODES:-12}; n_onset=${GUARD_ONSET_EPISODES:-8}
+    extra=results/perturbations/white_lanes.yaml
+  fi
   P=""; for s in $GUARD_SHIFTS $extra; do P="$P --perturb $s"; done
   out=results/guardian/closed_loop_$robot
   [ -f "$out.json" ] || liquid-control eval --guardian --task "$robot" \
-    --model "models/policies/${robot}_cfc_ncp" $P --onset "$onset" --episodes "$EPISODES" \
-    --onset-episodes "${ONSET_EPISODES:-10}" --nominal-episodes "${NOMINAL_EPISODES:-100}" \
+    --model "models/policies/${robot}_cfc_ncp" $P --onset "$onset" --episodes "$n" \
+    --onset-episodes "$n_onset" --nominal-episodes "${GUARD_NOMINAL_EPISODES:-100}" \
     --workers "$WORKERS" --cache "runs/guardian/closed_loop_$robot.jsonl" --no-progress \
     --json "$out.json" --md "$out.md" --plot "$out.png"
 done

@@ -169,6 +169,7 @@ def evaluate_guardian(
     cache: str | None = None,
     progress: bool = True,
     onset_episodes: int | None = None,
+    max_time_s: float = 60.0,
 ) -> dict:
     """Run (or resume) every episode and return the per-(model, condition) measurements."""
     from liquid_control.learn.evaluate import model_info, model_label
@@ -191,7 +192,8 @@ def evaluate_guardian(
     def jobs(m: str, c: Condition, guard=None) -> list[TraceJob]:
         n = nominal_episodes if c.nominal else onset_episodes if c.onset_s > 0 else episodes
         return [
-            TraceJob(task, seed + i, str(m), c.perturbation, backend, 60.0, guard) for i in range(n)
+            TraceJob(task, seed + i, str(m), c.perturbation, backend, max_time_s, guard)
+            for i in range(n)
         ]
 
     plain = _run([j for m in models for c in conds for j in jobs(m, c)], workers, cache, progress)

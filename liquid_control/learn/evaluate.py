@@ -19,6 +19,7 @@ from pathlib import Path
 
 from liquid_control.learn import report
 from liquid_control.learn.collect import perturbation_json
+from liquid_control.learn.eval_guardian import DEFAULT_HOLD_S, DEFAULT_SLOW_SCALE
 from liquid_control.learn.rollout import Job, run_jobs
 from liquid_control.runtime.backends import BACKENDS
 
@@ -156,13 +157,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--onset-episodes", type=int, help="episodes per mid-episode variant (default --episodes)"
     )
-    g.add_argument("--ood-slow-scale", type=float, default=0.5, help="as the node's (0.5)")
-    g.add_argument("--ood-hold-s", type=float, default=1.0, help="as the node's (1.0)")
+    g.add_argument(
+        "--ood-slow-scale", type=float, default=DEFAULT_SLOW_SCALE, help="as the node's (0.5)"
+    )
+    g.add_argument("--ood-hold-s", type=float, default=DEFAULT_HOLD_S, help="as the node's (1.0)")
+    g.add_argument(
+        "--max-time-s", type=float, default=60.0, help="episode limit in sim seconds (60)"
+    )
     g.add_argument("--cache", help="JSON-lines episode cache: resume an interrupted run")
     return p
 
 
-def _guardian_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+def _guardian_main(parser: argparse.ArgumentParser, args: argparse.Namespace, argv) -> int:
     """`eval --guardian`: run, print the markdown, write JSON / markdown / plot."""
     from liquid_control.learn import eval_guardian, guardian_report
 
@@ -186,9 +192,11 @@ def _guardian_main(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
             args.cache,
             not args.no_progress,
             args.onset_episodes,
+            args.max_time_s,
         )
     except (ValueError, OSError) as err:
         parser.error(str(err))
+    result["command"] = "liquid-control eval " + " ".join(argv)
     table = guardian_report.markdown(result)
     print(table, end="")
     if args.json:
@@ -210,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.guardian:
-        return _guardian_main(parser, args)
+        return _guardian_main(parser, args, sys.argv[1:] if argv is None else argv)
     perts = ([] if args.no_nominal else [None]) + list(args.perturb)
     if not perts:
         parser.error("nothing to evaluate: --no-nominal and no --perturb")

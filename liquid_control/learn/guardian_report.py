@@ -113,9 +113,8 @@ def _plot_onset(ax, model: str, out: dict) -> None:
         if curves:
             stack = np.vstack(curves)
             enough = np.sum(np.isfinite(stack), axis=0) >= max(1, len(curves) // 2)
-            median = np.where(
-                enough, np.nanmedian(np.where(np.isfinite(stack), stack, np.nan), axis=0), np.nan
-            )
+            median = np.full(grid.shape, np.nan)
+            median[enough] = np.nanmedian(stack[:, enough], axis=0)
             ax.plot(grid, median, label=label.split("@")[0], lw=1.2)
     ax.axhline(out["enter"], color="k", ls="--", lw=1, label="enter threshold")
     ax.axvline(0.0, color="grey", lw=1)
