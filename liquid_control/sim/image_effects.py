@@ -125,3 +125,23 @@ def _rain(x: np.ndarray, density: float, rng: np.random.Generator) -> np.ndarray
         drop = (yy - cy) ** 2 + (xx - cx) ** 2 <= radius**2
         x[drop] = blurred[drop] * 1.1
     return x
+
+
+def camera_rays(fovy_deg: float, height: int, width: int) -> np.ndarray:
+    """Unit ray of every pixel centre in a MuJoCo camera frame (x right, y up, looking along -z)."""
+    tan_y = np.tan(np.deg2rad(fovy_deg) / 2)
+    x = ((np.arange(width) + 0.5) / width * 2 - 1) * tan_y * width / height
+    y = (1 - (np.arange(height) + 0.5) / height * 2) * tan_y
+    rays = np.stack(np.broadcast_arrays(x[None, :], y[:, None], -1.0), axis=-1).reshape(-1, 3)
+    return rays / np.linalg.norm(rays, axis=1, keepdims=True)
+
+
+def apply_fog(image: np.ndarray, distance_m: np.ndarray, visibility_m: float, rgb) -> np.ndarray:
+    """Koschmieder fog: contrast falls as exp(-3 d / visibility), so 5% is left at the visibility.
+
+    ``distance_m`` is the (H, W) distance each pixel's ray travels through the fog.
+    """
+    weight = (1.0 - np.exp(-3.0 * distance_m / visibility_m))[..., None].astype(np.float32)
+    colour = np.asarray(rgb, dtype=np.float32) * 255.0
+    out = image.astype(np.float32) * (1.0 - weight) + colour * weight
+    return (out + 0.5).astype(np.uint8)

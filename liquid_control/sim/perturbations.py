@@ -32,6 +32,11 @@ def _rate(lo: float, hi: float) -> Any:
     return field(default=None, metadata={"range": (lo, hi), "optional": True})
 
 
+def _optional(lo: float, hi: float) -> Any:
+    """An optional number within [lo, hi] (None: the effect is off)."""
+    return field(default=None, metadata={"range": (lo, hi), "optional": True})
+
+
 def _rgb() -> Any:
     """An optional [r, g, b] colour in 0..1 (None keeps the training colour)."""
     return field(default=None, metadata={"range": (0.0, 1.0), "vec3": True, "optional": True})
@@ -77,6 +82,11 @@ class ScenePerturbation:
     distractors: int = _num(0, 20, 0, integer=True)  # extra objects never seen in training
     target_rgb: Vec3 | None = _rgb()  # drone target colour
     lane_rgb: Vec3 | None = _rgb()  # rover lane marking colour
+    # context around the cue (config/perturbations/study/): lane and target keep their colours
+    ground_rgb: Vec3 | None = _rgb()  # base colour of the ground pattern (None: the ground's own)
+    sky_rgb: Vec3 | None = _rgb()  # sky colour at the zenith; the horizon is a paler mix of it
+    light_rgb: Vec3 | None = _rgb()  # light colour (colour temperature); None: white
+    fog_visibility_m: float | None = _optional(1.0, 1000.0)  # fog: 5% contrast left at this range
     # task layouts (sim/tasks.py, config/tasks/, docs/tasks.md); None: the reactive task
     lane_gap_m: float | None = field(  # rover: a 90-degree corner whose marks end, gap length
         default=None, metadata={"range": (3.0, 15.0), "optional": True}

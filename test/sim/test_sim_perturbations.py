@@ -53,6 +53,11 @@ DESIGN_DEFAULTS = {
         "distractors": 0,
         "target_rgb": None,
         "lane_rgb": None,
+        # the study's context keys (config/perturbations/study/, test_shifts.py)
+        "ground_rgb": None,
+        "sky_rgb": None,
+        "light_rgb": None,
+        "fog_visibility_m": None,
     },
     "dynamics": {
         "wind_mps": [0, 0, 0],
