@@ -95,6 +95,8 @@ class BaseSim(ABC):
         self._qpos = self.model.jnt_qposadr[self.model.body_jntadr[self._root]]
         self._qvel = self.model.jnt_dofadr[self.model.body_jntadr[self._root]]
         self._sensor = {n: self.model.sensor(n).adr[0] for n in ("accel", "gyro", "quat")}
+        self._quat_xyzw = self._sensor["quat"] + np.array([1, 2, 3, 0])
+        self._imu_bias: tuple = (None,)
         self._scale_mass(self.perturbation.dynamics.mass_scale)
         self._setup_appearance()
         self.command = np.zeros(len(spec.command_names))
@@ -294,17 +296,18 @@ class BaseSim(ABC):
     def _sample_imu(self) -> None:
         """Measure, corrupt and queue one IMU sample (maybe dropped)."""
         p, rng, s = self.active.imu, self._rng_imu, self.data.sensordata
-        gyro = s[self._sensor["gyro"] : self._sensor["gyro"] + 3] + np.asarray(p.gyro_bias)
-        accel = s[self._sensor["accel"] : self._sensor["accel"] + 3] + np.asarray(p.accel_bias)
+        if self._imu_bias[0] is not p:  # the biases as arrays, once per perturbation
+            self._imu_bias = (p, np.asarray(p.gyro_bias), np.asarray(p.accel_bias))
+        gyro = s[self._sensor["gyro"] : self._sensor["gyro"] + 3] + self._imu_bias[1]
+        accel = s[self._sensor["accel"] : self._sensor["accel"] + 3] + self._imu_bias[2]
         if p.gyro_noise_std > 0:
             gyro = gyro + rng.normal(0.0, p.gyro_noise_std, 3)
         if p.accel_noise_std > 0:
             accel = accel + rng.normal(0.0, p.accel_noise_std, 3)
-        w, x, y, z = s[self._sensor["quat"] : self._sensor["quat"] + 4]
         if p.drop_prob > 0 and rng.random() < p.drop_prob:
             return
         stamp = self.time
-        quat = np.array([x, y, z, w])
+        quat = s[self._quat_xyzw]  # MuJoCo's (w, x, y, z) reordered, as a copy
         self._pending.append(ImuSample(stamp, stamp + p.latency_s, gyro, accel, quat))
 
     def _capture_frame(self) -> None:

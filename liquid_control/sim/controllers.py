@@ -62,14 +62,19 @@ class DiffDriveController:
         self.spec = spec
         self._lag = FirstOrderLag(motor_lag_s, 2)
         self._last = np.zeros(2)  # limited (linear, angular) velocity
+        self._settled: tuple | None = None  # (command, dt, wheels) once the limiter holds
 
     def reset(self) -> None:
         """Stop: limiter and motor state back to zero."""
         self._last[:] = 0.0
         self._lag.reset()
+        self._settled = None
 
     def wheel_speeds(self, command: np.ndarray, dt: float) -> np.ndarray:
         """Left and right wheel angular velocity targets (rad/s) for a (linear_x, angular_z)."""
+        key = (float(command[0]), float(command[1]), dt)
+        if self._settled is not None and self._settled[0] == key:
+            return self._settled[1].copy()  # limiter at the command, no lag: nothing moves
         s = self.spec
         last_linear, last_angular = self._last.tolist()
         linear = _step_toward(
@@ -84,8 +89,18 @@ class DiffDriveController:
         )
         self._last[:] = linear, angular
         half, radius = s.wheel_separation_m / 2, s.wheel_radius_m
-        wheels = [(linear - angular * half) / radius, (linear + angular * half) / radius]
-        return np.array(self._lag.advance(wheels, dt))
+        wheels = np.array(
+            self._lag.advance(
+                [(linear - angular * half) / radius, (linear + angular * half) / radius], dt
+            )
+        )
+        target = (
+            _clamp(key[0], s.max_linear_velocity_mps),
+            _clamp(key[1], s.max_angular_velocity_radps),
+        )
+        settled = (linear, angular) == target and self._lag.tau_s == 0
+        self._settled = (key, wheels.copy()) if settled else None
+        return wheels
 
 
 def _clamp(value: float, limit: float) -> float:
