@@ -22,6 +22,7 @@ RANK = {
     "export": 2,
     "inspect": 3,
     "nodes": 4,
+    "study": 4,  # the architecture study: uses learn and inspect, beside nodes
     "<top>": 5,  # cli.py, demo.py, bench.py, ament_prefix.py
 }
 # third-party libraries a layer must not import (even lazily)
@@ -33,6 +34,7 @@ FORBIDDEN = {
     "learn": {"rclpy"},
     "export": {"rclpy"},
     "inspect": {"rclpy"},
+    "study": {"rclpy"},
 }
 
 

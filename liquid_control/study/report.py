@@ -1,0 +1,396 @@
+"""The study's report: tables (markdown, CSV, JSON), plots and the verdict, from the numbers.
+
+Every evaluation unit must be present: a missing one is an error naming it, never a
+partial table. Cells are (arm, task, shift) with the mean success over seeds and
+scenes and a 95% hierarchical bootstrap interval. The endpoints pool cells (scenes
+resampled within each cell): nominal = every task's nominal scenes; primary =
+every task under every cue-preserving shift at the primary severities; the
+cue-changing shifts are reported beside them, outside the verdict.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from liquid_control.study import stats
+from liquid_control.study.config import StudyConfig
+from liquid_control.study.tasks import Shift
+from liquid_control.study.units import Store, Unit
+
+
+def outcomes(
+    cfg: StudyConfig, store: Store, evaluate: list[Unit]
+) -> dict[tuple[str, str, str], np.ndarray]:
+    """(arm, task, shift) -> (seeds, scenes) success array; every unit must be complete."""
+    missing = [u.name for u in evaluate if store.record(u) is None]
+    if missing:
+        raise ValueError(
+            f"{len(missing)} evaluation units are missing (e.g. {missing[:3]}): "
+            "run the study again to finish them; no partial table is written"
+        )
+    cells: dict[tuple[str, str, str], dict[int, list[bool]]] = {}
+    for u in evaluate:
+        rows = sorted(store.result(u)["episodes"], key=lambda r: r["scene"])
+        key = (u.args["arm"], u.args["task"], u.args["shift"])
+        cells.setdefault(key, {})[u.args["seed"]] = [r["success"] for r in rows]
+    return {
+        key: np.array([by_seed[s] for s in cfg.training.seeds], dtype=np.float64)
+        for key, by_seed in cells.items()
+    }
+
+
+def _endpoint(data, arm: str, keys: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate cells along scenes; strata label each cell's scenes."""
+    parts = [data[(arm, task, shift)] for task, shift in keys]
+    strata = np.concatenate([np.full(p.shape[1], i) for i, p in enumerate(parts)])
+    return np.concatenate(parts, axis=1), strata
+
+
+def analyse(cfg: StudyConfig, data: dict, params: dict[str, dict]) -> dict[str, Any]:
+    """Cells, endpoints, comparisons and verdicts as one JSON-ready dict."""
+    st = cfg.statistics
+    rng = np.random.default_rng(st.seed)
+    shift_by_name = {s.name: s for s in cfg.shift_list}
+    tasks = [t.name for t in cfg.task_list]
+    cells = []
+    for (arm, task, shift), x in sorted(data.items()):
+        mean, low, high = stats.arm_interval(x, st.bootstrap, rng)
+        s = shift_by_name.get(shift)
+        family = s.family if s else shift  # nominal, or the probe's test variant
+        cells.append(
+            {
+                "arm": arm,
+                "task": task,
+                "shift": shift,
+                "family": family,
+                "kind": s.kind if s else family,
+                "severity": s.severity if s else "0",
+                "level": s.level if s else 0.0,
+                "cue_preserving": s.cue_preserving if s else family != "probe",
+                "seeds": x.shape[0],
+                "scenes": x.shape[1],
+                "success": round(mean, 4),
+                "ci95": [round(low, 4), round(high, 4)],
+                "seed_means": [round(v, 4) for v in x.mean(axis=1)],
+                "params_core": params[arm]["core_active"],
+                "params_total": params[arm]["total"],
+            }
+        )
+    present = {(task, shift) for _, task, shift in data}
+    nominal_keys = [(t, "nominal") for t in tasks]
+    primary_keys = [
+        (t, s.name) for t in tasks for s in cfg.primary_shifts() if (t, s.name) in present
+    ]
+    changing = [s for s in cfg.shift_list if not s.cue_preserving]
+    changing_keys = [(t, s.name) for t in tasks for s in changing if (t, s.name) in present]
+    endpoints = []
+    for arm in cfg.arms:
+        row = {"arm": arm}
+        for label, keys in (
+            ("nominal", nominal_keys),
+            ("primary", primary_keys),
+            ("cue_changing", changing_keys),
+        ):
+            if keys:
+                x, strata = _endpoint(data, arm, keys)
+                mean, low, high = stats.arm_interval(x, st.bootstrap, rng, strata)
+                row[label] = {"success": round(mean, 4), "ci95": [round(low, 4), round(high, 4)]}
+        endpoints.append(row)
+    comparisons = []
+    for claim in cfg.claim_list:
+        for other in claim.comparators:
+            nom = [_endpoint(data, a, nominal_keys) for a in (claim.reference, other)]
+            ood = [_endpoint(data, a, primary_keys) for a in (claim.reference, other)]
+            comparisons.append(
+                stats.compare(
+                    claim.name,
+                    claim.reference,
+                    other,
+                    (nom[0][0], nom[1][0]),
+                    (ood[0][0], ood[1][0]),
+                    st.alpha,
+                    st.bootstrap,
+                    rng,
+                    nom[0][1],
+                    ood[0][1],
+                    st.nominal_margin,
+                )
+            )
+    stats.decide(comparisons, st.alpha, st.ood_margin, st.min_nominal)
+    verdicts = {
+        claim.name: stats.verdict_for([c.outcome for c in comparisons if c.claim == claim.name])
+        for claim in cfg.claim_list
+    }
+    return {
+        "config": cfg.source,
+        "cells": cells,
+        "endpoints": endpoints,
+        "comparisons": [c.to_dict() for c in comparisons],
+        "verdicts": verdicts,
+        "rule": stats.__doc__.split("The rule", 1)[1].strip(),
+    }
+
+
+def _pct(x: float) -> str:
+    return f"{x:.2f}"
+
+
+def _ci(ci: list[float]) -> str:
+    return f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
+def verdict_text(cfg: StudyConfig, result: dict[str, Any]) -> str:
+    """The verdict paragraph, generated from the numbers by the fixed rule."""
+    st = cfg.statistics
+    ends = {e["arm"]: e for e in result["endpoints"]}
+    lines = []
+    for claim in cfg.claim_list:
+        verdict = result["verdicts"][claim.name]
+        ref = ends[claim.reference]
+        text = (
+            f"**{claim.name}: {verdict.upper()}.** Claim: {claim.reference} succeeds more often "
+            f"than {', '.join(claim.comparators)} under cue-preserving context shifts. "
+            f"{claim.reference} succeeds in {_pct(ref['nominal']['success'])} "
+            f"{_ci(ref['nominal']['ci95'])} of nominal episodes and "
+            f"{_pct(ref['primary']['success'])} {_ci(ref['primary']['ci95'])} under the "
+            "cue-preserving shifts (95% hierarchical bootstrap intervals)."
+        )
+        parts = []
+        for c in result["comparisons"]:
+            if c["claim"] != claim.name:
+                continue
+            nom = (
+                f"nominally equivalent (TOST +-{st.nominal_margin:g}, "
+                f"{100 * (1 - 2 * st.alpha):.0f}% CI {_ci(c['nominal_tost_ci'])})"
+                if c["nominal_equivalent"]
+                else f"NOT nominally equivalent (difference {c['nominal_diff']:+.2f}, "
+                f"{100 * (1 - 2 * st.alpha):.0f}% CI {_ci(c['nominal_tost_ci'])})"
+            )
+            parts.append(
+                f"vs {c['comparator']}: {nom}; OOD difference {c['ood_diff']:+.2f} "
+                f"{_ci(c['ood_ci95'])}, Holm p = {c['p_holm']:.3g}: {c['outcome']}"
+            )
+        lines.append(text + " " + "; ".join(parts) + ".")
+    rule = (
+        f"Rule (fixed before the runs, {cfg.source}): alpha = {st.alpha:g} family-wise (Holm over "
+        f"{len(result['comparisons'])} comparisons); nominal equivalence margin "
+        f"{st.nominal_margin:g}; smallest OOD advantage that matters {st.ood_margin:g}; "
+        f"comparisons are not read when the reference's nominal success is below "
+        f"{st.min_nominal:g} (floor). A comparison supports the claim when the reference is nominally equivalent and "
+        "significantly better out of distribution, contradicts it when significantly worse, "
+        "refutes it when the OOD difference is within the margin; a claim is confirmed when "
+        "every comparison supports it, refuted when any refutes or contradicts it, and "
+        "inconclusive otherwise (including when nominal skill differs)."
+    )
+    return "\n\n".join([*lines, rule]) + "\n"
+
+
+def _cells_table(cells: list[dict]) -> str:
+    head = (
+        "| task | shift | family | severity | cue kept | arm | success [95% CI] | seeds x scenes |"
+    )
+    out = [head, "|" + "---|" * 8]
+    for c in sorted(
+        cells, key=lambda c: (c["task"], c["level"] > 0, c["family"], c["level"], c["arm"])
+    ):
+        out.append(
+            f"| {c['task']} | {c['shift']} | {c['family']} | {c['severity']} | "
+            f"{'yes' if c['cue_preserving'] else 'no'} | {c['arm']} | "
+            f"{_pct(c['success'])} {_ci(c['ci95'])} | {c['seeds']} x {c['scenes']} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def _endpoints_table(result: dict, params: dict[str, dict]) -> str:
+    head = "| arm | core params (active) | total params | nominal | primary (cue-preserving) | cue-changing |"
+    out = [head, "|" + "---|" * 6]
+    for e in result["endpoints"]:
+        cols = [
+            f"{_pct(e[k]['success'])} {_ci(e[k]['ci95'])}" if k in e else "-"
+            for k in ("nominal", "primary", "cue_changing")
+        ]
+        p = params[e["arm"]]
+        out.append(f"| {e['arm']} | {p['core_active']} | {p['total']} | " + " | ".join(cols) + " |")
+    return "\n".join(out) + "\n"
+
+
+def _comparisons_table(result: dict) -> str:
+    head = (
+        "| claim | reference | comparator | nominal diff | TOST CI | equivalent | OOD diff "
+        "[95% CI] | p | Holm p | outcome |"
+    )
+    out = [head, "|" + "---|" * 10]
+    for c in result["comparisons"]:
+        out.append(
+            f"| {c['claim']} | {c['reference']} | {c['comparator']} | {c['nominal_diff']:+.2f} | "
+            f"{_ci(c['nominal_tost_ci'])} | {'yes' if c['nominal_equivalent'] else 'no'} | "
+            f"{c['ood_diff']:+.2f} {_ci(c['ood_ci95'])} | {c['p']:.3g} | {c['p_holm']:.3g} | "
+            f"{c['outcome']} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def _write_csv(rows: list[dict], path: Path) -> None:
+    flat = [
+        {k: " ".join(map(str, v)) if isinstance(v, list) else v for k, v in r.items()} for r in rows
+    ]
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(flat[0]))
+        writer.writeheader()
+        writer.writerows(flat)
+
+
+def plot_severity(cfg: StudyConfig, cells: list[dict], path: Path) -> None:
+    """Success vs severity per arm (95% intervals), one panel per task x shift family."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = [t.name for t in cfg.task_list]
+    families = list(dict.fromkeys(s.family for s in cfg.shift_list))
+    cue = {s.family: s.cue_preserving for s in cfg.shift_list}
+    fig, axes = plt.subplots(
+        len(tasks),
+        len(families),
+        figsize=(2.6 * len(families) + 1.5, 2.4 * len(tasks)),
+        squeeze=False,
+        sharey=True,
+    )
+    colours = plt.get_cmap("tab10")
+    for r, task in enumerate(tasks):
+        for c, family in enumerate(families):
+            ax = axes[r][c]
+            for k, arm in enumerate(cfg.arms):
+                rows = [x for x in cells if x["arm"] == arm and x["task"] == task]
+                pts = sorted(
+                    (x for x in rows if x["family"] in (family, "nominal")),
+                    key=lambda x: x["level"],
+                )
+                xs = [p["level"] for p in pts]
+                ys = np.array([p["success"] for p in pts])
+                lo = ys - np.array([p["ci95"][0] for p in pts])
+                hi = np.array([p["ci95"][1] for p in pts]) - ys
+                offset = (k - len(cfg.arms) / 2) * 0.02
+                ax.errorbar(
+                    np.array(xs) + offset,
+                    ys,
+                    yerr=[lo, hi],
+                    marker="o",
+                    ms=3,
+                    lw=1.2,
+                    capsize=2,
+                    color=colours(k % 10),
+                    label=arm,
+                    ls="-" if arm == cfg.claim_list[0].reference else "--",
+                )
+            ax.set_ylim(-0.03, 1.03)
+            ax.grid(alpha=0.3)
+            title = f"{task}: {family}" + ("" if cue[family] else " (cue changed)")
+            ax.set_title(title, fontsize=9)
+            if r == len(tasks) - 1:
+                ax.set_xlabel("severity (0 nominal, 1 low, 2 medium, 3 high)", fontsize=7)
+            if c == 0:
+                ax.set_ylabel("success (95% CI)", fontsize=8)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 0.86, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def saliency_examples(
+    cfg: StudyConfig, models: dict[tuple[str, str], Path], path_for_task
+) -> list[str]:
+    """Gradient saliency (which pixels move the command) per arm and shift, one figure a task.
+
+    The frame is the same scene under each shift; every arm's first training seed is drawn.
+    Returns the written file names.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import json as _json
+
+    import matplotlib.pyplot as plt
+
+    from liquid_control.core.torch_backend import load_policy
+    from liquid_control.inspect.attention import paired_frames, policy_saliency
+    from liquid_control.inspect.saliency import overlay
+    from liquid_control.study.tasks import NOMINAL, conditions
+
+    written = []
+    picks: list[Shift] = [NOMINAL]
+    for family in dict.fromkeys(s.family for s in cfg.shift_list):
+        levels = sorted((s for s in cfg.shift_list if s.family == family), key=lambda s: s.level)
+        picks.append(levels[len(levels) // 2])
+    for task in cfg.task_list:
+        frames = []
+        picks_here = [s for s in picks if task.robot in s.robots]
+        for shift in picks_here:
+            cond = _json.loads(conditions(task, shift))
+            pair = paired_frames(task.robot, cond, cfg.report.saliency_scene, 3.0, 1)
+            frames.append(pair[-1][1])
+        fig, axes = plt.subplots(
+            len(cfg.arms),
+            len(picks_here),
+            figsize=(1.5 * len(picks_here) + 1, 1.2 * len(cfg.arms)),
+            squeeze=False,
+        )
+        for r, arm in enumerate(cfg.arms):
+            policy = load_policy(models[(arm, task.name)])
+            for c, (shift, frame) in enumerate(zip(picks_here, frames, strict=True)):
+                ax = axes[r][c]
+                ax.imshow(overlay(frame, policy_saliency(policy, frame, "gradient")))
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if r == 0:
+                    ax.set_title(shift.name, fontsize=7)
+                if c == 0:
+                    ax.set_ylabel(arm, fontsize=7)
+        fig.suptitle(f"{task.name}: gradient saliency of the command per arm and shift", fontsize=9)
+        fig.tight_layout()
+        out = path_for_task(task.name)
+        fig.savefig(out, dpi=110)
+        plt.close(fig)
+        written.append(Path(out).name)
+    return written
+
+
+def write(cfg: StudyConfig, result: dict, params: dict[str, dict], out: Path) -> list[str]:
+    """Write tables, plots and the verdict under ``out``; return the file names."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "results.json": json.dumps({**result, "params": params}, indent=1, default=_json_num)
+        + "\n",
+        "cells.md": _cells_table(result["cells"]),
+        "endpoints.md": _endpoints_table(result, params),
+        "comparisons.md": _comparisons_table(result),
+        "verdict.md": verdict_text(cfg, result),
+    }
+    for name, text in files.items():
+        _atomic_text(out / name, text)
+    _write_csv(result["cells"], out / "cells.csv")
+    _write_csv(result["comparisons"], out / "comparisons.csv")
+    plot_severity(cfg, result["cells"], out / "success_vs_severity.png")
+    return [*files, "cells.csv", "comparisons.csv", "success_vs_severity.png"]
+
+
+def _json_num(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    raise TypeError(f"not JSON-able: {value!r}")
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
