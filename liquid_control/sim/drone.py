@@ -219,6 +219,18 @@ class DroneSim(BaseSim):
         return self.time < self._hold_until
 
     @property
+    def spurious_agrees(self) -> bool | None:
+        """Probe: True when the post stands behind the ball, None without a post."""
+        if self.perturbation.scene.spurious_cue is None:
+            return None
+        return self._post_with_target
+
+    @property
+    def post_position(self) -> np.ndarray:
+        """World position of the probe's post (its centre; below ground when absent)."""
+        return self.model.body_pos[self._post_body].copy()
+
+    @property
     def hold_pose(self) -> np.ndarray:
         """Where to hover while ``holding``: start x, y, z and yaw."""
         return np.array([*self._start, self._start_yaw])

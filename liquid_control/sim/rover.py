@@ -49,6 +49,7 @@ POLE_RGB = (0.55, 0.55, 0.55)
 MARKER_RGB = (1.0, 0.45, 0.0)  # an orange cone beside a branch entrance (scene.spurious_cue)
 MARKER_AFTER_FORK_M = 1.0
 MARKER_OFFSET_M = 0.75  # outward from the branch centreline
+FORK_OVERLAP_M = 3.0  # beyond this far past the fork the two lanes no longer touch
 DRONE_ONLY_KEYS = ("cue_s", "occlusion_s", "target_speed_mps")
 
 
@@ -183,7 +184,14 @@ class RoverSim(BaseSim):
             outer, inner = (1.0, -1.0) if i == 0 else (-1.0, 1.0)
             _paint_edge(texture, branch, outer, np.ones(len(after), bool), rgb)
             edge = branch.points + inner * LANE_HALF_WIDTH_M * _normals(branch)
-            clear = _distance_to(other.points, edge) > LANE_HALF_WIDTH_M + LINE_WIDTH_M / 2
+            # the branches part within a few metres: only there can an edge lie in the other lane
+            near = after & (branch.arc_length < fork.fork_s_m + FORK_OVERLAP_M)
+            nearby = np.abs(other.arc_length - fork.fork_s_m - FORK_OVERLAP_M / 2) < FORK_OVERLAP_M
+            clear = np.ones(len(edge), bool)
+            clear[near] = (
+                _distance_to(other.points[nearby], edge[near])
+                > LANE_HALF_WIDTH_M + LINE_WIDTH_M / 2
+            )
             _paint_edge(texture, branch, inner, ~after | clear, rgb)
 
     def _place_fork_props(self, scene: np.random.Generator) -> None:
@@ -272,6 +280,40 @@ class RoverSim(BaseSim):
         same seed, same scene, the other choice); None draws it from the seed.
         """
         return self._branch
+
+    @property
+    def gap_s_m(self) -> tuple[float, float]:
+        """Arc lengths where the unmarked stretch of the gap task starts and ends (inf: none)."""
+        return self._gap
+
+    @property
+    def fork(self) -> Fork | None:
+        """The fork of the fork task, in world coordinates (None in the other tasks)."""
+        return self._fork
+
+    @property
+    def spurious_agrees(self) -> bool | None:
+        """Probe: True when the marker stands by the branch to take, None without a marker."""
+        if self.perturbation.scene.spurious_cue is None:
+            return None
+        return self._marker_branch == self._branch
+
+    def lane_in_view(self, tolerance: int = 2) -> bool:
+        """Whether lane marks show in the camera now: a pixel off by more than ``tolerance``.
+
+        Renders once with the marks and once without. Texture mipmaps blend paint from
+        far away into the horizon rows by a level or two, hence the small tolerance.
+        """
+        with_marks = self.render()
+        texture = self._texture_view(self._ground_tex)
+        painted = texture.copy()
+        texture[:] = self._ground_base
+        self._upload(self._ground_tex)
+        bare = self.render()
+        texture[:] = painted
+        self._upload(self._ground_tex)
+        difference = np.abs(with_marks.astype(np.int16) - bare.astype(np.int16))
+        return bool(difference.max() > tolerance)
 
     @property
     def projection(self) -> TrackProjection:
