@@ -134,7 +134,10 @@ class DroneSim(BaseSim):
         self._target_start = target.copy()
         self._target_velocity = np.zeros(3)
         if keys.target_speed_mps > 0:  # sideways to the first line of sight, either way
-            side = scene.choice((-1.0, 1.0)) * keys.target_speed_mps
+            if keys.occlusion_s is not None:  # the way it goes is the task's choice
+                side = (1.0 if self._branch == 0 else -1.0) * keys.target_speed_mps
+            else:
+                side = scene.choice((-1.0, 1.0)) * keys.target_speed_mps
             self._target_velocity[:2] = side * np.array([-direction[1], direction[0]])
         self._place_distractors(distract, self._distractor_positions(distract, direction, distance))
         self.controller.reset()
@@ -153,10 +156,16 @@ class DroneSim(BaseSim):
         self._show(0.0)
 
     def _occlusion_layout(self, scene: np.random.Generator, yaw: float):
-        """A ball 4-7 m away, 0.1-0.45 rad left or right of the heading (the choice)."""
+        """A ball 4-7 m away, 0.1-0.45 rad left or right of the heading.
+
+        The choice is that side, or for a moving ball (``scene.target_speed_mps``) the way
+        it drifts (0 left, 1 right), and then the side is drawn.
+        """
         distance, offset, z = scene.uniform(4.0, 7.0), scene.uniform(0.1, 0.45), scene.uniform(1, 2)
         self._branch = self._choose(scene)
-        bearing = yaw + (offset if self._branch == 0 else -offset)
+        moving = self.perturbation.scene.target_speed_mps > 0
+        side = int(scene.integers(2)) if moving else self._branch
+        bearing = yaw + (offset if side == 0 else -offset)
         direction = np.array([math.cos(bearing), math.sin(bearing)])
         self._hold_until = PREVIEW_S
         self._timeout_s = PREVIEW_S + self.perturbation.scene.occlusion_s + REVEAL_WINDOW_S

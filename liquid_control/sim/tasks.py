@@ -108,6 +108,12 @@ _TASKS = (
         "see the ball while hovering; it vanishes (the go signal) and reappears only late",
     ),
     Task(
+        "drone.intercept",
+        "drone",
+        TaskKind.MEMORY,
+        "drone.occlusion with the ball drifting sideways: its speed must be seen and kept",
+    ),
+    Task(
         "drone.cue_go",
         "drone",
         TaskKind.MEMORY,
