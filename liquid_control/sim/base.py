@@ -85,7 +85,10 @@ class BaseSim(ABC):
         self._ticks_per_task = _ticks(TASK_RATE_HZ, "task rate")
         self.control_period_s = self.frame_period_s
         self.camera = (
-            OffscreenCamera(self.model, "front", cam.width, cam.height) if render else None
+            # what is parked under the ground (HIDDEN_Z_M) is left out of the frame's scene
+            OffscreenCamera(self.model, "front", cam.width, cam.height, cull_below_z=-1.0)
+            if render
+            else None
         )
         self._shift_effects = CameraEffects(self.perturbation.camera)
         self._calm_effects = CameraEffects(self._before_onset.camera)

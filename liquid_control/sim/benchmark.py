@@ -21,6 +21,7 @@ import time
 
 from liquid_control.interface.robots import DRONE, ROVER
 from liquid_control.sim.experts import expert_action
+from liquid_control.sim.mjcf import PHYSICS_DT_S
 
 TARGET_RTF = 100.0  # issue 15: full sensor loop at 64x48, per core
 SIZES = ((64, 48), (128, 96), (160, 120))
@@ -43,8 +44,6 @@ def _make(robot: str, width: int, height: int, render: bool, perturbation=None):
 def measure_physics(robot: str, sim_seconds: float) -> dict:
     """MuJoCo alone: ``mj_step`` in one call over ``sim_seconds`` of the robot's world."""
     import mujoco
-
-    from liquid_control.sim.mjcf import PHYSICS_DT_S
 
     sim = _make(robot, *SIZES[0], render=False)
     sim.reset(0)
@@ -81,6 +80,75 @@ def measure(robot: str, width: int, height: int, sim_seconds: float, render: boo
     sim.close()
     camera = f"{width}x{height}" if render else NO_CAMERA
     return _row(robot, camera, simulated, wall, cpu, cpu - expert_cpu)
+
+
+PARTS = {  # sim attribute -> what the breakdown calls it
+    "_apply_control": "control hook",
+    "_update_task": "task checks",
+    "_sample_imu": "IMU sampling",
+    "render": "rendering",
+}
+
+
+def breakdown(robot: str, sim_seconds: float, width: int = 64, height: int = 48) -> dict:
+    """CPU ms per simulated second of each part of the full loop driven by the expert.
+
+    Each part is timed by wrapping the simulator's own method on the instance (about a
+    microsecond per call lands in the part); physics is the tick count times the cost of a
+    tick measured alone just before; 'loop and delivery' is what the parts leave over.
+    """
+    physics = measure_physics(robot, min(sim_seconds, 10.0))
+    sim = _make(robot, width, height, render=True)
+    spent = dict.fromkeys([*PARTS.values(), "image effects", "expert"], 0.0)
+
+    def timed(function, part):
+        def wrapper(*args):
+            start = time.process_time()
+            try:
+                return function(*args)
+            finally:
+                spent[part] += time.process_time() - start
+
+        return wrapper
+
+    for name, part in PARTS.items():
+        setattr(sim, name, timed(getattr(sim, name), part))
+    sim.reset(0)
+    effects = sim._effects
+    effects.apply = timed(effects.apply, "image effects")
+    simulated, seed, ticks = 0.0, 0, 0
+    cpu = time.process_time()
+    while simulated < sim_seconds:
+        action = timed(expert_action, "expert")(sim)
+        before = sim._tick
+        sim.step(action)
+        ticks += sim._tick - before
+        simulated += sim.control_period_s
+        if sim.done:
+            seed += 1
+            sim.reset(seed)
+    cpu = time.process_time() - cpu
+    sim.close()
+    spent["physics (as alone)"] = ticks * PHYSICS_DT_S / physics["rtf_cpu"]
+    spent["loop, delivery, resets"] = cpu - sum(spent.values())
+    per_second = {part: 1e3 * value / simulated for part, value in spent.items()}
+    return {"robot": robot, "ms_per_sim_s": per_second, "rtf_cpu": simulated / cpu}
+
+
+def format_breakdown(rows: list[dict]) -> str:
+    """Markdown table: CPU ms per simulated second, per part and robot."""
+    parts = list(rows[0]["ms_per_sim_s"])
+    lines = [
+        "| part (CPU ms per simulated s) | " + " | ".join(r["robot"] for r in rows) + " |",
+        "|---|" + "---|" * len(rows),
+    ]
+    for part in parts:
+        cells = " | ".join(f"{r['ms_per_sim_s'][part]:.1f}" for r in rows)
+        lines.append(f"| {part} | {cells} |")
+    total = " | ".join(f"{sum(r['ms_per_sim_s'].values()):.1f}" for r in rows)
+    lines.append(f"| total | {total} |")
+    lines.append("| times real time | " + " | ".join(f"{r['rtf_cpu']:.1f}x" for r in rows) + " |")
+    return "\n".join(lines)
 
 
 def _row(robot: str, camera: str, simulated: float, wall: float, cpu: float, sim_cpu: float):
@@ -155,8 +223,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="simulated s per row")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds (median)")
     parser.add_argument("--robot", choices=("rover", "drone"), action="append", help="subset")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="also: CPU per part of the 64x48 loop"
+    )
     args = parser.parse_args(argv)
     robots = tuple(args.robot) if args.robot else ("rover", "drone")
+    if args.breakdown:
+        print(format_breakdown([breakdown(robot, args.seconds) for robot in robots]) + "\n")
     print(format_table(run(args.seconds, repeats=args.repeats, robots=robots)))
     print(
         "\nCPU figures are per core of this process; wall figures include other load. "

@@ -14,6 +14,8 @@ import sys
 
 import numpy as np
 
+from liquid_control.sim.mjcf import ROBOT_GROUP
+
 GL_BACKENDS = ("egl", "osmesa", "glfw")
 
 _INSTALL_HINT = (
@@ -47,7 +49,17 @@ def ensure_gl_backend() -> str:
 class OffscreenCamera:
     """Renders one named MJCF camera into uint8 RGB arrays and re-uploads edited textures."""
 
-    def __init__(self, model, camera_name: str, width: int, height: int) -> None:
+    def __init__(
+        self,
+        model,
+        camera_name: str,
+        width: int,
+        height: int,
+        cull_below_z: float | None = None,
+    ) -> None:
+        """``cull_below_z``: leave out geoms wholly below this height while the camera is
+        above z = 0 (objects parked under an opaque ground plane cost llvmpipe ~50 us each
+        and never show; None draws everything)."""
         backend = ensure_gl_backend()
         if backend not in GL_BACKENDS:
             raise ValueError(f"MUJOCO_GL={backend!r} is not supported; allowed: {GL_BACKENDS}")
@@ -62,15 +74,16 @@ class OffscreenCamera:
         self._camera_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, camera_name)
         if self._camera_id < 0:
             raise ValueError(f"camera {camera_name!r} is not in the model")
-        # geom group 3 holds the robot's own body: hidden from its camera
+        # the robot's own body is hidden from its camera
         self._options = mujoco.MjvOption()
-        self._options.geomgroup[3] = 0
+        self._options.geomgroup[ROBOT_GROUP] = 0
         # the Renderer's own render() rebuilds its camera, copies the scene flags and flips
         # the image in place each call; these are built once and used directly
         self._camera = mujoco.MjvCamera()
         self._camera.type = mujoco.mjtCamera.mjCAMERA_FIXED
         self._camera.fixedcamid = self._camera_id
         self._categories = int(mujoco.mjtCatBit.mjCAT_ALL)
+        self.cull_below_z = cull_below_z
         self._buffer = np.empty((height, width, 3), dtype=np.uint8)
 
     def render(self, data) -> np.ndarray:
@@ -78,10 +91,19 @@ class OffscreenCamera:
         mujoco, renderer = self._mujoco, self._renderer
         if renderer._mjr_context is None:
             raise RuntimeError("render cannot be called after close")
-        scene, context = renderer.scene, renderer._mjr_context
-        mujoco.mjv_updateScene(
-            renderer.model, data, self._options, None, self._camera, self._categories, scene
-        )
+        scene, context, model = renderer.scene, renderer._mjr_context, renderer.model
+        culled = None
+        if self.cull_below_z is not None and data.cam_xpos[self._camera_id, 2] > 0.0:
+            culled = data.geom_xpos[:, 2] + model.geom_rbound < self.cull_below_z
+            groups = model.geom_group[culled]  # a copy; the group hidden from this camera
+            model.geom_group[culled] = ROBOT_GROUP  # for the scene update only
+        try:
+            mujoco.mjv_updateScene(
+                model, data, self._options, None, self._camera, self._categories, scene
+            )
+        finally:
+            if culled is not None:
+                model.geom_group[culled] = groups
         if renderer._gl_context is not None:
             renderer._gl_context.make_current()  # another renderer may have taken over
         mujoco.mjr_render(renderer._rect, scene, context)

@@ -147,3 +147,20 @@ def test_same_seed_same_episode_and_scene_independent_of_perturbation(rover):
     noisy.reset(3)
     assert np.array_equal(noisy.track.points, rover.reset(3) and rover.track.points)
     noisy.close()
+
+
+def test_objects_parked_under_the_ground_are_culled_without_changing_the_frame(drone):
+    drone.reset(2)  # 2-5 poles: the unused ones wait under the ground, as do the task props
+    groups = drone.model.geom_group.copy()
+    camera = drone.camera
+    culled = drone.render()
+    culled_count = camera._renderer.scene.ngeom
+    camera.cull_below_z = None
+    try:
+        full = drone.render()
+        full_count = camera._renderer.scene.ngeom
+    finally:
+        camera.cull_below_z = -1.0
+    assert np.array_equal(culled, full)
+    assert culled_count < full_count
+    assert np.array_equal(drone.model.geom_group, groups)  # the model is left as it was
