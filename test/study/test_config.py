@@ -1,0 +1,95 @@
+"""Bad study configs are clear errors naming the problem, before any work starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from liquid_control.study.config import StudyConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+SMOKE = ROOT / "config" / "study" / "smoke.yaml"
+
+
+def _raw() -> dict:
+    return yaml.safe_load(SMOKE.read_text())
+
+
+def _load(raw: dict, tmp_path: Path) -> StudyConfig:
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return StudyConfig.load(path)
+
+
+def test_the_shipped_configs_load() -> None:
+    smoke = StudyConfig.load(SMOKE)
+    assert smoke.arms[0] == "cfc_ncp" and len(smoke.arms) == 10
+    full = StudyConfig.load(ROOT / "config" / "study" / "full.yaml")
+    assert len(full.training.seeds) >= 5 and set(full.arms) == set(smoke.arms)
+    assert any(not s.cue_preserving for s in full.shift_list)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"arms": ["cfc_ncp", "transformer"]}, "unknown arm 'transformer'"),
+        ({"tasks": ["rover.lane", "boat"]}, "unknown task 'boat'"),
+        ({"colour": "red"}, "unknown study config key 'colour'"),
+        ({"training": {"seedz": [0]}}, "unknown key 'training.seedz'"),
+        ({"training": {"seeds": [0, 0]}}, "distinct seeds"),
+        ({"tune": {"lr": [-1.0]}}, "tune.lr"),
+        ({"evaluation": {"seed": 2}}, "evaluation.seed"),
+        ({"evaluation": {"backend": "gpu"}}, "evaluation.backend"),
+        ({"track": "both"}, "track='both'"),
+        ({"policy": {"core": "lstm"}}, "set per arm"),
+        ({"policy": {"feature_dim": 0}}, "feature_dim=0"),
+        ({"statistics": {"claims": [{"name": "x", "reference": "cfc_ncp"}]}}, "claims"),
+        ({"statistics": {"claims": [{"name": "x", "reference": "cfc_ncp",
+                                     "comparators": ["gru19"]}], "alpha": 0.5}}, "alpha"),
+        ({"shifts": {"list": [{"file": "nope.yaml", "family": "x", "severity": "low",
+                               "cue_preserving": True}]}}, "does not exist"),
+        ({"shifts": {"index": "config/perturbations/study/index.yaml", "families": ["lava"]}},
+         "unknown family 'lava'"),
+        ({"tasks": ["rover.fork_probe_test"]}, "probe's test variant"),
+    ],
+)  # fmt: skip
+def test_bad_configs_name_the_problem(change: dict, message: str, tmp_path: Path) -> None:
+    raw = _raw()
+    for key, value in change.items():
+        if isinstance(value, dict) and isinstance(raw.get(key), dict) and key != "shifts":
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = value
+    with pytest.raises(ValueError, match=message):
+        _load(raw, tmp_path)
+
+
+def test_a_shift_file_with_an_out_of_range_value_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "blinding.yaml").write_text("name: blinding\ncamera: {brightness: 40.0}\n")
+    raw = _raw()
+    raw["shifts"] = {
+        "list": [
+            {"file": str(tmp_path / "blinding.yaml"), "family": "light", "severity": "high",
+             "cue_preserving": True}
+        ]
+    }  # fmt: skip
+    with pytest.raises(ValueError, match=r"camera.brightness.*out of range"):
+        _load(raw, tmp_path)
+    (tmp_path / "typo.yaml").write_text("name: typo\ncamera: {brightnes: 2.0}\n")
+    raw["shifts"]["list"][0]["file"] = str(tmp_path / "typo.yaml")
+    with pytest.raises(ValueError, match="unknown perturbation key 'camera.brightnes'"):
+        _load(raw, tmp_path)
+
+
+def test_the_cli_reports_config_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from liquid_control.study.cli import main
+
+    raw = _raw()
+    raw["arms"] = ["cfc_ncp", "lstm7"]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(SystemExit):
+        main([str(path)])
+    assert "unknown arm 'lstm7'" in capsys.readouterr().err

@@ -1,0 +1,102 @@
+"""The study end to end on a tiny config: every stage, the report, resume, a deleted checkpoint.
+
+The full smoke config (all ten arms, two robots) is `liquid-control study --smoke`, run by
+``test_smoke_config_end_to_end`` (slow).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from liquid_control.study import pipeline
+from liquid_control.study.config import StudyConfig
+from liquid_control.study.units import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _tiny(tmp_path: Path) -> StudyConfig:
+    raw = yaml.safe_load((ROOT / "config" / "study" / "smoke.yaml").read_text())
+    raw.update(
+        arms=["cfc_ncp", "lstm19", "mlp_stack"],
+        tasks=["rover.lane"],
+        work_dir=str(tmp_path / "work"),
+        out_dir=str(tmp_path / "out"),
+    )
+    raw["data"].update(episodes=4, per_unit=2, max_time_s=6.0)
+    raw["evaluation"].update(episodes=2, max_time_s=2.0)
+    raw["tune"].update(weight_decay=[0.0])
+    raw["shifts"]["list"] = raw["shifts"]["list"][:1]
+    raw["statistics"]["claims"] = [
+        {"name": "claim", "reference": "cfc_ncp", "comparators": ["lstm19", "mlp_stack"]}
+    ]
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return StudyConfig.load(path)
+
+
+def test_tiny_study_end_to_end_resumes_and_remakes_a_lost_checkpoint(tmp_path: Path) -> None:
+    cfg = _tiny(tmp_path)
+    logs: list[str] = []
+    result = pipeline.run(cfg, progress=False, log=logs.append)
+    out = Path(cfg.out_dir)
+    for name in ("results.json", "cells.md", "cells.csv", "endpoints.md", "comparisons.md",
+                 "comparisons.csv", "verdict.md", "success_vs_severity.png", "config.yaml",
+                 "saliency_rover.lane.png"):  # fmt: skip
+        assert (out / name).stat().st_size > 0, name
+    cells = result["cells"]
+    assert {(c["arm"], c["shift"]) for c in cells} == {
+        (a, s) for a in cfg.arms for s in ("nominal", "fog_medium")
+    }
+    assert all(c["seeds"] == 2 and c["scenes"] == 2 for c in cells)
+    assert [c["comparator"] for c in result["comparisons"]] == ["lstm19", "mlp_stack"]
+    assert result["verdicts"]["claim"] in ("confirmed", "refuted", "inconclusive")
+    verdict = (out / "verdict.md").read_text()
+    assert "claim:" in verdict and "Holm" in verdict
+    assert json.loads((out / "results.json").read_text())["verdicts"] == result["verdicts"]
+    assert set(result["tuning"]) == set(cfg.arms)
+    assert result["cost"]["rates"]["evaluate/rover"] > 0
+
+    # a second run does nothing but the report
+    logs.clear()
+    pipeline.run(cfg, progress=False, log=logs.append)
+    assert all("0 run" in line for line in logs if "units" in line), logs
+
+    # a lost checkpoint: that model is retrained and only its episodes are rerun
+    store = Store(cfg.work_dir)
+    lost = store.root / "train" / "lstm19" / "rover.lane" / "seed1" / "model"
+    shutil.rmtree(lost)
+    logs.clear()
+    pipeline.run(cfg, progress=False, log=logs.append)
+    ran = {line.split(":")[0]: line for line in logs if "units" in line}
+    assert "1 run" in ran["train"] and "2 run" in ran["evaluate"], ran
+    assert (lost / "config.json").is_file()
+
+
+def test_the_report_refuses_a_partial_table(tmp_path: Path) -> None:
+    from liquid_control.study import report, stages
+
+    cfg = _tiny(tmp_path)
+    store = Store(cfg.work_dir)
+    units = pipeline.plan(cfg, store)
+    with pytest.raises(ValueError, match="evaluation units are missing"):
+        report.outcomes(cfg, store, units["evaluate"])
+    with pytest.raises(FileNotFoundError, match="missing checkpoint"):
+        stages.evaluate_unit(units["evaluate"][0].args, tmp_path)
+
+
+@pytest.mark.slow
+def test_smoke_config_end_to_end(tmp_path: Path) -> None:
+    """`liquid-control study --smoke`: all ten arms on both robots."""
+    from liquid_control.study.cli import main
+
+    code = main(["--smoke", "--no-progress", "--work-dir", str(tmp_path / "w"),
+                 "--out-dir", str(tmp_path / "o")])  # fmt: skip
+    assert code == 0
+    data = json.loads((tmp_path / "o" / "results.json").read_text())
+    assert len({c["arm"] for c in data["cells"]}) == 10

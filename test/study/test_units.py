@@ -1,0 +1,72 @@
+"""Resumable units: a killed worker's unit is redone, finished units are skipped, a missing
+output (e.g. a deleted checkpoint) is remade, and a failing unit stops the stage by name."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from liquid_control.study.units import StageError, Store, Unit, run_units
+
+
+def slow_unit(args: dict, out: Path) -> dict:
+    """Write a file in two halves with a pause between (a kill lands mid-unit)."""
+    (out / "part.txt").write_text("half")
+    time.sleep(args["sleep"])
+    (out / "part.txt").write_text(f"whole {args['i']}")
+    return {"i": args["i"], "pid": os.getpid()}
+
+
+def failing_unit(args: dict, out: Path) -> dict:
+    raise ValueError(f"bad input {args['i']}")
+
+
+def _units(n: int, sleep: float) -> list[Unit]:
+    return [
+        Unit("stage", f"u{i:02d}", f"k{i}", slow_unit, {"i": i, "sleep": sleep}, ("part.txt",))
+        for i in range(n)
+    ]
+
+
+def test_a_killed_worker_is_replaced_and_its_unit_redone(tmp_path: Path) -> None:
+    store, units = Store(tmp_path), _units(6, 1.0)
+    killed: list[int] = []
+
+    def kill_one(pids: list[int]) -> None:
+        if not killed:  # first pool only: kill a worker while it is inside a unit
+            time.sleep(2.0)
+            os.kill(pids[0], signal.SIGKILL)
+            killed.append(pids[0])
+
+    counts = run_units(units, store, 2, "stage", progress=False, on_start=kill_one)
+    assert killed and counts["retried"] >= 1
+    for u in units:
+        assert (store.path(u) / "part.txt").read_text() == f"whole {u.args['i']}"
+        assert store.result(u)["pid"] != killed[0]
+    assert not list(tmp_path.rglob("*.tmp-*")), "a killed worker's partial output was left"
+    again = run_units(units, store, 2, "stage", progress=False)
+    assert again == {"units": 6, "skipped": 6, "run": 0, "retried": 0}
+
+
+def test_missing_outputs_and_changed_inputs_are_redone(tmp_path: Path) -> None:
+    store, units = Store(tmp_path), _units(3, 0.0)
+    run_units(units, store, 1, "stage", progress=False)
+    (store.path(units[0]) / "part.txt").unlink()  # a deleted checkpoint
+    changed = Unit("stage", "u01", "k1-new", slow_unit, {"i": 1, "sleep": 0.0}, ("part.txt",))
+    counts = run_units([units[0], changed, units[2]], store, 1, "stage", progress=False)
+    assert counts["run"] == 2 and counts["skipped"] == 1
+    assert json.loads((store.path(changed) / "done.json").read_text())["key"] == "k1-new"
+    with pytest.raises(StageError, match="no current output"):
+        Store(tmp_path / "empty").result(units[0])
+
+
+def test_a_failing_unit_stops_the_stage_by_name(tmp_path: Path) -> None:
+    bad = [Unit("stage", "broken", "k", failing_unit, {"i": 7})]
+    with pytest.raises(StageError, match=r"stage unit 'broken' failed: bad input 7"):
+        run_units(bad, Store(tmp_path), 1, "stage", progress=False)
+    assert not (tmp_path / "stage" / "broken").exists()
