@@ -13,6 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("liquid_control.learn.evaluate", "closed-loop evaluation, nominal and shifted"),
     "finetune": ("liquid_control.learn.finetune", "fine-tune a model on operator corrections"),
     "adapt": ("liquid_control.learn.adapt", "rounds of simulated-operator corrections + finetune"),
+    "fleet": ("liquid_control.learn.fleet", "federated fine-tuning with Flower (server/client)"),
     "export": (
         "liquid_control.export.cli",
         "export a model (ONNX, C99 float/int8) or ship a training run, and check it",
