@@ -224,7 +224,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds (median)")
     parser.add_argument("--robot", choices=("rover", "drone"), action="append", help="subset")
     parser.add_argument(
-        "--breakdown", action="store_true", help="also: CPU per part of the 64x48 loop"
+        "--breakdown",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="first: CPU per part of the 64x48 loop",
     )
     args = parser.parse_args(argv)
     robots = tuple(args.robot) if args.robot else ("rover", "drone")

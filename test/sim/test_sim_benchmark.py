@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from liquid_control.sim.benchmark import PHYSICS, TARGET_RTF, format_table, run
+from liquid_control.sim.benchmark import (
+    PHYSICS,
+    TARGET_RTF,
+    breakdown,
+    format_breakdown,
+    format_table,
+    run,
+)
 
 
 def test_benchmark_rows_ratios_and_table():
@@ -26,3 +33,13 @@ def test_benchmark_rejects_bad_settings():
         run(0.5, repeats=0)
     with pytest.raises(ValueError, match="robot"):
         run(0.5, repeats=1, robots=("boat",))
+
+
+def test_breakdown_parts_cover_the_loop():
+    row = breakdown("drone", 0.5)
+    parts = row["ms_per_sim_s"]
+    assert {"control hook", "rendering", "IMU sampling", "physics (as alone)"} <= set(parts)
+    assert parts["rendering"] > 0 and parts["control hook"] > 0 and parts["IMU sampling"] > 0
+    # the parts add up to the loop's own CPU time per simulated second
+    assert sum(parts.values()) == pytest.approx(1e3 / row["rtf_cpu"], rel=1e-6)
+    assert "| rendering |" in format_breakdown([row])
