@@ -17,6 +17,7 @@ from liquid_control.sim.base import BaseSim
 ROVER_LOOKAHEAD_M = 0.7
 DRONE_CRUISE_MPS = 1.5
 DRONE_AVOID_RADIUS_M = 0.35  # clearance kept from a pole surface
+HOLD_GAIN_PER_S = 3.0  # hovering in place: command per unit of position (m) and yaw (rad) error
 
 
 def expert_action(sim: BaseSim) -> np.ndarray:
@@ -80,7 +81,8 @@ def _hold(sim, state) -> np.ndarray:
     c, s = math.cos(yaw), math.sin(yaw)
     body = np.array([c * error[0] + s * error[1], -s * error[0] + c * error[1]])
     turn = math.atan2(math.sin(sim.hold_pose[3] - yaw), math.cos(sim.hold_pose[3] - yaw))
-    return sim.controller.clip_command(np.array([*body, 1.2 * error[2], 2.0 * turn]))
+    gain = HOLD_GAIN_PER_S
+    return sim.controller.clip_command(np.array([*(gain * body), gain * error[2], gain * turn]))
 
 
 def _clear_heading(xy: np.ndarray, bearing: float, reach: float, obstacles) -> float:
