@@ -5,7 +5,11 @@ expert only labels: DAgger), with Ornstein-Uhlenbeck noise injected into the
 executed action so the demonstrations show how to recover from mistakes; the
 recorded ``cmd_vel`` is always the expert's clean command. Episodes run in
 parallel spawn processes and each is written as its own bag directory with the
-ROS topics ``camera/image_raw``, ``imu/data`` and ``cmd_vel``.
+ROS topics ``camera/image_raw``, ``imu/data`` and ``cmd_vel``. With
+``--randomise-scene`` every episode draws its ground, sky, light, fog and clutter
+from a training randomisation (config/perturbations/study/randomisation.yaml by
+default; never a context the study holds out), the lane and target unchanged;
+the drawn context is kept in each bag's metadata and the summary.
 """
 
 from __future__ import annotations
@@ -17,6 +21,10 @@ from pathlib import Path
 
 from liquid_control.learn.dataset import write_bag
 from liquid_control.learn.rollout import Job, Result, run_jobs
+
+RANDOMISATION = (
+    Path(__file__).resolve().parents[2] / "config/perturbations/study/randomisation.yaml"
+)
 
 
 def perturbation_json(path: str | None) -> str:
@@ -38,7 +46,9 @@ class _WriteBag:
         path = Path(self.out) / f"{job.robot}_{job.seed:06d}"
         write_bag(result.episode, path, storage=self.storage)
         info = {k: v for k, v in result.info.items() if isinstance(v, bool | int | float | str)}
-        return {"bag": str(path), "driver": result.driver, **info}
+        context = result.episode.metadata.get("scene_context")
+        extra = {"scene_context": json.loads(context)} if context else {}
+        return {"bag": str(path), "driver": result.driver, **info, **extra}
 
 
 def collect(
@@ -53,15 +63,28 @@ def collect(
     expert_prob: float = 1.0,
     storage: str = "mcap",
     progress: bool = True,
+    randomise_scene: str | None = None,
 ) -> list[dict]:
-    """Record ``episodes`` episodes with seeds ``seed..seed+episodes-1``; return summaries."""
+    """Record ``episodes`` episodes with seeds ``seed..seed+episodes-1``; return summaries.
+
+    ``randomise_scene``: a scene randomisation YAML; each episode gets its own context.
+    """
     if episodes < 1:
         raise ValueError(f"episodes={episodes} must be >= 1")
+    randomise = ""
+    if randomise_scene is not None:  # check here: a bad file fails before any worker starts
+        from liquid_control.sim.perturbations import Perturbation
+        from liquid_control.sim.randomisation import check_held_out, load_randomisation
+
+        randomisation = load_randomisation(randomise_scene)
+        check_held_out(randomisation, Perturbation.from_dict(json.loads(perturbation) or None))
+        randomise = str(Path(randomise_scene).resolve())
     Path(out).mkdir(parents=True, exist_ok=True)
     jobs = [
-        Job(robot, seed + i, perturbation, model_dir, "numpy", expert_prob, noise, True)
+        Job(robot, seed + i, perturbation, model_dir, "numpy", expert_prob, noise, True,
+            randomise=randomise)
         for i in range(episodes)
-    ]
+    ]  # fmt: skip
     rows = run_jobs(jobs, workers, f"collect {robot}", progress, _WriteBag(str(out), storage))
     rows.sort(key=lambda r: r["bag"])
     (Path(out) / f"collect_{robot}_{seed}.json").write_text(json.dumps(rows, indent=1))
@@ -95,6 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="with --model, chance that the expert drives an episode (default 0)",
     )
+    p.add_argument(
+        "--randomise-scene",
+        nargs="?",
+        const=str(RANDOMISATION),
+        metavar="CONFIG",
+        help="draw each episode's ground, sky, light, fog and distractors from a training "
+        "randomisation (default config/perturbations/study/randomisation.yaml); lane and "
+        "target unchanged, never a context the study holds out",
+    )
     p.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -106,6 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         pert = perturbation_json(args.perturb)
+        if args.randomise_scene is not None:
+            from liquid_control.sim.perturbations import Perturbation
+            from liquid_control.sim.randomisation import check_held_out, load_randomisation
+
+            check_held_out(
+                load_randomisation(args.randomise_scene), Perturbation.from_dict(json.loads(pert))
+            )
     except (ValueError, OSError) as err:
         parser.error(str(err))
     rows = collect(
@@ -120,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         1.0 if args.model is None else args.expert_prob,
         args.storage,
         not args.no_progress,
+        args.randomise_scene,
     )
     ok = sum(r.get("success", False) for r in rows)
     print(f"wrote {len(rows)} bags to {args.out} ({ok} reached the goal)")

@@ -36,6 +36,7 @@ class Job:
     noise: float = 0.0  # max action noise, fraction of each command limit
     record: bool = False  # keep sensor streams and expert labels as an Episode
     max_time_s: float = 60.0
+    randomise: str = ""  # a scene randomisation YAML: a new context every episode ("" = none)
 
 
 @dataclass
@@ -49,14 +50,18 @@ class Result:
     episode: Episode | None = None
 
 
-def make_sim(robot: str, perturbation_json: str = "{}"):
+def make_sim(robot: str, perturbation_json: str = "{}", randomise: str = ""):
     """A simulator for ``robot`` under a perturbation (cached per worker process)."""
-    key = ("sim", robot, perturbation_json)
+    key = ("sim", robot, perturbation_json, randomise)
     if key not in _CACHE:
         from liquid_control.sim.perturbations import Perturbation
 
         pert = Perturbation.from_dict(json.loads(perturbation_json) or None)
-        if robot == "rover":
+        if randomise:
+            from liquid_control.sim.randomisation import load_randomisation, randomised_sim
+
+            _CACHE[key] = randomised_sim(robot, load_randomisation(randomise), pert)
+        elif robot == "rover":
             from liquid_control.sim.rover import RoverSim
 
             _CACHE[key] = RoverSim(pert)
@@ -67,6 +72,13 @@ def make_sim(robot: str, perturbation_json: str = "{}"):
         else:
             raise ValueError(f"robot {robot!r} is not 'rover' or 'drone'")
     return _CACHE[key]
+
+
+def scene_context_json(scene) -> str:
+    """An episode's drawn scene (a ScenePerturbation) as canonical JSON for the bag's metadata."""
+    from liquid_control.sim.perturbations import Perturbation
+
+    return json.dumps(Perturbation(scene=scene).to_dict()["scene"], sort_keys=True)
 
 
 def make_controller(model_dir: str, backend: str):
@@ -138,7 +150,7 @@ def run_job(job: Job) -> Result:
     from liquid_control.interface.imu import imu_features
     from liquid_control.sim.experts import expert_action
 
-    sim = make_sim(job.robot, job.perturbation)
+    sim = make_sim(job.robot, job.perturbation, job.randomise)
     rng = np.random.default_rng([job.seed, 7919])
     expert_drives = job.model_dir is None or rng.random() < job.expert_prob
     ctrl = None if expert_drives else make_controller(job.model_dir, job.backend)
@@ -172,6 +184,7 @@ def run_job(job: Job) -> Result:
             "driver": driver,
             "noise": str(job.noise),
             "perturbation": job.perturbation,
+            **({"scene_context": scene_context_json(sim.context)} if job.randomise else {}),
             "success": str(bool(info.get("success"))),
         }
         episode = rec.episode(job.robot, meta)

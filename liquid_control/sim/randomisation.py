@@ -150,12 +150,16 @@ class SceneRandomisation:
             if value is None:
                 return self.fog_prob < 1.0
             return self.fog_prob > 0.0 and _near(value, self.fog_visibility_m)
-        prob = {"ground_rgb": self.ground_rgb_prob, "sky_rgb": self.sky_prob, "light_rgb": 1.0}
-        if value is None:
-            return prob[key] < 1.0
-        return prob[key] > 0.0 and all(
-            _distance(value, c) >= self.colour_margin for c in self.held_out.colours.get(key, ())
-        )
+        if any(
+            _distance(value, c) < self.colour_margin for c in self.held_out.colours.get(key, ())
+        ):
+            return False  # redrawn whenever it comes near a held-out colour
+        if key == "light_rgb":  # a colour temperature; None is white light (6500 K)
+            rgb = (1.0, 1.0, 1.0) if value is None else value
+            kelvins = np.linspace(*self.light_kelvin, 200)
+            return min(_distance(rgb, kelvin_to_rgb(k)) for k in kelvins) < self.colour_margin
+        prob = self.ground_rgb_prob if key == "ground_rgb" else self.sky_prob
+        return prob < 1.0 if value is None else prob > 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data that ``from_dict`` reads back (without the held-out set)."""
