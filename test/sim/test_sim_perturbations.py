@@ -58,6 +58,14 @@ DESIGN_DEFAULTS = {
         "sky_rgb": None,
         "light_rgb": None,
         "fog_visibility_m": None,
+        # task keys (sim/tasks.py, config/tasks/, docs/tasks.md, test_tasks.py)
+        "lane_gap_m": None,
+        "fork_cue_m": None,
+        "cue_s": None,
+        "cue_delay_s": 0.0,
+        "occlusion_s": None,
+        "target_speed_mps": 0.0,
+        "spurious_cue": None,
     },
     "dynamics": {
         "wind_mps": [0, 0, 0],
