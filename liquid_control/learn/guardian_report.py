@@ -100,7 +100,10 @@ def plot(result: dict, path: str | Path) -> None:
 
 def _plot_onset(ax, model: str, out: dict) -> None:
     """Median score (over episodes) against time from the shift's onset, per shift."""
+    import matplotlib
+
     grid = np.arange(-2.0, 6.0, 0.05)
+    colours = iter(matplotlib.colormaps["tab20"](np.linspace(0, 1, 20)))
     for label, traces in out["score_traces"].items():
         onset = out["conditions"][label]["onset_s"]
         curves = []
@@ -115,7 +118,7 @@ def _plot_onset(ax, model: str, out: dict) -> None:
             enough = np.sum(np.isfinite(stack), axis=0) >= max(1, len(curves) // 2)
             median = np.full(grid.shape, np.nan)
             median[enough] = np.nanmedian(stack[:, enough], axis=0)
-            ax.plot(grid, median, label=label.split("@")[0], lw=1.2)
+            ax.plot(grid, median, label=label.split("@")[0], lw=1.2, color=next(colours))
     ax.axhline(out["enter"], color="k", ls="--", lw=1, label="enter threshold")
     ax.axvline(0.0, color="grey", lw=1)
     ax.set_yscale("log")
@@ -126,16 +129,20 @@ def _plot_onset(ax, model: str, out: dict) -> None:
 
 
 def _plot_outcomes(ax, model: str, out: dict) -> None:
-    """Crashes and successes per condition for unguarded, stop and slow."""
+    """Crash and success rates per condition for unguarded, stop and slow."""
     labels = list(out["conditions"])
     x = np.arange(len(labels))
     colours = {"unguarded": "tab:red", "stop": "tab:blue", "slow": "tab:green"}
     for i, mode in enumerate(("unguarded", "stop", "slow")):
-        crashes = [out["conditions"][k][mode]["crashes"] for k in labels]
-        wins = [out["conditions"][k][mode]["success"] for k in labels]
+        n = [out["conditions"][k]["episodes"] for k in labels]
+        crashes = [
+            out["conditions"][k][mode]["crashes"] / m for k, m in zip(labels, n, strict=True)
+        ]
+        wins = [out["conditions"][k][mode]["success_rate"] for k in labels]
         ax.bar(x + (i - 1) * 0.27, crashes, 0.27, color=colours[mode], label=f"{mode} crashes")
         ax.plot(x + (i - 1) * 0.27, wins, "o", color=colours[mode], ms=4, label=f"{mode} successes")
     ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=7)
-    ax.set_ylabel("episodes")
-    ax.set_title(f"{model}: crashes (bars) and successes (dots)")
+    ax.set_ylabel("share of episodes")
+    ax.set_ylim(0, 1.05)
+    ax.set_title(f"{model}: crash rate (bars) and success rate (dots)")
     ax.legend(fontsize=7, ncol=3)
