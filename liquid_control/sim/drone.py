@@ -302,9 +302,22 @@ class DroneSim(BaseSim):
             noise = self._rng_dynamics.normal(0.0, 1.0, 3)
             decay = dt / GUST_TIME_S
             self._gust += -self._gust * decay + dyn.gust_std_mps * math.sqrt(2 * decay) * noise
-        air = np.asarray(dyn.wind_mps) + self._gust - velocity
-        self.data.xfrc_applied[self._root, :3] = rotation[:, 2] * thrust + DRAG_N_PER_MPS * air
-        self.data.xfrc_applied[self._root, 3:] = rotation @ torque
+        # plain floats (this runs at 250 Hz): force = R e_z thrust + drag (wind + gust - v),
+        # moment = R torque, both in the world frame
+        r00, r01, r02, r10, r11, r12, r20, r21, r22 = rotation.ravel().tolist()
+        ax, ay, az = (
+            w + g - v
+            for w, g, v in zip(dyn.wind_mps, self._gust.tolist(), velocity.tolist(), strict=True)
+        )
+        tx, ty, tz = torque.tolist()
+        self.data.xfrc_applied[self._root] = (
+            r02 * thrust + DRAG_N_PER_MPS * ax,
+            r12 * thrust + DRAG_N_PER_MPS * ay,
+            r22 * thrust + DRAG_N_PER_MPS * az,
+            r00 * tx + r01 * ty + r02 * tz,
+            r10 * tx + r11 * ty + r12 * tz,
+            r20 * tx + r21 * ty + r22 * tz,
+        )
 
     def odometry(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Ground-truth pose in the world-fixed odom frame, twist in the body frame."""
@@ -373,7 +386,17 @@ class DroneSim(BaseSim):
             "mean_abs_lane_offset_m": math.nan,
             "time_s": self.time,
             "seed": self.seed,
+            **self._task_info(),
         }
+
+    def _task_info(self) -> dict[str, Any]:
+        """The memory task's choice (0 left, 1 right) and the probe marker's side, when set."""
+        info: dict[str, Any] = {}
+        if self._hold_until > 0:
+            info["choice"] = self._branch
+        if self.spurious_agrees is not None:
+            info["spurious_agrees"] = self.spurious_agrees
+        return info
 
 
 def _check_task_keys(perturbation: Perturbation) -> None:

@@ -253,11 +253,17 @@ class RoverSim(BaseSim):
 
     def _integrate_odometry(self, dt: float) -> None:
         """Dead-reckon (x, y, yaw) from the wheel joint speeds, like gz DiffDrive."""
-        left, right = (self.data.qvel[d] for d in self._wheel_dofs)
+        qvel = self.data.qvel  # plain floats: this runs at 500 Hz (same arithmetic as arrays)
+        left, right = float(qvel[self._wheel_dofs[0]]), float(qvel[self._wheel_dofs[1]])
         r, sep = self.spec.wheel_radius_m, self.spec.wheel_separation_m
         linear, angular = r * (left + right) / 2, r * (right - left) / sep
-        yaw = self._odom[2] + 0.5 * angular * dt
-        self._odom += (linear * math.cos(yaw) * dt, linear * math.sin(yaw) * dt, angular * dt)
+        x, y, heading = self._odom.tolist()
+        yaw = heading + 0.5 * angular * dt
+        self._odom[:] = (
+            x + linear * math.cos(yaw) * dt,
+            y + linear * math.sin(yaw) * dt,
+            heading + angular * dt,
+        )
         self._odom_twist = (linear, angular)
 
     def odometry(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -357,7 +363,17 @@ class RoverSim(BaseSim):
             "track_length_m": track.goal_s_m - track.start_s_m,
             "time_s": self.time,
             "seed": self.seed,
+            **self._task_info(),
         }
+
+    def _task_info(self) -> dict[str, Any]:
+        """The memory task's choice (0 left, 1 right) and the probe marker's side, when set."""
+        info: dict[str, Any] = {}
+        if self.perturbation.scene.lane_gap_m is not None or self._fork is not None:
+            info["choice"] = self._branch
+        if self.spurious_agrees is not None:
+            info["spurious_agrees"] = self.spurious_agrees
+        return info
 
 
 def _check_task_keys(perturbation: Perturbation) -> None:

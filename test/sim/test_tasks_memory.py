@@ -173,6 +173,9 @@ def test_rover_probe_cone_sides_with_the_branch_in_training_and_against_it_at_te
         for seed in range(12):
             sim.reset(seed)
             agree[name].append((sim.spurious_agrees, sim.task_choice))
+            info = sim.episode_info()  # what evaluation records keep
+            assert info["choice"] == sim.task_choice
+            assert info.get("spurious_agrees") == sim.spurious_agrees
         sim.close()
     assert all(a is True for a, _ in agree["rover.fork_probe_train"])
     assert all(a is False for a, _ in agree["rover.fork_probe_test"])
