@@ -19,12 +19,12 @@ from geometry_msgs.msg import Twist, TwistStamped
 from rclpy.clock import JumpThreshold, TimeJump
 from rclpy.duration import Duration
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image, Imu
 from std_msgs.msg import Float32MultiArray
 from std_srvs.srv import SetBool, Trigger
 
-from liquid_control.interface.imu import IMU_DIM
 from liquid_control.nodes import conversions as conv
 from liquid_control.nodes.controller_params import (
     COMMAND_NAMES,
@@ -36,6 +36,7 @@ from liquid_control.nodes.controller_params import (
     robot_of,
 )
 from liquid_control.nodes.guardian_io import NodeGuardian
+from liquid_control.nodes.model_swap import LoadedModel, ModelSwap, fit_problem, quick_problem
 from liquid_control.nodes.parameters import NodeParameters
 from liquid_control.nodes.run import spin_node
 from liquid_control.nodes.sensor_input import (
@@ -72,7 +73,9 @@ class ControllerNode(LifecycleNode):
             self,
             PARAMS,
             check=lambda values: (
-                check_robot_values(values, self.robot) or self._guardian_problem(values)
+                check_robot_values(values, self.robot)
+                or self._guardian_problem(values)
+                or self._model_problem(values)
             ),
             on_change=self._apply_parameters,
             default_for=lambda spec, declared: default_value(spec, robot_of(declared)),
@@ -94,6 +97,12 @@ class ControllerNode(LifecycleNode):
             JumpThreshold(min_forward=None, min_backward=Duration(nanoseconds=-1_000_000)),
             post_callback=self._on_clock_jump,
         )
+        self.swap = ModelSwap(self._load_model, self._swap_in, self._swap_failed)
+        self.model_value: str | None = None  # the model_path of the model running
+        self.model_swaps = 0
+        self.last_model_swap = ""
+        self._swap_note = ""  # a hidden-state reset or a refusal, said once on /diagnostics
+        self._reverting = False
         self._entities: list[Any] = []  # subscriptions, services: destroyed on cleanup
         self._timers: list[Any] = []  # created on activate, destroyed on deactivate
 
@@ -106,6 +115,8 @@ class ControllerNode(LifecycleNode):
             self.controller.config = controller_config(self.values)
         if self.guardian is not None:
             self.guardian.apply(self.values)
+        if "model_path" in changed and self.controller is not None and not self._reverting:
+            self.swap.start(self.values["model_path"])
 
     # ---- lifecycle ----------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -114,32 +125,71 @@ class ControllerNode(LifecycleNode):
         try:
             if reason is not None:
                 raise ValueError(reason)
-            path = resolve_model_path(self.values["model_path"], self.robot)
-            backend = self._backend_loader(path, self.values["backend"], self.values["threads"])
-            self._check_model(path, backend.spec)
-            self.guardian = NodeGuardian(path, backend, self.values)
-            self.controller = LiquidController(self.guardian.tap, controller_config(self.values))
-            self._image_hw = tuple(int(v) for v in backend.spec.image_shape[:2])
+            loaded = self._load_model(self.values["model_path"])
+            self.controller = LiquidController(loaded.guardian.tap, controller_config(self.values))
         except Exception as error:  # any reason a model cannot run: refuse to configure
             self.get_logger().error(f"configure failed: {error}")
             return FAILURE
-        self.get_logger().info(f"loaded {path} ({self.values['backend']}, {self.robot.value})")
+        self._use_model(loaded)
+        self.get_logger().info(
+            f"loaded {loaded.path} ({self.values['backend']}, {self.robot.value})"
+        )
         self._create_entities()
         return SUCCESS
 
-    def _check_model(self, path: Path, spec: Any) -> None:
-        """Raise ValueError unless the model fits this robot and the sensors' shapes."""
-        names = tuple(COMMAND_NAMES[self.robot])
-        if tuple(spec.command_names) != names:
-            raise ValueError(
-                f"model {path} commands {tuple(spec.command_names)}, robot "
-                f"{self.robot.value} needs {names}"
-            )
-        if int(spec.imu_dim) != IMU_DIM:
-            raise ValueError(f"model {path} expects {spec.imu_dim} IMU features, not {IMU_DIM}")
-        shape = tuple(spec.image_shape)
-        if len(shape) != 3 or shape[2] != 3 or min(shape) <= 0:
-            raise ValueError(f"model {path} expects image shape {shape}, not (H, W, 3) RGB")
+    def _load_model(self, value: str) -> LoadedModel:
+        """Load, verify and check the model of ``value`` (configure, or a swap's thread)."""
+        path = resolve_model_path(value, self.robot)
+        backend = self._backend_loader(path, self.values["backend"], self.values["threads"])
+        spec = backend.spec
+        problem = fit_problem(path, self.robot, spec.command_names, spec.imu_dim, spec.image_shape)
+        if problem is not None:
+            raise ValueError(problem)
+        return LoadedModel(value, path, backend, NodeGuardian(path, backend, self.values))
+
+    def _use_model(self, loaded: LoadedModel) -> None:
+        """Make ``loaded`` the running model's guardian, input size and parameter value."""
+        self.guardian = loaded.guardian
+        self._image_hw = tuple(int(v) for v in loaded.backend.spec.image_shape[:2])
+        self.model_value = loaded.value
+
+    # ---- hot model swap (nodes/model_swap.py) -------------------------------------------
+    def _model_problem(self, values: dict[str, Any]) -> str | None:
+        """Why a new model_path cannot be swapped in (quick checks), or None."""
+        value = values["model_path"]
+        if self.controller is None or self._reverting or value == self.values["model_path"]:
+            return None
+        if self.swap.busy:
+            return f"model_path refused: a swap to {self.swap.pending!r} is still loading"
+        return quick_problem(value, self.robot)
+
+    def _swap_in(self, loaded: LoadedModel) -> None:
+        """Executor thread, between two steps: run ``loaded`` from the next frame on."""
+        if self.controller is None:
+            return
+        reset = self.controller.swap_backend(loaded.guardian.tap)
+        loaded.guardian.adopt_publishers(self.guardian)
+        self._use_model(loaded)
+        self.model_swaps += 1
+        self.last_model_swap = f"{loaded.path}: " + (reset or "hidden state kept")
+        if reset is None:
+            self.get_logger().info(f"model swapped to {self.last_model_swap}")
+        else:
+            self._swap_note = f"model swapped, {reset}"
+            self.get_logger().warning(f"model swapped to {self.last_model_swap}")
+
+    def _swap_failed(self, value: str, error: Exception) -> None:
+        """Executor thread: keep the running model and put model_path back."""
+        self.last_model_swap = f"{value or 'shipped model'}: refused: {error}"
+        self._swap_note = f"model swap refused: {error}"
+        self.get_logger().error(
+            f"model swap to {value!r} failed: {error}; keeping {self.model_value!r}"
+        )
+        self._reverting = True
+        try:
+            self.set_parameters([Parameter("model_path", value=self.model_value)])
+        finally:
+            self._reverting = False
 
     def _create_entities(self) -> None:
         """Publishers (lifecycle-managed), subscriptions and services."""
@@ -170,6 +220,7 @@ class ControllerNode(LifecycleNode):
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Start from a fresh hidden state and start the watchdog and timers."""
+        self.swap.poll()  # a model set while inactive
         self.controller.reset()
         self.guardian.reset()
         self.takeover.reset()
@@ -217,6 +268,7 @@ class ControllerNode(LifecycleNode):
 
     def _release(self) -> None:
         """Destroy timers, entities and publishers; drop the model."""
+        self.swap.cancel()
         self._destroy(self._timers, self.destroy_timer)
         self._destroy(self._entities, self._destroy_entity)
         for name in ("cmd_pub", "neurons_pub", "diag_pub"):
@@ -395,7 +447,8 @@ class ControllerNode(LifecycleNode):
         )
 
     def _on_watchdog(self) -> None:
-        """Publish zero while a sensor is stale (or has not started)."""
+        """Publish zero while a sensor is stale (or has not started); finish a model swap."""
+        self.swap.poll()
         state, _ = self.watchdog.check(self._now())
         if state is not WatchdogState.OK:
             self._publish_command(None)
@@ -432,12 +485,18 @@ class ControllerNode(LifecycleNode):
             "commands_published": self.commands_published,
             "timeline_restarts": self.timeline_restarts,
             **self.takeover.diagnostics(),
+            "model_path": self.model_value,
+            "model_swaps": self.model_swaps,
+            "last_model_swap": self.last_model_swap,
         }
         level, message, values = self.watchdog.summary(self._now(), counters, extra)
         if not self.enabled:
             level, message = 1, "disabled" if level == 0 else f"{message}; disabled"
         elif self.takeover.intervening:
             message = f"{message}; operator driving"
+        if self._swap_note:
+            level, message = max(level, 1), f"{message}; {self._swap_note}"
+            self._swap_note = ""
         stamp = self.get_clock().now().to_msg()
         array = conv.diagnostic_array(
             f"{self.get_name()}: controller", level, message, values, stamp, self.hardware_id

@@ -73,8 +73,9 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "model_path",
         "",
-        "Model directory; empty = the shipped models/policies/<robot>_cfc_ncp.",
-        True,
+        "Model directory; empty = the shipped models/policies/<robot>_cfc_ncp. Set on a "
+        "configured node, the new model is verified in the background and swapped in "
+        "between two steps (hidden state kept when the core's state shape matches).",
     ),
     ParamSpec("backend", "numpy", "Inference backend.", True, choices=BACKENDS),
     ParamSpec("threads", 1, "Inference threads.", True, bounds=(1, 64)),

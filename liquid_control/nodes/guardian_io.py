@@ -97,6 +97,11 @@ class NodeGuardian:
                 node.destroy_lifecycle_publisher(getattr(self, name))
                 delattr(self, name)
 
+    def adopt_publishers(self, old: NodeGuardian) -> None:
+        """Take over ``old``'s publishers (a hot model swap keeps the topics)."""
+        self.score_pub, self.saliency_pub = old.score_pub, old.saliency_pub
+        del old.score_pub, old.saliency_pub
+
     def reset(self) -> None:
         """A fresh start (activate): empty score window, alarm cleared."""
         if self.score is not None:

@@ -174,6 +174,34 @@ class LiquidController:
         self._command_time: float | None = None
         self.counters.resets += 1
 
+    def swap_backend(self, backend: Backend) -> str | None:
+        """Run ``backend`` from the next frame on (a hot model swap between two steps).
+
+        The hidden state carries over when the new core has the same kind and state shape;
+        otherwise it restarts from the new backend's initial state and the reason is
+        returned. Stamps, the IMU average and the held command are kept either way.
+        ValueError when the new model's commands or IMU features differ.
+        """
+        spec, old = backend.spec, self._backend.spec
+        if tuple(spec.command_names) != tuple(old.command_names) or spec.imu_dim != old.imu_dim:
+            raise ValueError(
+                f"new model commands {tuple(spec.command_names)} from {spec.imu_dim} IMU "
+                f"features, the running one {tuple(old.command_names)} from {old.imu_dim}"
+            )
+        initial = np.asarray(backend.initial_state(), dtype=np.float32).copy()
+        reset = None
+        if spec.core != old.core or initial.shape != self._initial.shape:
+            reset = (
+                f"core {old.core} {self._initial.shape} -> {spec.core} {initial.shape}: "
+                "hidden state reset"
+            )
+        self._backend = backend
+        self._image_shape = tuple(int(v) for v in spec.image_shape)
+        self._initial = initial
+        if reset is not None:
+            self._hidden = initial.copy()
+        return reset
+
     def update_imu(self, features: np.ndarray, stamp: float) -> np.ndarray:
         """Fold an IMU sample (features from ``imu_features``) stamped ``stamp`` s into the step."""
         imu = np.asarray(features, dtype=np.float32)

@@ -29,8 +29,9 @@ from liquid_control.nodes.controller_node import ControllerNode
 IMAGE_SHAPE = (24, 32, 3)
 
 
-def save_random_model(directory: Path, robot: str, seed: int = 0) -> Path:
-    """Write a randomly initialised small CfC-NCP policy for ``robot`` (core's save_policy)."""
+def save_random_model(directory: Path, robot: str, seed: int = 0, **config: Any) -> Path:
+    """Write a randomly initialised small policy for ``robot`` (core's save_policy); a CfC-NCP
+    unless ``config`` says otherwise (e.g. ``core="ltc_ncp"``)."""
     torch = pytest.importorskip("torch")
 
     from liquid_control.core.policy import LiquidNetwork
@@ -38,20 +39,23 @@ def save_random_model(directory: Path, robot: str, seed: int = 0) -> Path:
     from liquid_control.interface.policy_config import PolicyConfig
 
     torch.manual_seed(seed)
-    config = PolicyConfig(robot=robot, image_shape=IMAGE_SHAPE, encoder_channels=(8, 12))
+    config = PolicyConfig(robot=robot, image_shape=IMAGE_SHAPE, encoder_channels=(8, 12), **config)
     return save_policy(LiquidNetwork(config), directory)
 
 
 class Harness:
     """The controller node plus a peer that publishes sensors and records outputs."""
 
-    def __init__(self, overrides: dict[str, Any], configure: bool = True) -> None:
+    def __init__(
+        self, overrides: dict[str, Any], configure: bool = True, executor: str = "single"
+    ) -> None:
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         params = [Parameter(name, value=value) for name, value in overrides.items()]
         self.node = ControllerNode(parameter_overrides=params, context=self.context)
         self.peer = rclpy.create_node("controller_test_peer", context=self.context)
         self.commands: list[np.ndarray] = []
+        self.command_times: list[float] = []  # time.monotonic() at each command's receipt
         self.stamped: list[TwistStamped] = []
         self.neurons: list[np.ndarray] = []
         self.diagnostics: list[DiagnosticArray] = []
@@ -89,7 +93,11 @@ class Harness:
         )
         self.imu_pub = self.peer.create_publisher(Imu, "imu/data", sensor)
         self.clock_pub = self.peer.create_publisher(Clock, "/clock", 10)
-        self.executor = SingleThreadedExecutor(context=self.context)
+        if executor == "events":  # rclpy >= 9 (Kilted)
+            events = pytest.importorskip("rclpy.experimental", reason="EventsExecutor: rclpy >= 9")
+            self.executor = events.EventsExecutor(context=self.context)
+        else:
+            self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self.executor.add_node(self.peer)
         self.robot = self.node.robot
@@ -101,6 +109,7 @@ class Harness:
     def _on_command(self, msg: Twist | TwistStamped) -> None:
         if isinstance(msg, TwistStamped):
             self.stamped.append(msg)
+        self.command_times.append(time.monotonic())
         self.commands.append(conv.twist_to_command(msg, self.robot))
 
     def spin_until(self, predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> None:

@@ -84,7 +84,7 @@ def test_limits_change_at_run_time_and_bad_values_are_rejected(rover: Harness) -
     ]:
         result = node.set_parameters([conv_param(name, value)])[0]
         assert not result.successful and reason in result.reason, (name, result.reason)
-    for read_only in ("robot", "model_path", "cmd_vel_topic", "backend"):
+    for read_only in ("robot", "cmd_vel_topic", "backend"):
         assert not node.set_parameters([conv_param(read_only, "x")])[0].successful
     assert list(node.get_parameter("command_limits").value) == [0.001, 0.002]
 
