@@ -139,7 +139,9 @@ class DroneSim(BaseSim):
             else:
                 side = scene.choice((-1.0, 1.0)) * keys.target_speed_mps
             self._target_velocity[:2] = side * np.array([-direction[1], direction[0]])
-        self._place_distractors(distract, self._distractor_positions(distract, direction, distance))
+        # memory tasks: around the heading, so where they stand does not tell the answer
+        around = direction if keys.cue_s is None and keys.occlusion_s is None else heading
+        self._place_distractors(distract, self._distractor_positions(distract, around, distance))
         self.controller.reset()
         self._control_phase = 0
         self._gust[:] = 0.0

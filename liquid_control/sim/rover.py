@@ -229,13 +229,19 @@ class RoverSim(BaseSim):
         self._odom = np.zeros(3)
 
     def _distractor_positions(self, rng: np.random.Generator) -> np.ndarray:
-        """Beside the track, outside the lane, along its whole length."""
+        """Beside the track, outside the lane, along its whole length.
+
+        At a fork each stands beside a branch drawn at random, not the one to take: where
+        the distractors stand must not tell the answer.
+        """
         count = self.perturbation.scene.distractors
         track = self.track
         s = rng.uniform(track.start_s_m + 1.0, track.goal_s_m + 2.0, count)
         side = rng.choice((-1.0, 1.0), count) * rng.uniform(0.9, 2.5, count)
         out = np.zeros((count, 3))
         for i in range(count):
+            if self._fork is not None:
+                track = self._fork.branches[int(rng.integers(2))]
             index = track.index_at(s[i])
             h = track.headings[index]
             out[i, :2] = track.points[index] + side[i] * np.array([-math.sin(h), math.cos(h)])

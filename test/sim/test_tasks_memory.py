@@ -17,7 +17,7 @@ import pytest
 
 from liquid_control.sim import make_sim
 from liquid_control.sim.experts import expert_action
-from liquid_control.sim.tasks import TaskKind, get_task, tasks_for
+from liquid_control.sim.tasks import TaskKind, combine, get_task, tasks_for
 
 
 class Trace:
@@ -81,8 +81,9 @@ def _assert_paired(left: Trace, right: Trace, axis: int, min_turn: float, opposi
         assert turn_left.max() > min_turn and turn_right.min() < -min_turn
 
 
-def test_rover_fork_frames_and_imu_at_the_fork_do_not_tell_the_branch():
-    sim = make_sim("rover", get_task("rover.fork").conditions())
+@pytest.mark.parametrize("shift", [None, {"name": "clutter", "scene": {"distractors": 6}}])
+def test_rover_fork_frames_and_imu_at_the_fork_do_not_tell_the_branch(shift):
+    sim = make_sim("rover", combine("rover.fork", shift))  # distractors must not tell either
 
     def at_fork(s):  # last moment before the expert's lookahead reaches the fork
         return s.projection.arc_length_m >= s.fork.fork_s_m - 0.8
@@ -92,9 +93,17 @@ def test_rover_fork_frames_and_imu_at_the_fork_do_not_tell_the_branch():
     _assert_paired(left, right, axis=1, min_turn=0.2)
 
 
-@pytest.mark.parametrize("name", ["drone.cue_go", "drone.occlusion", "drone.intercept"])
-def test_drone_frames_and_imu_at_go_do_not_tell_where_the_goal_is(name):
-    sim = make_sim("drone", get_task(name).conditions())
+@pytest.mark.parametrize(
+    ("name", "shift"),
+    [
+        ("drone.cue_go", None),
+        ("drone.occlusion", None),
+        ("drone.intercept", None),
+        ("drone.cue_go", {"name": "clutter", "scene": {"distractors": 6}}),
+    ],
+)
+def test_drone_frames_and_imu_at_go_do_not_tell_where_the_goal_is(name, shift):
+    sim = make_sim("drone", combine(name, shift))  # distractors must not tell either
     left, right = (
         _drive(sim, 5, choice, lambda s: not s.holding, extra_s=1.5) for choice in (0, 1)
     )
