@@ -26,6 +26,8 @@ def collect_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
 
     arrays: dict[str, np.ndarray] = {}
     rows = []
+    import time
+
     for i, seed in enumerate(args["seeds"]):
         job = Job(
             args["robot"],
@@ -38,12 +40,20 @@ def collect_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
             True,
             float(args["max_time_s"]),
         )
+        start = time.monotonic()
         result = run_job(job)
+        wall = time.monotonic() - start
         seq = to_steps(result.episode)
         for name in _FIELDS:
             arrays[f"{i}/{name}"] = getattr(seq, name)
         rows.append(
-            {"seed": int(seed), "success": bool(result.info.get("success")), "steps": len(seq)}
+            {
+                "seed": int(seed),
+                "success": bool(result.info.get("success")),
+                "steps": len(seq),
+                "wall_s": round(wall, 3),
+                "sim_s": result.info.get("time_s"),
+            }
         )
     np.savez(out / "episodes.npz", **arrays)
     return {"episodes": rows}

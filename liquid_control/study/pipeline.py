@@ -69,6 +69,7 @@ def run(
     chosen = stages.choose(cfg, store, units["tune"])
     units = plan(cfg, store, chosen)
     stage("train", units["train"])
+    units["evaluate"] = stages.plan_evaluate(cfg, store, units["train"])  # keyed by the weights
     stage("evaluate", units["evaluate"])
     data = report.outcomes(cfg, store, units["evaluate"])
     params = {}
@@ -109,36 +110,72 @@ def _events(args: dict[str, Any]) -> float:
     return float(args["steps"]) * t["batch_size"] * (t["burn_in"] + t["window"])
 
 
+def _line(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """(overhead s, s per unit of work) by least squares; the slope alone with one work size."""
+    x = np.array([p[0] for p in points])
+    y = np.array([p[1] for p in points])
+    if len(set(x.tolist())) < 2:
+        return 0.0, float(y.sum() / x.sum())
+    slope, intercept = np.polyfit(x, y, 1)
+    slope = max(float(slope), 1e-9)
+    return max(float(intercept), 0.0), slope
+
+
 def cost(cfg: StudyConfig, store: Store, units: dict[str, list[Unit]]) -> dict[str, Any]:
-    """Measured unit wall times as rates: s per episode (collect, evaluate, per robot) and
-    s per training step-event (encoder; tune and train per arm)."""
+    """Measured wall times as rates on this machine (``estimate`` projects them).
+
+    Episodes: wall seconds per simulated second (collect, evaluate; per robot), the
+    per-unit overhead of evaluation (loading, building simulators), and the expert's
+    mean episode length. Training: per arm (tune and train together) a line through
+    (updates x batch x steps, seconds): a per-unit overhead plus seconds per step-event.
+    """
     out: dict[str, Any] = {"workers": cfg.workers, "stages": {}}
-    for name, todo in units.items():
-        done = [(u, store.record(u)) for u in todo]
-        done = [(u, r) for u, r in done if r is not None]
+    done = {
+        name: [(u, r) for u, r in ((u, store.record(u)) for u in todo) if r is not None]
+        for name, todo in units.items()
+    }
+    for name, rows in done.items():
         out["stages"][name] = {
-            "units": len(done),
-            "unit_s": round(sum(r["elapsed_s"] for _, r in done), 1),
+            "units": len(rows),
+            "unit_s": round(sum(r["elapsed_s"] for _, r in rows), 1),
         }
     rates: dict[str, float] = {}
-    for name in ("collect", "evaluate"):
-        for robot in cfg.robots():
-            rows = [
-                (r["elapsed_s"], len(u.args.get("seeds") or u.args.get("scenes")))
-                for u, r in ((u, store.record(u)) for u in units[name])
-                if r is not None and u.args["robot"] == robot
+    for robot in cfg.robots():
+        for name in ("collect", "evaluate"):
+            eps = [
+                e
+                for u, r in done[name]
+                if u.args["robot"] == robot
+                for e in r["result"]["episodes"]
             ]
-            if rows:
-                rates[f"{name}/{robot}"] = sum(s for s, _ in rows) / sum(n for _, n in rows)
+            eps = [e for e in eps if e.get("sim_s")]
+            if eps:
+                rates[f"{name}/{robot}/wall_per_sim_s"] = sum(e["wall_s"] for e in eps) / sum(
+                    e["sim_s"] for e in eps
+                )
+        overhead = [
+            r["elapsed_s"] - sum(e["wall_s"] for e in r["result"]["episodes"])
+            for u, r in done["evaluate"]
+            if u.args["robot"] == robot
+        ]
+        if overhead:
+            rates[f"evaluate/{robot}/unit_overhead_s"] = float(np.median(overhead))
+        expert = [
+            e["sim_s"]
+            for u, r in done["collect"]
+            if u.args["robot"] == robot
+            for e in r["result"]["episodes"]
+            if e.get("sim_s") and e["success"]
+        ]
+        if expert:
+            rates[f"episode/{robot}/expert_sim_s"] = float(np.mean(expert))
+    groups: dict[str, list[tuple[float, float]]] = {}
     for name in ("encoder", "tune", "train"):
-        groups: dict[str, list[tuple[float, float]]] = {}
-        for u in units[name]:
-            r = store.record(u)
-            if r is not None:
-                group = u.args.get("arm", u.args["robot"])
-                groups.setdefault(group, []).append((r["elapsed_s"], _events(u.args)))
-        for group, rows in groups.items():
-            rates[f"{name}/{group}"] = sum(s for s, _ in rows) / sum(n for _, n in rows)
+        for u, r in done[name]:
+            group = f"fit/{u.args['arm']}" if "arm" in u.args else f"encoder/{u.args['robot']}"
+            groups.setdefault(group, []).append((_events(u.args), r["elapsed_s"]))
+    for group, points in groups.items():
+        rates[f"{group}/overhead_s"], rates[f"{group}/s_per_event"] = _line(points)
     out["rates"] = rates
     return out
 
@@ -146,35 +183,45 @@ def cost(cfg: StudyConfig, store: Store, units: dict[str, list[Unit]]) -> dict[s
 def estimate(cfg: StudyConfig, rates: dict[str, float]) -> dict[str, Any]:
     """Projected wall time of ``cfg`` from measured rates (same machine, same worker count).
 
-    Episodes cost what they cost in the measured run (their length depends on how
-    often the policies fail, so this is an estimate, not a bound); training costs scale
-    with updates x batch x steps per window; the sum is divided by the workers.
+    Training: overhead + rate x work per unit. Episodes: simulated seconds x wall per
+    simulated second, plus evaluation's per-unit overhead. How long an episode lasts
+    depends on the policy: the low figure assumes every episode lasts as long as the
+    expert's successful ones, the high one that every episode times out.
     """
-    store = Store(cfg.work_dir)
-    units = plan(cfg, store)
-    seconds: dict[str, float] = {}
-    missing = set()
+    units = plan(cfg, Store(cfg.work_dir))
+    low: dict[str, float] = {}
+    high: dict[str, float] = {}
+    missing: set[str] = set()
+
+    def rate(key: str) -> float:
+        if key not in rates:
+            missing.add(key.rsplit("/", 1)[0])
+            return 0.0
+        return rates[key]
+
     for name, todo in units.items():
-        total = 0.0
+        lo = hi = 0.0
         for u in todo:
             if name in ("collect", "evaluate"):
-                key, work = (
-                    f"{name}/{u.args['robot']}",
-                    len(u.args.get("seeds") or u.args["scenes"]),
-                )
+                robot = u.args["robot"]
+                n = len(u.args.get("seeds") or u.args["scenes"])
+                per = rate(f"{name}/{robot}/wall_per_sim_s")
+                typical = min(rate(f"episode/{robot}/expert_sim_s"), u.args["max_time_s"])
+                fixed = rate(f"evaluate/{robot}/unit_overhead_s") if name == "evaluate" else 0.0
+                lo += fixed + n * typical * per
+                hi += fixed + n * u.args["max_time_s"] * per
             else:
-                key, work = f"{name}/{u.args.get('arm', u.args['robot'])}", _events(u.args)
-            if name == "tune" and key not in rates:
-                key = key.replace("tune/", "train/")
-            if key not in rates:
-                missing.add(key)
-                continue
-            total += rates[key] * work
-        seconds[name] = round(total / cfg.workers, 1)
+                group = f"fit/{u.args['arm']}" if "arm" in u.args else f"encoder/{u.args['robot']}"
+                spent = rate(f"{group}/overhead_s") + rate(f"{group}/s_per_event") * _events(u.args)
+                lo, hi = lo + spent, hi + spent
+        low[name], high[name] = round(lo / cfg.workers, 1), round(hi / cfg.workers, 1)
     return {
-        "stages_s": seconds,
-        "total_h": round(sum(seconds.values()) / 3600, 2),
+        "stages_s_low": low,
+        "stages_s_high": high,
+        "total_h_low": round(sum(low.values()) / 3600, 2),
+        "total_h_high": round(sum(high.values()) / 3600, 2),
         "units": {k: len(v) for k, v in units.items()},
+        "episodes": sum(len(u.args["scenes"]) for u in units["evaluate"]),
         "unmeasured": sorted(missing),
     }
 

@@ -213,8 +213,21 @@ def shifts(cfg: StudyConfig) -> list[Shift]:
     return [NOMINAL, *cfg.shift_list]
 
 
+def _weights(path: Path) -> str:
+    """The sha256 of a saved model's weights ('' before it is trained)."""
+    import json
+
+    try:
+        return json.loads((path / "config.json").read_text())["weights_sha256"]
+    except (OSError, ValueError, KeyError):
+        return ""
+
+
 def plan_evaluate(cfg: StudyConfig, store: Store, train: list[Unit]) -> list[Unit]:
-    """Every trained model under every shift on the same scenes, grouped by (task, shift)."""
+    """Every trained model under every shift on the same scenes, grouped by (task, shift).
+
+    A unit's key includes its model's weights checksum, so a retrained model that differs
+    is evaluated again (plan after the train stage)."""
     e = cfg.evaluation
     scenes = list(range(e.seed, e.seed + e.episodes))
     by_task = {t.name: t for t in cfg.task_list}
@@ -240,9 +253,8 @@ def plan_evaluate(cfg: StudyConfig, store: Store, train: list[Unit]) -> list[Uni
                     "shift": shift.name,
                 }
                 name = f"{task.name}/{shift.name}/{unit.args['arm']}/seed{unit.args['seed']}"
-                units.append(
-                    Unit("evaluate", name, cfg.digest(args, unit.key), evaluate_unit, args)
-                )
+                key = cfg.digest(args, unit.key, _weights(model_dir(store, unit)))
+                units.append(Unit("evaluate", name, key, evaluate_unit, args))
     return units
 
 
@@ -280,6 +292,7 @@ def evaluate_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
                 "collisions": int(info.get("collisions", int(bool(info.get("collision"))))),
                 "time_to_goal_s": info.get("time_to_goal_s"),
                 "wall_s": round(time.monotonic() - start, 3),
+                "sim_s": info.get("time_s"),
             }
         )
     return {"episodes": rows}
