@@ -36,6 +36,20 @@ def perturbation_json(path: str | None) -> str:
     return json.dumps(Perturbation.from_yaml(path).to_dict(), sort_keys=True)
 
 
+def checked_randomisation(path: str, perturbation: str = "{}") -> str:
+    """The absolute path of a scene randomisation file that keeps the study's hold-out.
+
+    Raises ValueError before any worker starts if the file is bad or, laid over
+    ``perturbation`` (JSON), could produce a held-out study shift.
+    """
+    from liquid_control.sim.perturbations import Perturbation
+    from liquid_control.sim.randomisation import check_held_out, load_randomisation
+
+    base = Perturbation.from_dict(json.loads(perturbation) or None)
+    check_held_out(load_randomisation(path), base)
+    return str(Path(path).resolve())
+
+
 class _WriteBag:
     """Worker-side hook: write the episode as a bag and return only its summary."""
 
@@ -71,14 +85,9 @@ def collect(
     """
     if episodes < 1:
         raise ValueError(f"episodes={episodes} must be >= 1")
-    randomise = ""
-    if randomise_scene is not None:  # check here: a bad file fails before any worker starts
-        from liquid_control.sim.perturbations import Perturbation
-        from liquid_control.sim.randomisation import check_held_out, load_randomisation
-
-        randomisation = load_randomisation(randomise_scene)
-        check_held_out(randomisation, Perturbation.from_dict(json.loads(perturbation) or None))
-        randomise = str(Path(randomise_scene).resolve())
+    randomise = (
+        "" if randomise_scene is None else checked_randomisation(randomise_scene, perturbation)
+    )
     Path(out).mkdir(parents=True, exist_ok=True)
     jobs = [
         Job(robot, seed + i, perturbation, model_dir, "numpy", expert_prob, noise, True,
@@ -139,12 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         pert = perturbation_json(args.perturb)
         if args.randomise_scene is not None:
-            from liquid_control.sim.perturbations import Perturbation
-            from liquid_control.sim.randomisation import check_held_out, load_randomisation
-
-            check_held_out(
-                load_randomisation(args.randomise_scene), Perturbation.from_dict(json.loads(pert))
-            )
+            checked_randomisation(args.randomise_scene, pert)
     except (ValueError, OSError) as err:
         parser.error(str(err))
     rows = collect(

@@ -7,8 +7,8 @@ and target colours) or anything drawn from the scene stream (track, target,
 poles), so an episode differs from the nominal one of the same seed in its
 context only. It must never produce a context the study holds out: ground
 families are disjoint, the scalar ranges exclude every held-out value, and
-colours within ``colour_margin`` of a held-out colour (or within twice it of a
-cue colour) are redrawn. ``check_held_out`` verifies this against the study
+colours within ``colour_margin`` of a held-out colour (or, for the ground and
+sky, within ``cue_margin`` of the lane's or target's colour) are redrawn. ``check_held_out`` verifies this against the study
 index and ``load_randomisation`` refuses a file that breaks it.
 """
 
@@ -76,6 +76,7 @@ class SceneRandomisation:
     fog_visibility_m: tuple[float, float]
     distractors: tuple[int, int]
     colour_margin: float
+    cue_margin: float
     held_out: HeldOut = dataclasses.field(default_factory=HeldOut, compare=False)
 
     @property
@@ -113,7 +114,7 @@ class SceneRandomisation:
         """Draw until the colour keeps its margin from held-out colours (and from the cues)."""
         avoid = [(c, self.colour_margin) for c in self.held_out.colours.get(key, ())]
         if key != "light_rgb":  # the ground and sky must not take the lane's or target's colour
-            avoid += [(c, 2 * self.colour_margin) for c in CUE_RGB]
+            avoid += [(c, self.cue_margin) for c in CUE_RGB]
         for _ in range(_MAX_TRIES):
             rgb = tuple(round(float(v), 4) for v in sample())
             if all(_distance(rgb, c) >= margin for c, margin in avoid):
@@ -202,6 +203,7 @@ class SceneRandomisation:
             fog_visibility_m=_range("fog_visibility_m", raw["fog_visibility_m"], 1.0, 1000.0),
             distractors=(int(lo), int(hi)),
             colour_margin=_range("colour_margin", [raw["colour_margin"]] * 2, 0.0, 1.0)[0],
+            cue_margin=_range("cue_margin", [raw["cue_margin"]] * 2, 0.0, 1.0)[0],
             held_out=held_out or HeldOut(),
         )
         return out

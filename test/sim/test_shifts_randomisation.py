@@ -67,7 +67,8 @@ def test_training_draws_never_reach_a_held_out_study_shift(randomisation):
                 assert gap >= randomisation.colour_margin, (key, d[key])
         for key in ("ground_rgb", "sky_rgb"):
             if d[key] is not None:  # the ground and sky never take the cue's colours
-                assert min(np.linalg.norm(np.subtract(d[key], c)) for c in CUE_RGB) >= 0.24
+                gap = min(np.linalg.norm(np.subtract(d[key], c)) for c in CUE_RGB)
+                assert gap >= randomisation.cue_margin
         scene = ScenePerturbation(**d)
         assert not any(_matches(scene, s.perturbation) for s in held)
     for shift in held:
