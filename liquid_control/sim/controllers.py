@@ -167,12 +167,14 @@ class MulticopterVelocityController:
         # 3-vectors was most of the simulator's time (same equations as the matrix form)
         s = self.spec
         c0, c1, c2, c3 = (
-            min(max(float(v), -limit), limit)
-            for v, limit in zip(command, self._limits, strict=True)
+            min(max(v, -limit), limit)
+            for v, limit in zip(
+                np.asarray(command, dtype=float).tolist(), self._limits, strict=True
+            )
         )
-        r00, r01, r02, r10, r11, r12, r20, r21, r22 = np.ravel(rotation).tolist()
-        vx, vy, vz = np.ravel(velocity_world).tolist()
-        wx, wy, wz = np.ravel(omega_body).tolist()
+        r00, r01, r02, r10, r11, r12, r20, r21, r22 = np.asarray(rotation).ravel().tolist()
+        vx, vy, vz = np.asarray(velocity_world).ravel().tolist()
+        wx, wy, wz = np.asarray(omega_body).ravel().tolist()
         yaw = math.atan2(r10, r00)
         c, si = math.cos(yaw), math.sin(yaw)
         # velocity error (command rotated from the heading frame) -> clipped acceleration
@@ -205,11 +207,11 @@ class MulticopterVelocityController:
             wy - d2_r1 * c3,
             wz - (b3x * r02 + b3y * r12 + b3z * r22) * c3,
         )
+        (k1, k2, k3), (q1, q2, q3) = s.attitude_gain, s.angular_rate_gain
         torque = [
-            -ka * e - kw * r
-            for ka, e, kw, r in zip(
-                s.attitude_gain, attitude_error, s.angular_rate_gain, rate_error, strict=True
-            )
+            -k1 * attitude_error[0] - q1 * rate_error[0],
+            -k2 * attitude_error[1] - q2 * rate_error[1],
+            -k3 * attitude_error[2] - q3 * rate_error[2],
         ]
         thrust = min(max(fx * r02 + fy * r12 + fz * r22, 0.0), 2.5 * m * GRAVITY)
         lagged = self._lag.advance([thrust, *torque], dt)
