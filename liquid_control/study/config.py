@@ -150,6 +150,7 @@ class StatisticsSection:
     ood_margin: float = 0.10  # smallest OOD advantage that matters (absolute success)
     min_nominal: float = 0.5  # below this nominal success of the reference: not read ("floor")
     primary_severities: list[str] | None = None  # e.g. [medium]; None: every severity
+    primary_kinds: list[str] | None = None  # e.g. [context]; None: every cue-preserving kind
     bootstrap: int = 4000
     seed: int = 0
 
@@ -238,6 +239,12 @@ class StudyConfig:
             raise ValueError(
                 f"statistics.primary_severities={wanted}: the shifts have {sorted(severities)}"
             )
+        kinds = {s.kind for s in self.shift_list}
+        if not set(self.statistics.primary_kinds or ()) <= kinds:
+            raise ValueError(
+                f"statistics.primary_kinds={self.statistics.primary_kinds}: the shifts have "
+                f"{sorted(kinds)}"
+            )
         if not any(s.cue_preserving for s in self.primary_shifts()):
             raise ValueError("the primary endpoint needs at least one cue-preserving shift")
         if set(self.tune_seeds()) & set(self.training.seeds):
@@ -274,10 +281,13 @@ class StudyConfig:
     def primary_shifts(self) -> list[Shift]:
         """The shifts of the primary endpoint: cue-preserving, at the primary severities."""
         wanted = self.statistics.primary_severities
+        kinds = self.statistics.primary_kinds
         return [
             s
             for s in self.shift_list
-            if s.cue_preserving and (wanted is None or s.severity in wanted)
+            if s.cue_preserving
+            and (wanted is None or s.severity in wanted)
+            and (kinds is None or s.kind in kinds)
         ]
 
     def robots(self) -> list[str]:

@@ -89,6 +89,11 @@ def analyse(cfg: StudyConfig, data: dict, params: dict[str, dict]) -> dict[str, 
     ]
     changing = [s for s in cfg.shift_list if not s.cue_preserving]
     changing_keys = [(t, s.name) for t in tasks for s in changing if (t, s.name) in present]
+    by_kind = {
+        f"all_{kind}": [(t, s.name) for t in tasks for s in cfg.shift_list
+                        if s.kind == kind and s.cue_preserving and (t, s.name) in present]
+        for kind in dict.fromkeys(s.kind for s in cfg.shift_list)
+    }  # fmt: skip
     endpoints = []
     for arm in cfg.arms:
         row = {"arm": arm}
@@ -96,6 +101,7 @@ def analyse(cfg: StudyConfig, data: dict, params: dict[str, dict]) -> dict[str, 
             ("nominal", nominal_keys),
             ("primary", primary_keys),
             ("cue_changing", changing_keys),
+            *by_kind.items(),
         ):
             if keys:
                 x, strata = _endpoint(data, arm, keys)
@@ -208,13 +214,12 @@ def _cells_table(cells: list[dict]) -> str:
 
 
 def _endpoints_table(result: dict, params: dict[str, dict]) -> str:
-    head = "| arm | core params (active) | total params | nominal | primary (cue-preserving) | cue-changing |"
-    out = [head, "|" + "---|" * 6]
+    keys = ["nominal", "primary", "cue_changing"]
+    keys += sorted({k for e in result["endpoints"] for k in e if k.startswith("all_")})
+    head = "| arm | core params (active) | total params | " + " | ".join(keys) + " |"
+    out = [head, "|" + "---|" * (3 + len(keys))]
     for e in result["endpoints"]:
-        cols = [
-            f"{_pct(e[k]['success'])} {_ci(e[k]['ci95'])}" if k in e else "-"
-            for k in ("nominal", "primary", "cue_changing")
-        ]
+        cols = [f"{_pct(e[k]['success'])} {_ci(e[k]['ci95'])}" if k in e else "-" for k in keys]
         p = params[e["arm"]]
         out.append(f"| {e['arm']} | {p['core_active']} | {p['total']} | " + " | ".join(cols) + " |")
     return "\n".join(out) + "\n"

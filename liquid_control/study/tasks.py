@@ -12,6 +12,7 @@ runs under are the task's nominal conditions with the shift's keys on top.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 from dataclasses import dataclass
@@ -172,7 +173,7 @@ def _shift_file(path: Path, family: str, severity: str, cue: bool, name: str | N
     return Shift(str(label), family, str(severity), bool(cue), json.dumps(raw, sort_keys=True))
 
 
-_ENTRY_KEYS = {"file", "name", "family", "severity", "cue_preserving"}
+_ENTRY_KEYS = {"file", "name", "family", "severity", "cue_preserving", "kind", "robots"}
 
 
 def load_shifts(entries: list[dict[str, Any]], root: Path) -> list[Shift]:
@@ -195,9 +196,10 @@ def load_shifts(entries: list[dict[str, Any]], root: Path) -> list[Shift]:
             raise ValueError(f"shifts[{i}].cue_preserving must be true or false")
         file = entry.get("file") or f"{entry['name']}.yaml"
         path = Path(file) if Path(file).is_absolute() else root / file
-        shifts.append(
-            _shift_file(path, str(entry["family"]), severity, entry["cue_preserving"], None)
-        )
+        shift = _shift_file(path, str(entry["family"]), severity, entry["cue_preserving"], None)
+        kind = entry.get("kind", "context" if entry["cue_preserving"] else "cue")
+        robots = tuple(entry.get("robots", shift.robots))
+        shifts.append(dataclasses.replace(shift, kind=str(kind), robots=robots))
     names = [s.name for s in shifts]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes or "nominal" in names:
