@@ -19,6 +19,7 @@ from liquid_control.sim.base import BaseSim
 from liquid_control.sim.controllers import MulticopterVelocityController, yaw_of
 from liquid_control.sim.mjcf import MAX_OBSTACLES, drone_xml
 from liquid_control.sim.perturbations import Perturbation
+from liquid_control.sim.tasks import checked_choice
 
 TARGET_RGB = (0.90, 0.08, 0.08)
 SUCCESS_RADIUS_M = 0.5
@@ -193,7 +194,7 @@ class DroneSim(BaseSim):
     def _choose(self, scene: np.random.Generator) -> int:
         """The episode's binary choice (0 left, 1 right): drawn, unless ``self.choice`` fixes it."""
         drawn = int(scene.integers(2))
-        return drawn if self.choice is None else int(self.choice)
+        return drawn if self.choice is None else checked_choice(self.choice)
 
     def _place_post(self, scene: np.random.Generator, yaw: float, target: np.ndarray) -> None:
         """Probe marker: a white post behind the ball, or (w.p. 1 - p) 0.6 rad away from it."""

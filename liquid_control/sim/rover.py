@@ -20,6 +20,7 @@ from liquid_control.sim.base import BaseSim
 from liquid_control.sim.controllers import DiffDriveController
 from liquid_control.sim.mjcf import GROUND_EXTENT_M, rover_xml
 from liquid_control.sim.perturbations import Perturbation
+from liquid_control.sim.tasks import checked_choice
 from liquid_control.sim.textures import (
     DEFAULT_LANE_RGB,
     LANE_HALF_WIDTH_M,
@@ -158,9 +159,8 @@ class RoverSim(BaseSim):
 
     def _corner_layout(self, scene: np.random.Generator, gap_m: float) -> tuple[Track, list]:
         """One 90-degree corner; the marks end a little into it and resume ``gap_m`` later."""
-        corner = corner_track(
-            scene, None if self.choice is None else 1 - 2 * self.choice, gap_m + 8
-        )
+        side = None if self.choice is None else 1 - 2 * checked_choice(self.choice)
+        corner = corner_track(scene, side, gap_m + 8)
         start = corner.start_s_m + scene.uniform(*GAP_START_INTO_CORNER_M)
         self._gap = (start, start + gap_m)
         track = dataclasses.replace(corner.track, goal_s_m=start + gap_m + GOAL_AFTER_GAP_M)
@@ -172,7 +172,7 @@ class RoverSim(BaseSim):
         """A sign names the branch (0 left, 1 right) ``cue_m`` before a symmetric Y fork."""
         self._fork = fork_tracks(scene, cue_m)
         drawn = int(scene.integers(2))
-        self._branch = drawn if self.choice is None else int(self.choice)
+        self._branch = drawn if self.choice is None else checked_choice(self.choice)
         return self._fork.branches[self._branch], list(self._fork.branches)
 
     def _paint_fork(self, texture: np.ndarray, rgb: tuple) -> None:

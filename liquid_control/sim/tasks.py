@@ -159,6 +159,13 @@ def get_task(name: str | Task) -> Task:
     return TASKS[name]
 
 
+def checked_choice(choice: object) -> int:
+    """A forced binary choice of a memory task (``sim.choice``) as 0 or 1, else ValueError."""
+    if choice not in (0, 1) or isinstance(choice, bool):
+        raise ValueError(f"sim.choice={choice!r}; allowed: None (drawn), 0 (left), 1 (right)")
+    return int(choice)
+
+
 def tasks_for(robot: str, kind: TaskKind | None = None) -> list[Task]:
     """Registered tasks of one robot (optionally of one kind), in registry order."""
     if robot not in ("rover", "drone"):

@@ -125,3 +125,15 @@ def test_task_keys_are_range_checked_like_every_key(raw, message):
 def test_the_simulators_refuse_task_keys_that_do_not_fit(robot, scene, message):
     with pytest.raises(ValueError, match=message):
         make_sim(robot, Perturbation.from_dict({"scene": scene}), render=False)
+
+
+@pytest.mark.parametrize(
+    ("name", "choice"), [("rover.fork", 2), ("rover.gaps", -1), ("drone.cue_go", "left")]
+)
+def test_a_forced_choice_must_be_0_or_1(name, choice):
+    task = get_task(name)
+    sim = make_sim(task.robot, task.conditions(), render=False)
+    sim.choice = choice
+    with pytest.raises(ValueError, match=r"sim\.choice=.*allowed: None \(drawn\), 0 \(left\), 1"):
+        sim.reset(0)
+    sim.close()
