@@ -5,6 +5,10 @@ field of view and a few poles around (never squarely on the direct line).
 Success is coming within ``SUCCESS_RADIUS_M`` of the target centre before the
 timeout without touching a pole or the ground. Thrust and torques from the
 velocity controller, wind and drag act as external forces on the body.
+Task keys (docs/tasks.md) make it a memory task: the ball shown while the drone
+hovers, then hidden (``scene.occlusion_s``, drifting with
+``scene.target_speed_mps``), or one of two balls cued before a go signal
+(``scene.cue_s``).
 """
 
 from __future__ import annotations

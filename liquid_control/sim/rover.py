@@ -1,8 +1,11 @@
-"""The rover lane-following task: keep between two painted lines to the end of a random track.
+"""The rover lane-following tasks: keep between two painted lines to the end of the track.
 
 Success means reaching the end of the track (``goal``) without the rover's
 centre ever crossing an edge line; the per-episode metrics are the ones the
 evaluation tables report (success, time to goal, mean absolute lane offset).
+The track is a random one (the reactive task), or, set by task keys
+(docs/tasks.md), one corner inside a long unmarked gap (``scene.lane_gap_m``)
+or a Y fork whose branch a sign names beforehand (``scene.fork_cue_m``).
 Odometry integrates the wheel encoders, as gz DiffDrive does, so wheel slip
 shows up as odometry drift.
 """
