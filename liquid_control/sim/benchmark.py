@@ -41,23 +41,27 @@ def _make(robot: str, width: int, height: int, render: bool, perturbation=None):
     return (RoverSim if robot == "rover" else DroneSim)(perturbation, spec=spec, render=render)
 
 
-def measure_physics(robot: str, sim_seconds: float) -> dict:
-    """MuJoCo alone: ``mj_step`` in one call over ``sim_seconds`` of the robot's world."""
+def measure_physics(robot: str, sim_seconds: float, min_cpu_s: float = 0.5) -> dict:
+    """MuJoCo alone: ``mj_step`` in one call per ``sim_seconds`` of the robot's world, the
+    episode restarted between calls, until ``min_cpu_s`` of CPU time (a steadier reference)."""
     import mujoco
 
     sim = _make(robot, *SIZES[0], render=False)
-    sim.reset(0)
-    if robot == "rover":  # both wheels at cruise speed
-        sim.data.ctrl[:2] = 0.75 / sim.spec.wheel_radius_m
-    else:  # thrust that holds the drone up (its weight), so it never touches the ground
-        weight = sum(sim.model.body_mass[b] for b in range(sim.model.nbody)) * 9.81
-        sim.data.xfrc_applied[sim._root, 2] = weight
-    ticks = int(round(sim_seconds / PHYSICS_DT_S))
-    wall, cpu = time.perf_counter(), time.process_time()
-    mujoco.mj_step(sim.model, sim.data, nstep=ticks)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    ticks = max(1, int(round(min(sim_seconds, 20.0) / PHYSICS_DT_S)))  # stays on the floor
+    simulated = wall = cpu = 0.0
+    while cpu < min_cpu_s or simulated < sim_seconds:
+        sim.reset(0)
+        if robot == "rover":  # both wheels at cruise speed
+            sim.data.ctrl[:2] = 0.75 / sim.spec.wheel_radius_m
+        else:  # thrust that holds the drone up (its weight), so it never touches the ground
+            weight = sum(sim.model.body_mass[b] for b in range(sim.model.nbody)) * 9.81
+            sim.data.xfrc_applied[sim._root, 2] = weight
+        start_wall, start_cpu = time.perf_counter(), time.process_time()
+        mujoco.mj_step(sim.model, sim.data, nstep=ticks)
+        wall += time.perf_counter() - start_wall
+        cpu += time.process_time() - start_cpu
+        simulated += ticks * PHYSICS_DT_S
     sim.close()
-    simulated = ticks * PHYSICS_DT_S
     return _row(robot, PHYSICS, simulated, wall, cpu, cpu)
 
 
