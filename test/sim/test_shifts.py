@@ -225,3 +225,23 @@ def test_study_files_are_the_only_files_in_the_study_dir():
     assert {"index.yaml", "randomisation.yaml"} <= names
     assert all(n.endswith(".yaml") for n in names), names
     assert Path(STUDY_DIR / "index.yaml").read_text().startswith("#")
+
+
+def test_the_expert_drives_a_context_shift_exactly_as_the_nominal_scene(index):
+    """Context shifts change only what the camera sees: the privileged expert cannot notice."""
+    from liquid_control.sim.experts import expert_action
+
+    def drive(pert: Perturbation) -> np.ndarray:
+        sim = make_sim("rover", pert)
+        try:
+            sim.reset(11)
+            for _ in range(20):
+                sim.step(expert_action(sim))
+            return sim.state().position
+        finally:
+            sim.close()
+
+    reference = drive(Perturbation())
+    for name in ("sand_high", "distractors_high"):
+        shift = next(s for s in index.shifts if s.name == name)
+        np.testing.assert_array_equal(drive(shift.perturbation), reference)
