@@ -226,8 +226,6 @@ def evaluate_guardian(
 def _summarise(model: str, cal, conds: list[Condition], rows: dict) -> dict:
     """Detection and closed-loop figures of every condition of one model."""
     nominal = rows["nominal"]["unguarded"]
-    nominal_frames = np.concatenate([r["scores"] for r in nominal])
-    nominal_max = [max(r["scores"], default=0.0) for r in nominal]
     out: dict = {
         "model_dir": str(model),
         "enter": cal.enter,
@@ -260,7 +258,7 @@ def _summarise(model: str, cal, conds: list[Condition], rows: dict) -> dict:
                 "rate_ci95": entry["alarm_ci95"],
             }
         else:
-            entry.update(_detection(c, ung, nominal_frames, nominal_max))
+            entry.update(_detection(c, ung, nominal))
         out["conditions"][c.label] = entry
     fails = [max(r["scores"], default=0.0) for r in everything if not r["success"]]
     wins = [max(r["scores"], default=0.0) for r in everything if r["success"]]
@@ -274,11 +272,24 @@ def _summarise(model: str, cal, conds: list[Condition], rows: dict) -> dict:
     return out
 
 
-def _detection(c: Condition, ung: list[dict], nominal_frames, nominal_max) -> dict:
-    """AUROCs of one shift against nominal, and time from onset to the first alarm."""
+def _after(rows: list[dict], onset: float) -> list[np.ndarray]:
+    """Each episode's scores of the frames stamped at or after ``onset``."""
+    return [np.asarray(r["scores"])[np.asarray(r["stamps"]) >= onset] for r in rows]
+
+
+def _detection(c: Condition, ung: list[dict], nominal: list[dict]) -> dict:
+    """AUROCs of one shift against nominal, and time from onset to the first alarm.
+
+    Both sides are cut at the onset (nominal episodes at the same time), so a
+    mid-episode shift is compared with the same phase of nominal episodes, not with
+    their start-up transient.
+    """
     onset = c.onset_s - 1e-9
-    after = [np.asarray(r["scores"])[np.asarray(r["stamps"]) >= onset] for r in ung]
+    after = _after(ung, onset)
+    calm = [a for a in _after(nominal, onset) if a.size]
     shifted_frames = np.concatenate(after) if after else np.zeros(0)
+    nominal_frames = np.concatenate(calm) if calm else np.zeros(0)
+    nominal_max = [a.max() for a in calm]
     firsts = [r["first_alarm_s"] for r in ung]
     delays = [f - c.onset_s for f in firsts if f is not None and f >= onset]
     fails = [max(r["scores"], default=0.0) for r in ung if not r["success"]]
