@@ -57,7 +57,10 @@ setup(
             "hypothesis>=6.100",
             "ncps==1.0.1",
             "ruff>=0.5",
+            "flwr==1.42.0",  # the fleet test runs a real Flower server and clients (~50 MB)
         ],
+        # federated fine-tuning (`liquid-control fleet`); pins protobuf < 7 (onnx needs >= 6.31)
+        "fleet": ["flwr==1.42.0"],
     },
     zip_safe=True,
     maintainer="liquid_control maintainers",

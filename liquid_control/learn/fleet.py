@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -215,7 +216,7 @@ def _client_class():
         def __init__(self, args: argparse.Namespace) -> None:
             from liquid_control.interface.model_dir import read_meta
 
-            self.args = args
+            self.args, self.rounds = args, 0
             self.arch = architecture(read_meta(args.model))
             self.names, self.local = model_arrays(args.model)
 
@@ -255,23 +256,33 @@ def _client_class():
                 "loss_before": json.dumps(prov["loss_before"]),
                 "loss_after": json.dumps(prov["loss_after"]),
             }
+            self.rounds += 1
             return arrays, int(examples), metrics
 
     return FleetClient
 
 
-def run_client(args: argparse.Namespace) -> None:
-    """Connect to the server and serve fit requests until it says the run is over."""
+def run_client(args: argparse.Namespace) -> int:
+    """Connect to the server and serve fit requests until it ends the run; return rounds."""
     import flwr as fl
+    import grpc
 
     root = Path(args.root_certificates).read_bytes() if args.root_certificates else None
-    fl.client.start_client(
-        server_address=args.server,
-        client=_client_class()(args).to_client(),
-        root_certificates=root,
-        insecure=root is None,
-        max_wait_time=args.connect_timeout,
-    )
+    client = _client_class()(args)
+    try:
+        fl.client.start_client(
+            server_address=args.server,
+            client=client.to_client(),
+            root_certificates=root,
+            insecure=root is None,
+            max_wait_time=args.connect_timeout,
+        )
+    except grpc.RpcError as error:
+        if not client.rounds:  # never served: the server is unreachable or refused us
+            raise OSError(f"cannot reach the fleet server at {args.server}: {error}") from None
+        # the server closed the connection after its last round, before saying goodbye
+    print(f"fleet client: served {client.rounds} round(s); the server ended the run", flush=True)
+    return client.rounds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -334,6 +345,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as err:
         print(f"liquid-control fleet {args.role}: {err}", file=sys.stderr)
         return 2
+    if args.role == "client":
+        # flwr 1.42's gRPC client leaves a non-daemon thread behind once the server has
+        # gone, so a normal exit would wait forever: leave now, everything is written
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 

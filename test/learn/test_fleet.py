@@ -91,9 +91,11 @@ class _Fleet:
                 raise AssertionError(f"server never logged {text!r}:\n{self.log.read_text()}")
             time.sleep(0.2)
 
-    def finish(self, timeout_s: float = 240.0) -> dict:
+    def finish(self, timeout_s: float = 240.0, clients_exit: tuple = ()) -> dict:
         try:
             self.server.wait(timeout=timeout_s)
+            for p in clients_exit:  # a served client leaves by itself when the run ends
+                assert p.wait(timeout=60) == 0
         finally:
             for p in [self.server, *self.clients]:
                 if p.poll() is None:
@@ -109,13 +111,11 @@ class _Fleet:
 def test_two_clients_average_an_odd_one_is_rejected_a_crashed_one_is_dropped(tmp_path):
     parent, odd = _setting(tmp_path)
     fleet = _Fleet(tmp_path, parent, clients=4, timeout_s=600)
-    fleet.client(parent, "a")
-    fleet.client(parent, "b")
-    fleet.client(odd, "c")
+    good = [fleet.client(parent, "a"), fleet.client(parent, "b"), fleet.client(odd, "c")]
     crashing = fleet.client(parent, "c", "--steps", "100000", "--minutes", "30")
     fleet.wait_for("configure_fit")  # the round has started: the fourth client dies in it
     crashing.kill()
-    r = fleet.finish()
+    r = fleet.finish(clients_exit=good)
     assert r["accepted"] == 2 and r["failures"] == 1, r
     assert len(r["rejected"]) == 1 and "architecture" in r["rejected"][0]["reason"]
     # only weights travel: four copies out, three back (the crashed client sent nothing)
