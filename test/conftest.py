@@ -50,7 +50,12 @@ class _OptionalImportsModule(pytest.Module):
 
 
 def pytest_pycollect_makemodule(module_path, parent):
-    """Collect every test module through _OptionalImportsModule."""
+    """Collect every test module through _OptionalImportsModule, except launch tests when
+    launch_testing's plugin is loaded: returning None lets that plugin collect them."""
+    if parent.config.pluginmanager.hasplugin("launch_testing") and (
+        "generate_test_description" in module_path.read_text()
+    ):
+        return None
     return _OptionalImportsModule.from_parent(parent, path=module_path)
 
 

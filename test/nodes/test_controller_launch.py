@@ -5,7 +5,6 @@ on PyPI; a ROS 2 Jazzy/Kilted install has it).
 
 from __future__ import annotations
 
-import tempfile
 import time
 import unittest
 from pathlib import Path
@@ -25,24 +24,25 @@ from launch.launch_description import LaunchDescription  # noqa: E402
 from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402
 from lifecycle_msgs.msg import Transition  # noqa: E402
 from lifecycle_msgs.srv import ChangeState, GetState  # noqa: E402
-from node_harness import IMAGE_SHAPE, save_random_model  # noqa: E402
+from node_harness import IMAGE_SHAPE  # noqa: E402
 from rclpy.qos import qos_profile_sensor_data  # noqa: E402
 from sensor_msgs.msg import Image, Imu  # noqa: E402
 
 from liquid_control.nodes import conversions as conv  # noqa: E402
 
-LAUNCH = Path(__file__).resolve().parents[2] / "launch" / "controller.launch.py"
+REPO = Path(__file__).resolve().parents[2]
+LAUNCH = REPO / "launch" / "controller.launch.py"
+MODEL = REPO / "models" / "policies" / "rover_cfc_ncp"  # shipped: no torch needed to run this
 NAMESPACE = "lt"
 NODE = f"/{NAMESPACE}/liquid_controller"
 
 
 @pytest.mark.launch_test
 def generate_test_description():
-    """The controller launch file with a random rover model, in namespace ``lt``."""
-    model = save_random_model(Path(tempfile.mkdtemp()) / "rover", "rover")
+    """The controller launch file with the shipped rover model, in namespace ``lt``."""
     include = IncludeLaunchDescription(
         PythonLaunchDescriptionSource(str(LAUNCH)),
-        launch_arguments={"robot": "rover", "model": str(model), "namespace": NAMESPACE}.items(),
+        launch_arguments={"robot": "rover", "model": str(MODEL), "namespace": NAMESPACE}.items(),
     )
     return LaunchDescription([include, launch_testing.actions.ReadyToTest()]), {}
 
