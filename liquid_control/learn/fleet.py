@@ -22,6 +22,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -246,6 +247,10 @@ def _client_class():
                     progress=False,
                 )
                 _, arrays = model_arrays(Path(tmp) / "local")
+                if a.keep:  # this robot's own fine-tune of the round, kept locally
+                    keep = Path(a.keep) / f"round_{int(config.get('round', 0)):03d}"
+                    shutil.rmtree(keep, ignore_errors=True)
+                    shutil.copytree(Path(tmp) / "local", keep)
             bags = [{k: b[k] for k in ("path", "sha256", "role", "steps")} for b in prov["bags"]]
             for b in bags:
                 b["path"] = Path(b["path"]).name  # names only: where it lives stays private
@@ -317,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--steps", type=int, help="finetune batches (default: the server's)")
     c.add_argument("--minutes", type=float, default=15.0, help="finetune cap per round")
     c.add_argument("--threads", type=int, default=1, help="torch threads")
+    c.add_argument("--keep", help="keep each round's local fine-tune here (round_NNN/)")
     c.add_argument("--root-certificates", help="the CA certificate (PEM): TLS")
     c.add_argument(
         "--connect-timeout", type=float, default=60.0, help="give up connecting after (60 s)"

@@ -214,3 +214,53 @@ def _one_thread() -> None:
     os.environ.setdefault("MUJOCO_GL", "egl")
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "LP_NUM_THREADS"):
         os.environ.setdefault(name, "1")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m liquid_control.learn.operator MODEL --shift FILE --out DIR`: record bags."""
+    import argparse
+    import json
+    import sys
+
+    from liquid_control.interface.model_dir import read_meta
+    from liquid_control.learn.collect import perturbation_json
+
+    p = argparse.ArgumentParser(
+        prog="python -m liquid_control.learn.operator",
+        description="Record episodes of MODEL driving with the simulated operator taking "
+        "over outside the envelope, as bags with intervention marks (no training).",
+    )
+    p.add_argument("model")
+    p.add_argument("--shift", help="perturbation YAML (default: nominal)")
+    p.add_argument("--out", required=True, help="directory for the bags (ep000, ...)")
+    p.add_argument("--episodes", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0, help="first scene seed")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--hold-s", type=float, default=1.5)
+    p.add_argument("--max-offset-m", type=float, default=0.25)
+    args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        robot = read_meta(args.model)["policy"]["robot"]
+        envelope = Envelope(max_offset_m=args.max_offset_m, hold_s=args.hold_s)
+        shift = perturbation_json(args.shift)
+    except (ValueError, OSError) as err:
+        p.error(str(err))
+    jobs = [
+        OperatorJob(robot, args.seed + i, args.model, f"{args.out}/ep{i:03d}", shift, envelope)
+        for i in range(args.episodes)
+    ]
+    rows = run_operator_jobs(jobs, args.workers)
+    summary = {
+        "episodes": len(rows),
+        "operator_s": round(sum(r["operator_s"] for r in rows), 2),
+        "driven_s": round(sum(r["duration_s"] for r in rows), 2),
+        "takeovers": sum(r["takeovers"] for r in rows),
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
