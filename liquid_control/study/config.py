@@ -263,14 +263,14 @@ class StudyConfig:
 
     def _load_shifts(self) -> list[Shift]:
         root = Path(self.source).parent if self.source else Path(".")
-        if "index" in self.shifts and set(self.shifts) <= {"index", "families"}:
-            families = self.shifts.get("families")
-            robots = self.robots()
-            return load_index(_resolve(self.shifts["index"], root), families, robots)
+        if "index" in self.shifts and set(self.shifts) <= {"index", "families", "severities"}:
+            path = _resolve(self.shifts["index"], root)
+            families, severities = self.shifts.get("families"), self.shifts.get("severities")
+            return load_index(path, families, self.robots(), severities)
         if set(self.shifts) == {"list"} and isinstance(self.shifts["list"], list):
             return load_shifts(self.shifts["list"], _repo_root(root))
         raise ValueError(
-            f"shifts={self.shifts!r}: give either {{index: PATH[, families: [...]]}} or "
+            f"shifts={self.shifts!r}: give either {{index: PATH[, families, severities]}} or "
             "{list: [{file, family, severity, cue_preserving}, ...]}"
         )
 

@@ -105,9 +105,10 @@ def _expert_success(store: Store, collect: list[Unit]) -> dict[str, float]:
 
 
 def _events(args: dict[str, Any]) -> float:
-    """Training work of one unit: updates x batch x (burn-in + window) steps."""
+    """Training work of one unit: updates x (burn-in + window) sequential steps (the batch is
+    vectorised: the Python loop over time steps is what costs on a CPU)."""
     t = args["training"]
-    return float(args["steps"]) * t["batch_size"] * (t["burn_in"] + t["window"])
+    return float(args["steps"]) * (t["burn_in"] + t["window"])
 
 
 def _line(points: list[tuple[float, float]]) -> tuple[float, float]:
@@ -127,7 +128,7 @@ def cost(cfg: StudyConfig, store: Store, units: dict[str, list[Unit]]) -> dict[s
     Episodes: wall seconds per simulated second (collect, evaluate; per robot), the
     per-unit overhead of evaluation (loading, building simulators), and the expert's
     mean episode length. Training: per arm (tune and train together) a line through
-    (updates x batch x steps, seconds): a per-unit overhead plus seconds per step-event.
+    (updates x steps per window, seconds): a per-unit overhead plus seconds per step.
     """
     out: dict[str, Any] = {"workers": cfg.workers, "stages": {}}
     done = {

@@ -207,9 +207,11 @@ def load_shifts(entries: list[dict[str, Any]], root: Path) -> list[Shift]:
     return shifts
 
 
-def load_index(path: Path, families: list[str] | None, robots: list[str]) -> list[Shift]:
+def load_index(
+    path: Path, families: list[str] | None, robots: list[str], severities: list[str] | None = None
+) -> list[Shift]:
     """The shifts of a study index (``sim.shifts.load_index`` checks it), optionally only some
-    families, and only those that apply to one of ``robots``."""
+    families and severities, and only those that apply to one of ``robots``."""
     from liquid_control.sim.shifts import load_index as read_index
 
     index = read_index(path)
@@ -217,9 +219,14 @@ def load_index(path: Path, families: list[str] | None, robots: list[str]) -> lis
     unknown = sorted(set(families or ()) - set(known))
     if unknown:
         raise ValueError(f"shifts.families: unknown family {unknown[0]!r}; index has {known}")
+    bad = sorted(set(severities or ()) - set(LEVELS))
+    if bad:
+        raise ValueError(f"shifts.severities: {bad[0]!r} is not one of {list(LEVELS)}")
     shifts = []
     for row in index.shifts:
         if (families and row.family not in families) or not set(row.robots) & set(robots):
+            continue
+        if severities and row.severity.value not in severities:
             continue
         raw = yaml.safe_load(row.file.read_text()) or {}
         shifts.append(
