@@ -109,3 +109,12 @@ for robot in rover drone; do
     "models/policies/${robot}_cfc_ncp" --task "$robot" --episodes 6 --nominal-episodes 20 \
     --fit-episodes 10 --held-out 20 --max-time-s 20 --workers "$WORKERS" --json "$out.json" --md "$out.md"
 done
+
+# Learning after deployment (issue 17): a simulated operator corrects the shipped rover under
+#    sand + a 60-degree hue shift; rounds of finetune until it drives alone (results/adaptation),
+#    then the fleet demonstration with Flower (three robots, three shifts; results/fleet)
+grep -q '"round": 2' results/adaptation/curve.json 2>/dev/null || liquid-control adapt \
+  models/policies/rover_cfc_ncp --shift results/adaptation/sand_hue.yaml --rounds 2 \
+  --episodes 16 --eval-episodes 20 --steps 150 --work runs/adaptation --out results/adaptation \
+  --workers "$WORKERS"
+[ -f results/fleet/union.json ] || sh results/fleet/run.sh
