@@ -1,0 +1,45 @@
+#!/bin/sh
+# Fleet demonstration (issue 17): three rovers, each holding operator corrections from a
+# different shift, fine-tune the shipped rover CfC-NCP with Flower (FedAvg); the global model
+# is compared with each robot's own fine-tune on the union of the three shifts.
+# Run from the repository root: sh results/fleet/run.sh   (resumable: steps with output skip)
+set -eu
+MODEL=models/policies/rover_cfc_ncp
+W=runs/fleet
+OUT=results/fleet
+EPISODES=${EPISODES:-8}            # operator episodes per robot
+ROUNDS=${ROUNDS:-2}                # federated rounds
+STEPS=${STEPS:-60}                 # finetune batches per client per round
+EVAL=${EVAL:-10}                   # evaluation episodes per (model, shift)
+PORT=${PORT:-18480}
+SHIFTS="results/adaptation/sand_hue.yaml config/perturbations/autumn.yaml results/fleet/checker_blue.yaml"
+mkdir -p "$W"
+k=0
+for s in $SHIFTS; do
+  n=$(basename "$s" .yaml); k=$((k + 1))
+  [ -f "$W/bags_$n.json" ] || { python -m liquid_control.learn.operator "$MODEL" --shift "$s" \
+      --out "$W/bags_$n" --episodes "$EPISODES" --seed $((71000 + 1000 * k)) --workers 2 \
+      > "$W/bags_$n.json.tmp" && mv "$W/bags_$n.json.tmp" "$W/bags_$n.json"; }
+  [ -d "$W/replay_$n" ] || liquid-control collect --robot rover --out "$W/replay_$n" \
+      --episodes 6 --seed $((81000 + 1000 * k)) --workers 2 --no-progress
+done
+if [ ! -f "$W/global/rounds.json" ]; then
+  liquid-control fleet server "$MODEL" --out "$W/global" --rounds "$ROUNDS" --clients 3 \
+    --steps "$STEPS" --address "127.0.0.1:$PORT" > "$W/server.log" 2>&1 &
+  pids=""
+  for s in $SHIFTS; do
+    n=$(basename "$s" .yaml)
+    liquid-control fleet client "$MODEL" --server "127.0.0.1:$PORT" --bags "$W/bags_$n" \
+      --replay "$W/replay_$n" --interventions-only --correction-weight 2 \
+      --keep "$W/local_$n" > "$W/client_$n.log" 2>&1 &
+    pids="$pids $!"
+  done
+  wait
+fi
+P=""; for s in $SHIFTS; do P="$P --perturb $s"; done
+M="--model $W/global/round_$(printf %03d "$ROUNDS")"
+for s in $SHIFTS; do M="$M --model $W/local_$(basename "$s" .yaml)/round_001"; done
+# shellcheck disable=SC2086
+[ -f "$OUT/union.json" ] || liquid-control eval --task rover $M $P --episodes "$EVAL" \
+  --workers 2 --no-progress --json "$OUT/union.json" --md "$OUT/union.md"
+cp "$W/global/rounds.json" "$OUT/rounds.json"
