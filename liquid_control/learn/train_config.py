@@ -74,6 +74,10 @@ class OptimConfig:
     # checkpoint selection: closed-loop success on held-out scenes (0 = by validation loss)
     closed_loop_episodes: int = 8
     closed_loop_seed: int = 900_000  # first scene seed of the selection episodes
+    # a scene randomisation YAML (config/perturbations/study/randomisation.yaml): every
+    # second selection episode draws its context from it, so the kept checkpoint drives in
+    # the training contexts as well as the nominal one ("" = nominal scenes only)
+    closed_loop_randomise: str = ""
 
     def __post_init__(self) -> None:
         if not self.lr > 0:
@@ -85,6 +89,11 @@ class OptimConfig:
             raise ValueError(f"optim.closed_loop_episodes {self.closed_loop_episodes} must be >= 0")
         if not self.max_minutes > 0:
             raise ValueError(f"optim.max_minutes {self.max_minutes} must be > 0")
+        if self.closed_loop_randomise:
+            path = Path(self.closed_loop_randomise).resolve()
+            if not path.is_file():
+                raise ValueError(f"optim.closed_loop_randomise: no file {path}")
+            object.__setattr__(self, "closed_loop_randomise", str(path))
 
 
 @dataclass

@@ -318,7 +318,11 @@ def closed_loop_success(policy, cfg: TrainConfig) -> float:
         save_model(policy, tmp, cfg.data.robot)
         first = cfg.optim.closed_loop_seed
         seeds = range(first, first + cfg.optim.closed_loop_episodes)
-        jobs = [Job(cfg.data.robot, s, model_dir=tmp, expert_prob=0.0) for s in seeds]
+        mix = cfg.optim.closed_loop_randomise
+        jobs = [
+            Job(cfg.data.robot, s, model_dir=tmp, expert_prob=0.0, randomise=mix if k % 2 else "")
+            for k, s in enumerate(seeds)
+        ]
         results = run_jobs(jobs, cfg.optim.threads, "closed loop", progress=False)
     return float(np.mean([bool(r.info.get("success")) for r in results]))
 

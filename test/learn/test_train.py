@@ -109,3 +109,32 @@ def test_dagger_round_aggregates_learner_rollouts_and_retrains(tmp_path):
     assert rounds[1]["steps"] == 4
     ep = read_bag(list_bags(tmp_path / "run" / "dagger_1")[0])
     assert ep.metadata["driver"] == "learner" and ep.frames.shape[1:] == (48, 64, 3)
+
+
+def test_closed_loop_selection_mixes_randomised_scenes(monkeypatch, tmp_path):
+    """With optim.closed_loop_randomise every second selection scene draws a training context."""
+    from liquid_control.learn import rollout, trainer
+    from liquid_control.learn.train_config import TrainConfig
+
+    randomisation = "config/perturbations/study/randomisation.yaml"
+    cfg = TrainConfig.from_dict(
+        {
+            "out_dir": str(tmp_path),
+            "policy": TINY_POLICY,
+            "data": {"robot": "rover"},
+            "optim": {"closed_loop_episodes": 4, "closed_loop_randomise": randomisation},
+        }
+    )
+    seen = []
+
+    def fake_run_jobs(jobs, workers, desc, progress=True, on_result=None):
+        seen.extend(jobs)
+        return [rollout.Result(j.seed, {"success": bool(j.randomise)}, "learner") for j in jobs]
+
+    monkeypatch.setattr(rollout, "run_jobs", fake_run_jobs)
+    monkeypatch.setattr("liquid_control.learn.models.save_model", lambda *a, **k: None)
+    assert trainer.closed_loop_success(object(), cfg) == 0.5
+    assert [bool(j.randomise) for j in seen] == [False, True, False, True]
+    assert seen[1].randomise.endswith(randomisation) and len({j.seed for j in seen}) == 4
+    with pytest.raises(ValueError, match="closed_loop_randomise"):
+        TrainConfig.from_dict({"optim": {"closed_loop_randomise": "no/such.yaml"}})
