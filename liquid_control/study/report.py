@@ -182,6 +182,11 @@ def verdict_text(cfg: StudyConfig, result: dict[str, Any]) -> str:
                 f"vs {c['comparator']}: {nom}; OOD difference {c['ood_diff']:+.2f} "
                 f"{_ci(c['ood_ci95'])}, Holm p = {c['p_holm']:.3g}: {c['outcome']}"
             )
+        if any(c["outcome"] == "floor" for c in result["comparisons"] if c["claim"] == claim.name):
+            parts.append(
+                f"({claim.reference}'s nominal success is below {st.min_nominal:g}: there is no "
+                "skill to lose under a shift, so no comparison is read)"
+            )
         lines.append(text + " " + "; ".join(parts) + ".")
     rule = (
         f"Rule (fixed before the runs, {cfg.source}): alpha = {st.alpha:g} family-wise (Holm over "
