@@ -92,7 +92,7 @@ for robot in drone rover; do
     onset=2; n=${GUARD_EPISODES:-20}; n_onset=${GUARD_ONSET_EPISODES:-10}
     extra=config/perturbations/wind.yaml
   else  # ~17 s episodes, ~35 s when stopped: fewer per cell
-    onset=6; n=${GUARD_EPISODES:-12}; n_onset=${GUARD_ONSET_EPISODES:-8}
+    onset=6; n=${GUARD_EPISODES:-10}; n_onset=${GUARD_ONSET_EPISODES:-6}
     extra=results/perturbations/white_lanes.yaml
   fi
   P=""; for s in $GUARD_SHIFTS $extra; do P="$P --perturb $s"; done
