@@ -18,6 +18,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist, TwistStamped
 from rclpy.clock import JumpThreshold, TimeJump
 from rclpy.duration import Duration
+from rclpy.event_handler import PublisherEventCallbacks
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
@@ -196,8 +197,8 @@ class ControllerNode(LifecycleNode):
         v = self.values
         twist_type = TwistStamped if v["cmd_vel_stamped"] else Twist
         self.cmd_pub = self.create_lifecycle_publisher(twist_type, v["cmd_vel_topic"], 10)
-        self.neurons_pub = self.create_lifecycle_publisher(Float32MultiArray, "~/neurons", 10)
-        self.diag_pub = self.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.neurons_pub = self.create_output_publisher(Float32MultiArray, "~/neurons", 10)
+        self.diag_pub = self.create_output_publisher(DiagnosticArray, "/diagnostics", 10)
         sensor = qos_profile_sensor_data
         self._entities = [
             self.create_subscription(Image, v["image_topic"], self._on_image, sensor),
@@ -217,6 +218,14 @@ class ControllerNode(LifecycleNode):
                     CompressedImage, v["compressed_image_topic"], self._on_compressed, sensor
                 )
             )
+
+    def create_output_publisher(self, msg_type: Any, topic: str, depth: int) -> Any:
+        """A lifecycle publisher for an auxiliary output, without rclpy's default QoS-event
+        handlers: each is one more entity the executor walks on every wait, i.e. at sensor
+        rate (bench/bench_node.py); a mismatched subscriber still reports on its own side.
+        cmd_vel and the subscriptions keep theirs."""
+        quiet = PublisherEventCallbacks(use_default_callbacks=False)
+        return self.create_lifecycle_publisher(msg_type, topic, depth, event_callbacks=quiet)
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Start from a fresh hidden state and start the watchdog and timers."""
@@ -296,15 +305,15 @@ class ControllerNode(LifecycleNode):
     # ---- sensor callbacks ---------------------------------------------------------------
     def _on_image(self, msg: Image) -> None:
         """A raw camera frame: convert, fit to the model, step, publish."""
-        self._process(self.watchdog.camera, lambda: self._frame(msg))
+        self._process(self.watchdog.camera, lambda now: self._frame(msg, now))
 
     def _on_compressed(self, msg: CompressedImage) -> None:
         """A compressed camera frame: same as a raw one after decoding."""
-        self._process(self.watchdog.camera, lambda: self._frame(msg))
+        self._process(self.watchdog.camera, lambda now: self._frame(msg, now))
 
     def _on_imu(self, msg: Imu) -> None:
         """An IMU sample: features, step (latest frame held)."""
-        self._process(self.watchdog.imu, lambda: self._imu(msg))
+        self._process(self.watchdog.imu, lambda now: self._imu(msg, now))
 
     def _on_override(self, msg: Twist | TwistStamped) -> None:
         """An operator command: it drives while fresh (deadman); NaN/inf is refused."""
@@ -318,19 +327,21 @@ class ControllerNode(LifecycleNode):
                 throttle_duration_sec=2.0,
             )
 
-    def _process(self, stats: StreamStats, work: Callable[[], None]) -> None:
-        """Run ``work`` for one message; count and report a bad one, never raise."""
+    def _process(self, stats: StreamStats, work: Callable[[float], None]) -> None:
+        """Run ``work(now)`` for one message received at ``now`` (the node's clock, read once);
+        count and report a bad message, never raise."""
         if not self.active:
             return
         start = time.perf_counter()
+        now = self._now()
         try:
             try:
-                work()
+                work(now)
             except StampError:
-                if not stats.stale(self._now()):
+                if not stats.stale(now):
                     raise
                 self._new_timeline(f"{stats.name} stamps restarted while it was stale")
-                work()  # the first message of the new timeline
+                work(now)  # the first message of the new timeline
         except BadMessage as bad:
             self._reject(stats, bad.reason, str(bad))
         except StampError as error:
@@ -350,30 +361,30 @@ class ControllerNode(LifecycleNode):
             throttle_duration_sec=2.0,
         )
 
-    def _frame(self, msg: Image | CompressedImage) -> None:
+    def _frame(self, msg: Image | CompressedImage, now: float) -> None:
         """Check, decode, fit and feed one frame; publish the command when per frame."""
         check_frame_id(msg, self.values["expected_frame_id"])
         image = fit_frame(decode_frame(msg), *self._image_hw, self.values["resize_method"])
-        stamp = self._stamp(msg)
+        stamp = self._stamp(msg, now)
         steps = self.guardian.tap.steps
         command = self._feed(
-            self.watchdog.camera, lambda: self.controller.update_image(image, stamp)
+            self.watchdog.camera, lambda: self.controller.update_image(image, stamp), now
         )
         self._on_guardian_frame(msg, image, stamp, steps)
         if self.values["command_rate_hz"] == 0:
             self._publish_command(command)
 
-    def _imu(self, msg: Imu) -> None:
+    def _imu(self, msg: Imu, now: float) -> None:
         """Check and feed one IMU sample."""
         check_frame_id(msg, self.values["expected_imu_frame_id"])
         features = imu_input(msg)
-        stamp = self._stamp(msg)
-        self._feed(self.watchdog.imu, lambda: self.controller.update_imu(features, stamp))
+        stamp = self._stamp(msg, now)
+        self._feed(self.watchdog.imu, lambda: self.controller.update_imu(features, stamp), now)
 
-    def _stamp(self, msg: Any) -> float:
-        """The header stamp in seconds; a stamp far ahead of the node's clock is refused."""
+    def _stamp(self, msg: Any, now: float) -> float:
+        """The header stamp in seconds; a stamp far ahead of ``now`` is refused."""
         stamp = conv.stamp_to_seconds(msg.header.stamp)
-        lead = stamp - self._now()
+        lead = stamp - now
         if lead > self.values["max_future_stamp_s"]:
             raise StampError(
                 f"stamp {stamp:.3f} is {lead:.3f} s ahead of the node's clock "
@@ -395,11 +406,10 @@ class ControllerNode(LifecycleNode):
         """The node's clock jumped back or changed source: start a new timeline."""
         self._new_timeline(f"clock jumped by {jump.delta.nanoseconds * 1e-9:.3f} s")
 
-    def _feed(self, stats: StreamStats, feed: Callable[[], np.ndarray]) -> np.ndarray:
+    def _feed(self, stats: StreamStats, feed: Callable[[], np.ndarray], now: float) -> np.ndarray:
         """Step the controller; on a watchdog resume, reset first (if configured) and re-feed."""
         steps = self.controller.counters.steps
         command = feed()
-        now = self._now()
         stats.received_at(now)
         _, resumed = self.watchdog.check(now)
         if resumed and self.values["reset_on_resume"]:

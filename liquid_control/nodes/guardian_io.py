@@ -87,8 +87,8 @@ class NodeGuardian:
     # ---- ROS side ------------------------------------------------------------------------
     def create_publishers(self, node: Any) -> None:
         """~/ood_score and ~/saliency (lifecycle publishers)."""
-        self.score_pub = node.create_lifecycle_publisher(Vector3Stamped, "~/ood_score", 10)
-        self.saliency_pub = node.create_lifecycle_publisher(Image, "~/saliency", 1)
+        self.score_pub = node.create_output_publisher(Vector3Stamped, "~/ood_score", 10)
+        self.saliency_pub = node.create_output_publisher(Image, "~/saliency", 1)
 
     def release(self, node: Any) -> None:
         """Destroy the publishers."""

@@ -51,8 +51,8 @@ class OperatorTakeover:
     ) -> Any:
         """~/intervention and ~/policy_cmd publishers; returns the ~/override subscription."""
         policy_type = TwistStamped if cmd_stamped else Twist
-        self.intervention_pub = node.create_lifecycle_publisher(Bool, "~/intervention", 10)
-        self.policy_pub = node.create_lifecycle_publisher(policy_type, "~/policy_cmd", 10)
+        self.intervention_pub = node.create_output_publisher(Bool, "~/intervention", 10)
+        self.policy_pub = node.create_output_publisher(policy_type, "~/policy_cmd", 10)
         override_type = TwistStamped if override_stamped else Twist
         return node.create_subscription(override_type, "~/override", callback, 10)
 
