@@ -18,7 +18,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist, TwistStamped
 from rclpy.clock import JumpThreshold, TimeJump
 from rclpy.duration import Duration
-from rclpy.event_handler import PublisherEventCallbacks
+from rclpy.event_handler import PublisherEventCallbacks, SubscriptionEventCallbacks
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
@@ -199,10 +199,9 @@ class ControllerNode(LifecycleNode):
         self.cmd_pub = self.create_lifecycle_publisher(twist_type, v["cmd_vel_topic"], 10)
         self.neurons_pub = self.create_output_publisher(Float32MultiArray, "~/neurons", 10)
         self.diag_pub = self.create_output_publisher(DiagnosticArray, "/diagnostics", 10)
-        sensor = qos_profile_sensor_data
         self._entities = [
-            self.create_subscription(Image, v["image_topic"], self._on_image, sensor),
-            self.create_subscription(Imu, v["imu_topic"], self._on_imu, sensor),
+            self._sensor_subscription(Image, v["image_topic"], self._on_image),
+            self._sensor_subscription(Imu, v["imu_topic"], self._on_imu),
             self.create_service(Trigger, "~/reset", self._on_reset),
             self.create_service(SetBool, "~/enable", self._on_enable),
         ]
@@ -214,10 +213,26 @@ class ControllerNode(LifecycleNode):
         )
         if v["compressed_image_topic"]:
             self._entities.append(
-                self.create_subscription(
-                    CompressedImage, v["compressed_image_topic"], self._on_compressed, sensor
+                self._sensor_subscription(
+                    CompressedImage, v["compressed_image_topic"], self._on_compressed
                 )
             )
+
+    def _sensor_subscription(self, msg_type: Any, topic: str, callback: Callable) -> Any:
+        """A sensor-data QoS (best effort, volatile) subscription. No publisher's QoS can be
+        incompatible with it, so only a publisher of another type is watched for: one
+        event handler, not rclpy's default two (see create_output_publisher)."""
+        logger = self.get_logger()
+        events = SubscriptionEventCallbacks(
+            incompatible_type=lambda event: logger.warning(
+                f"a publisher on {topic} sends another type than {msg_type.__name__}: "
+                "no messages will be received from it"
+            ),
+            use_default_callbacks=False,
+        )
+        return self.create_subscription(
+            msg_type, topic, callback, qos_profile_sensor_data, event_callbacks=events
+        )
 
     def create_output_publisher(self, msg_type: Any, topic: str, depth: int) -> Any:
         """A lifecycle publisher for an auxiliary output, without rclpy's default QoS-event
