@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--robot", action="append", choices=("rover", "drone"))
+    p.add_argument("--family", action="append", help="only these families (default all)")
     p.add_argument("--out", required=True, help="output stem (.md and .json are written)")
     args = p.parse_args(argv)
     index = load_index(args.index)
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         Job(robot, EVAL_SEED + i, perturbation_json(str(shift.file)))
         for robot in robots
         for shift in index.select(robot, cue_preserving=True)
+        if args.family is None or shift.family in args.family
         for i in range(args.context_episodes if shift.kind.value == "context" else args.episodes)
     ]
     jobs += [Job(robot, EVAL_SEED + i, "{}") for robot in robots for i in range(args.episodes)]
@@ -83,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(jobs)} episodes, {minutes:.0f} min with {args.workers} workers):",
         "",
         "    MUJOCO_GL=egl python scripts/shift_sanity.py "
-        f"--episodes {args.episodes} --context-episodes {args.context_episodes} --out {args.out}",
+        f"--episodes {args.episodes} --context-episodes {args.context_episodes} --out {args.out}"
+        + "".join(f" --family {f}" for f in args.family or ()),
         "",
         f"Successes / episodes from the evaluation seeds ({EVAL_SEED} on),"
         " cue-preserving shifts only (the cue-changing ones are no test"
@@ -99,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             "| family | kind | cue preserved | low | medium | high |",
             "|---|---|---|---|---|---|",
         ]
-        for family in index.families():
+        for family in args.family or index.families():
             shifts = index.select(robot, family=family, cue_preserving=True)
             if not shifts:
                 continue
