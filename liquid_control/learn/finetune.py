@@ -111,7 +111,7 @@ def weighted(data: list[BagData], correction_weight: float, interventions_only: 
 
 
 def split_losses(policy, data: list[BagData], cfg: TrainConfig) -> dict[str, float]:
-    """Unweighted loss on the correction steps and on everything else (nominal/replay)."""
+    """Unweighted loss on the correction steps and on the rest (own driving and replay)."""
     import torch
 
     from liquid_control.learn.models import command_scale
@@ -127,7 +127,7 @@ def split_losses(policy, data: list[BagData], cfg: TrainConfig) -> dict[str, flo
             rest.append(dataclasses.replace(d.steps, weight=(~c).astype(np.float32)))
     return {
         "corrections": evaluate_loss(policy, corr, cfg, scale) if corr else float("nan"),
-        "nominal": evaluate_loss(policy, rest, cfg, scale) if rest else float("nan"),
+        "rest": evaluate_loss(policy, rest, cfg, scale) if rest else float("nan"),
     }
 
 
@@ -246,10 +246,9 @@ def _fit_from_parent(
     from liquid_control.learn.models import build_policy, load_weights
     from liquid_control.learn.trainer import fit
 
-    shape = data[0].steps.frames.shape[1:] if data else None
     if not data:
         raise ValueError("no bags to fine-tune on")
-    policy = build_policy(cfg.policy, cfg.data.robot, shape)
+    policy = build_policy(cfg.policy, cfg.data.robot, data[0].steps.frames.shape[1:])
     load_weights(policy, parent)
     before = split_losses(policy, data, cfg)
     out = Path(cfg.out_dir)
