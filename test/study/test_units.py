@@ -70,3 +70,32 @@ def test_a_failing_unit_stops_the_stage_by_name(tmp_path: Path) -> None:
     with pytest.raises(StageError, match=r"stage unit 'broken' failed: bad input 7"):
         run_units(bad, Store(tmp_path), 1, "stage", progress=False)
     assert not (tmp_path / "stage" / "broken").exists()
+
+
+def test_an_interrupted_run_resumes_cleanly(tmp_path: Path) -> None:
+    """The whole run (parent and workers) killed mid-stage: the rerun keeps what finished,
+    removes the partial units and redoes only those."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from test_units import _units; from liquid_control.study.units import Store, run_units;"
+        "run_units(_units(8, 1.5), Store(sys.argv[2]), 2, 'stage', progress=False)"
+    )
+    here = str(Path(__file__).parent)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, here, str(tmp_path)], start_new_session=True
+    )
+    store, units = Store(tmp_path), _units(8, 1.5)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and sum(store.record(u) is not None for u in units) < 2:
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    finished = sum(store.record(u) is not None for u in units)
+    assert 2 <= finished < 8
+    counts = run_units(units, store, 2, "stage", progress=False)
+    assert counts["skipped"] >= finished and counts["run"] == 8 - counts["skipped"]
+    assert all(store.record(u) is not None for u in units)
+    assert not list(tmp_path.rglob("*.tmp-*"))
