@@ -90,7 +90,9 @@ def run(
         for unit in units["train"]:
             if unit.args["seed"] == cfg.training.seeds[0]:
                 models[(unit.args["arm"], unit.args["task"])] = stages.model_dir(store, unit)
-        files += report.saliency_examples(cfg, models, lambda t: out / f"saliency_{t}.png")
+        from liquid_control.study.saliency import saliency_examples
+
+        files += saliency_examples(cfg, models, lambda t: out / f"saliency_{t}.png")
     log(f"wrote {', '.join(files)} to {out}")
     return result
 

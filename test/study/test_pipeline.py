@@ -31,7 +31,10 @@ def _tiny(tmp_path: Path) -> StudyConfig:
     raw["data"].update(episodes=4, per_unit=2, max_time_s=6.0)
     raw["evaluation"].update(episodes=2, max_time_s=2.0)
     raw["tune"].update(weight_decay=[0.0])
-    raw["shifts"]["list"] = raw["shifts"]["list"][:1]
+    raw["shifts"]["list"].append(
+        {"file": "config/perturbations/study/recolour_medium.yaml", "family": "recolour",
+         "severity": "medium", "cue_preserving": False}
+    )  # fmt: skip
     raw["statistics"]["claims"] = [
         {"name": "claim", "reference": "cfc_ncp", "comparators": ["lstm19", "mlp_stack"]}
     ]
@@ -51,8 +54,9 @@ def test_tiny_study_end_to_end_resumes_and_remakes_a_lost_checkpoint(tmp_path: P
         assert (out / name).stat().st_size > 0, name
     cells = result["cells"]
     assert {(c["arm"], c["shift"]) for c in cells} == {
-        (a, s) for a in cfg.arms for s in ("nominal", "fog_medium")
+        (a, s) for a in cfg.arms for s in ("nominal", "fog_medium", "recolour_medium")
     }
+    assert all("cue_changing" in e and "primary" in e for e in result["endpoints"])
     assert all(c["seeds"] == 2 and c["scenes"] == 2 for c in cells)
     assert [c["comparator"] for c in result["comparisons"]] == ["lstm19", "mlp_stack"]
     assert result["verdicts"]["claim"] in ("confirmed", "refuted", "inconclusive")
@@ -63,6 +67,9 @@ def test_tiny_study_end_to_end_resumes_and_remakes_a_lost_checkpoint(tmp_path: P
     rates = result["cost"]["rates"]
     assert rates["evaluate/rover/wall_per_sim_s"] > 0 and rates["fit/cfc_ncp/s_per_event"] > 0
     cfg.report.saliency = False  # drawn once is enough
+    est = pipeline.estimate(cfg, rates)
+    assert est["unmeasured"] == [] and est["units"]["evaluate"] == 18
+    assert 0 < sum(est["stages_s_low"].values()) <= sum(est["stages_s_high"].values())
 
     # a second run does nothing but the report
     logs.clear()
@@ -79,7 +86,7 @@ def test_tiny_study_end_to_end_resumes_and_remakes_a_lost_checkpoint(tmp_path: P
     ran = {line.split(":")[0]: line for line in logs if "units" in line}
     after = json.loads((lost / "config.json").read_text())["weights_sha256"]
     assert "1 run" in ran["train"], ran
-    assert ("2 run" in ran["evaluate"]) == (after != before), (ran, before, after)
+    assert ("3 run" in ran["evaluate"]) == (after != before), (ran, before, after)
 
 
 def test_the_report_refuses_a_partial_table(tmp_path: Path) -> None:
