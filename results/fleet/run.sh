@@ -23,22 +23,29 @@ for s in $SHIFTS; do
   [ -d "$W/replay_$n" ] || liquid-control collect --robot rover --out "$W/replay_$n" \
       --episodes 6 --seed $((81000 + 1000 * k)) --workers 2 --no-progress
 done
-if [ ! -f "$W/global/rounds.json" ]; then
+if [ ! -d "$W/global/round_$(printf %03d "$ROUNDS")" ]; then  # an interrupted run starts over
+  rm -rf "$W/global" "$W"/local_*
   liquid-control fleet server "$MODEL" --out "$W/global" --rounds "$ROUNDS" --clients 3 \
     --steps "$STEPS" --address "127.0.0.1:$PORT" > "$W/server.log" 2>&1 &
-  pids=""
   for s in $SHIFTS; do
     n=$(basename "$s" .yaml)
     liquid-control fleet client "$MODEL" --server "127.0.0.1:$PORT" --bags "$W/bags_$n" \
       --replay "$W/replay_$n" --interventions-only --correction-weight 2 \
       --keep "$W/local_$n" > "$W/client_$n.log" 2>&1 &
-    pids="$pids $!"
   done
   wait
 fi
+# the global model after the last round vs each robot's own fine-tune from the shipped model
+# (round 1 of its client: the same bags, no averaging); named links label the tables
+mkdir -p "$W/compare"
+ln -sfn "../global/round_$(printf %03d "$ROUNDS")" "$W/compare/fleet_global"
+M="--model $W/compare/fleet_global"
+for s in $SHIFTS; do
+  n=$(basename "$s" .yaml)
+  ln -sfn "../local_$n/round_001" "$W/compare/local_$n"
+  M="$M --model $W/compare/local_$n"
+done
 P=""; for s in $SHIFTS; do P="$P --perturb $s"; done
-M="--model $W/global/round_$(printf %03d "$ROUNDS")"
-for s in $SHIFTS; do M="$M --model $W/local_$(basename "$s" .yaml)/round_001"; done
 # shellcheck disable=SC2086
 [ -f "$OUT/union.json" ] || liquid-control eval --task rover $M $P --episodes "$EVAL" \
   --workers 2 --no-progress --json "$OUT/union.json" --md "$OUT/union.md"
