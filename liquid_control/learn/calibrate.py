@@ -179,6 +179,7 @@ def calibrate(
     backend: str = "numpy",
     progress: bool = True,
     max_time_s: float = 60.0,
+    parts: tuple[str, ...] = DEFAULT_PARTS,
 ) -> GuardianCalibration:
     """Run nominal episodes and return the calibration (not yet written)."""
     meta = read_meta(model_dir)
@@ -198,6 +199,7 @@ def calibrate(
         window,
         meta["weights_sha256"],
         {"task": task, "backend": backend, "first_seed": seed, "max_time_s": max_time_s},
+        parts,
     )
 
 
@@ -259,6 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="allowed share of nominal episodes with an alarm (default 0.01)",
     )
     p.add_argument("--window", type=int, default=10, help="frames averaged in the score (10)")
+    p.add_argument(
+        "--parts",
+        choices=("features", "hidden", "features,hidden"),
+        default=",".join(DEFAULT_PARTS),
+        help="what the score measures: encoder features (default), hidden state, or both",
+    )
     p.add_argument("--seed", type=int, default=CALIBRATION_SEED, help="first seed (200000)")
     p.add_argument("--workers", type=int, default=2, help="parallel processes (default 2)")
     p.add_argument("--backend", default="numpy", help="runtime backend (default numpy)")
@@ -286,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             args.backend,
             not args.no_progress,
             args.max_time_s,
+            tuple(args.parts.split(",")),
         )
         path = write_guardian(args.model, calibration)
     except (ValueError, OSError) as error:
