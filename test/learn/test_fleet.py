@@ -139,10 +139,12 @@ def test_two_clients_average_an_odd_one_is_rejected_a_crashed_one_is_dropped(tmp
 @pytest.mark.slow
 def test_a_hung_client_does_not_stall_the_round(tmp_path):
     parent, _ = _setting(tmp_path)
-    fleet = _Fleet(tmp_path, parent, clients=2, timeout_s=90)
+    # the timeout leaves the good client time on a loaded machine, where it shares the
+    # cores with the hung one (90 s was too little under a load average of 12)
+    fleet = _Fleet(tmp_path, parent, clients=2, timeout_s=180)
     fleet.client(parent, "a")
     fleet.client(parent, "c", "--steps", "100000", "--minutes", "30")  # never answers in time
     start = time.monotonic()
-    r = fleet.finish(timeout_s=400)
+    r = fleet.finish(timeout_s=600)
     assert r["accepted"] == 1 and r["failures"] == 1, r
-    assert time.monotonic() - start < 300
+    assert time.monotonic() - start < 500
