@@ -118,3 +118,13 @@ grep -q '"round": 2' results/adaptation/curve.json 2>/dev/null || liquid-control
   --episodes 16 --eval-episodes 20 --steps 150 --work runs/adaptation --out results/adaptation \
   --workers "$WORKERS"
 [ -f results/fleet/union.json ] || sh results/fleet/run.sh
+# the drone's guardian with the hidden state in the score (not shipped): a calibrated copy
+m=runs/guardian/drone_cfc_ncp_features_hidden
+[ -f "$m/guardian.json" ] || { rm -rf "$m"; cp -r models/policies/drone_cfc_ncp "$m"; \
+  liquid-control calibrate "$m" --task drone --parts features,hidden --workers "$WORKERS" --no-progress; }
+P=""; for s in $GUARD_SHIFTS config/perturbations/wind.yaml; do P="$P --perturb $s"; done
+[ -f results/guardian/features_hidden_drone.json ] || liquid-control eval --guardian --task drone \
+  --model "$m" $P --episodes "${GUARD_EPISODES:-20}" --nominal-episodes "${GUARD_NOMINAL_EPISODES:-100}" \
+  --workers "$WORKERS" --cache runs/guardian/features_hidden_drone.jsonl --no-progress \
+  --json results/guardian/features_hidden_drone.json --md results/guardian/features_hidden_drone.md \
+  --plot results/guardian/features_hidden_drone.png
