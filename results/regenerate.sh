@@ -119,7 +119,7 @@ grep -q '"round": 2' results/adaptation/curve.json 2>/dev/null || liquid-control
   --workers "$WORKERS"
 grep -q '"round": 3' results/adaptation/one_episode_rounds/curve.json 2>/dev/null || \
   liquid-control adapt models/policies/rover_cfc_ncp --shift results/adaptation/sand_hue.yaml \
-  --rounds 3 --episodes 1 --eval-episodes 20 --steps 100 --replay runs/adaptation/replay \
+  --rounds 3 --episodes 1 --eval-episodes 20 --steps 100 \
   --work runs/adaptation_one --out results/adaptation/one_episode_rounds --workers "$WORKERS"
 [ -f results/fleet/union.json ] || sh results/fleet/run.sh
 # the drone's guardian with the hidden state in the score (not shipped): a calibrated copy
