@@ -184,7 +184,7 @@ def finetune(
     robot = meta["policy"]["robot"]
     data = load_bags(list(bags), robot, "corrections", interventions_only)
     data += load_bags(list(replay), robot, "replay")
-    n_corr = sum(d.corrections for d in data)
+    n_corr = sum(d.corrections for d in data if d.role == "corrections")
     if interventions_only and n_corr == 0:
         raise ValueError(
             f"the bags {[str(b) for b in bags]} carry intervention marks but no step where the "
@@ -203,7 +203,8 @@ def finetune(
             "path": str(parent),
             "weights_sha256": meta["weights_sha256"],
             "config_sha256": sha256_file(parent / "config.json"),
-            "provenance": meta.get("provenance"),
+            # the parent's own lineage stays in its config.json (found by this sha256)
+            "kind": (meta.get("provenance") or {}).get("kind", "trained"),
         },
         "bags": [d.provenance() for d in data],
         "correction_weight": correction_weight,
