@@ -1,7 +1,8 @@
 """Regenerate test/core/data/reference_<kind>.npz: outputs of every core kind with defaults.
 
 Run once (and only after an intended change of the maths), then commit the files:
-    python test/core/make_reference_data.py
+    python test/core/make_reference_data.py            # every kind
+    python test/core/make_reference_data.py --missing  # only kinds without a file (a new kind)
 """
 
 from __future__ import annotations
@@ -37,11 +38,13 @@ def build(kind: CoreKind) -> LiquidNetwork:
     return LiquidNetwork(PolicyConfig(robot="drone", core=kind)).eval()
 
 
-def main() -> None:
-    """Write one small npz per core kind."""
+def main(missing_only: bool = False) -> None:
+    """Write one small npz per core kind (only the absent ones with ``missing_only``)."""
     DATA.mkdir(parents=True, exist_ok=True)
     inputs = reference_inputs()
     for kind in CoreKind:
+        if missing_only and (DATA / f"reference_{kind.value}.npz").exists():
+            continue
         with torch.no_grad():
             commands, hidden = build(kind).forward_steps(**inputs)
         np.savez(
@@ -51,4 +54,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(missing_only="--missing" in sys.argv[1:])
