@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from diagnostic_msgs.msg import DiagnosticArray
+from diagnostic_msgs.msg import DiagnosticStatus
 from geometry_msgs.msg import Twist, TwistStamped
 from rclpy.clock import JumpThreshold, TimeJump
 from rclpy.duration import Duration
@@ -36,6 +36,7 @@ from liquid_control.nodes.controller_params import (
     resolve_model_path,
     robot_of,
 )
+from liquid_control.nodes.diagnostics import NodeDiagnostics
 from liquid_control.nodes.guardian_io import NodeGuardian
 from liquid_control.nodes.model_swap import LoadedModel, ModelSwap, fit_problem, quick_problem
 from liquid_control.nodes.parameters import NodeParameters
@@ -106,6 +107,12 @@ class ControllerNode(LifecycleNode):
         self._reverting = False
         self._entities: list[Any] = []  # subscriptions, services: destroyed on cleanup
         self._timers: list[Any] = []  # created on activate, destroyed on deactivate
+        self.diagnostics = NodeDiagnostics(  # statuses "<node>: controller" and ": guardian"
+            self,
+            [("controller", self._controller_status), ("guardian", self._guardian_status)],
+            self.hardware_id,
+            self.values["diagnostics_period_s"],
+        )
 
     # ---- parameters ---------------------------------------------------------------------
     def _apply_parameters(self, changed: set[str]) -> None:
@@ -198,7 +205,7 @@ class ControllerNode(LifecycleNode):
         twist_type = TwistStamped if v["cmd_vel_stamped"] else Twist
         self.cmd_pub = self.create_lifecycle_publisher(twist_type, v["cmd_vel_topic"], 10)
         self.neurons_pub = self.create_output_publisher(Float32MultiArray, "~/neurons", 10)
-        self.diag_pub = self.create_output_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.diagnostics.configure()
         self._entities = [
             self._sensor_subscription(Image, v["image_topic"], self._on_image),
             self._sensor_subscription(Imu, v["imu_topic"], self._on_imu),
@@ -253,8 +260,8 @@ class ControllerNode(LifecycleNode):
         timeouts = min(self.values["camera_timeout_s"], self.values["imu_timeout_s"])
         self._timers = [
             self.create_timer(min(max(timeouts / 4, 0.005), 0.05), self._on_watchdog),
-            self.create_timer(self.values["diagnostics_period_s"], self._on_diagnostics),
         ]
+        self.diagnostics.activate()
         if self.values["command_rate_hz"] > 0:
             period = 1.0 / self.values["command_rate_hz"]
             self._timers.append(self.create_timer(period, self._on_command_timer))
@@ -265,6 +272,7 @@ class ControllerNode(LifecycleNode):
         self._publish_command(None)
         self.active = False
         self._destroy(self._timers, self.destroy_timer)
+        self.diagnostics.deactivate()
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -295,7 +303,8 @@ class ControllerNode(LifecycleNode):
         self.swap.cancel()
         self._destroy(self._timers, self.destroy_timer)
         self._destroy(self._entities, self._destroy_entity)
-        for name in ("cmd_pub", "neurons_pub", "diag_pub"):
+        self.diagnostics.release()
+        for name in ("cmd_pub", "neurons_pub"):
             if hasattr(self, name):
                 self.destroy_lifecycle_publisher(getattr(self, name))
                 delattr(self, name)
@@ -502,8 +511,9 @@ class ControllerNode(LifecycleNode):
         response.success, response.message = True, "enabled" if self.enabled else "disabled"
         return response
 
-    def _on_diagnostics(self) -> None:
-        """Publish rates, latencies, rejected messages, watchdog state and counters."""
+    def _controller_status(self, status: DiagnosticStatus) -> DiagnosticStatus:
+        """Fill the controller's status: rates, latencies, rejected messages, watchdog state
+        and counters (nodes/diagnostics.py names it and publishes it)."""
         counters = self.controller.counters.as_dict() if self.controller is not None else {}
         extra = {
             "enabled": self.enabled,
@@ -522,15 +532,11 @@ class ControllerNode(LifecycleNode):
         if self._swap_note:
             level, message = max(level, 1), f"{message}; {self._swap_note}"
             self._swap_note = ""
-        stamp = self.get_clock().now().to_msg()
-        array = conv.diagnostic_array(
-            f"{self.get_name()}: controller", level, message, values, stamp, self.hardware_id
-        )
-        if self.guardian is not None:
-            array.status.append(
-                self.guardian.status(f"{self.get_name()}: guardian", self.hardware_id)
-            )
-        self.diag_pub.publish(array)
+        return conv.fill_status(status, level, message, values)
+
+    def _guardian_status(self, status: DiagnosticStatus) -> DiagnosticStatus:
+        """Fill the guardian's status (published only while active, so configured)."""
+        return self.guardian.fill_status(status)
 
     # ---- guardian (runtime/guardian.py via nodes/guardian_io.py) -------------------------
     def _guardian_problem(self, values: dict[str, Any]) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from builtin_interfaces.msg import Time
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Twist, TwistStamped
 from sensor_msgs.msg import CompressedImage, Image, Imu
 from std_msgs.msg import Float32MultiArray, MultiArrayDimension
@@ -181,24 +181,16 @@ def hidden_to_array_msg(hidden: np.ndarray, label: str = "neuron") -> Float32Mul
     return msg
 
 
-def diagnostic_array(
-    name: str,
-    level: int,
-    message: str,
-    values: Mapping[str, object],
-    stamp: Time,
-    hardware_id: str = "",
-) -> DiagnosticArray:
-    """A DiagnosticArray with one status (level OK=0, WARN=1, ERROR=2, STALE=3)."""
+def fill_status(
+    status: DiagnosticStatus, level: int, message: str, values: Mapping[str, object]
+) -> DiagnosticStatus:
+    """Fill ``status``'s level (OK=0, WARN=1, ERROR=2, STALE=3), message and key-values;
+    its name and hardware id are left to the caller (nodes/diagnostics.py)."""
     if level not in (0, 1, 2, 3):
         raise ValueError(f"diagnostic level must be 0..3, got {level}")
-    status = DiagnosticStatus(
-        level=bytes([level]), name=name, message=message, hardware_id=hardware_id
-    )
+    status.level, status.message = bytes([level]), message
     status.values = [KeyValue(key=str(k), value=_format_value(v)) for k, v in values.items()]
-    array = DiagnosticArray(status=[status])
-    array.header.stamp = stamp
-    return array
+    return status
 
 
 def _format_value(value: object) -> str:

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticStatus
 from geometry_msgs.msg import Vector3Stamped
 from sensor_msgs.msg import Image
 
 from liquid_control.interface.guardian_file import GuardianCalibration, load_guardian
 from liquid_control.interface.model_dir import ModelLoadError, load_model
+from liquid_control.nodes.conversions import fill_status
 from liquid_control.runtime.guardian import (
     OodAction,
     OodAlarm,
@@ -146,9 +147,9 @@ class NodeGuardian:
         """True while the guardian's alarm is raised."""
         return self.alarm is not None and self.alarm.state is OodState.ALARM
 
-    def status(self, name: str, hardware_id: str) -> DiagnosticStatus:
-        """The guardian's diagnostic status: OK, WARN (alarm with warn/slow, or unguarded),
-        ERROR (alarm with stop)."""
+    def fill_status(self, status: DiagnosticStatus) -> DiagnosticStatus:
+        """Fill the guardian's diagnostic status: OK, WARN (alarm with warn/slow, or
+        unguarded), ERROR (alarm with stop)."""
         if self.alarm is None:
             level, message = WARN, f"no guardian (ood_action=warn): {self.unavailable}"
             values: dict[str, object] = {"ood_action": self.action.value}
@@ -170,12 +171,4 @@ class NodeGuardian:
             else:
                 level, message = OK, "in distribution"
         values["saliency_published"] = self.saliency_published
-        status = DiagnosticStatus(
-            level=bytes([level]), name=name, message=message, hardware_id=hardware_id
-        )
-        status.values = [KeyValue(key=k, value=_text(v)) for k, v in values.items()]
-        return status
-
-
-def _text(value: object) -> str:
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
+        return fill_status(status, level, message, values)

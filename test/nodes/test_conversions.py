@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from diagnostic_msgs.msg import DiagnosticStatus
 from geometry_msgs.msg import Twist, TwistStamped
 from PIL import Image as PilImage
 from sensor_msgs.msg import CompressedImage, Image
@@ -16,7 +17,7 @@ from liquid_control.nodes.conversions import (
     Robot,
     command_to_twist,
     compressed_to_rgb,
-    diagnostic_array,
+    fill_status,
     hidden_to_array_msg,
     image_to_rgb,
     imu_to_features,
@@ -174,11 +175,10 @@ def test_stamps_round_trip_to_the_nanosecond() -> None:
 def test_neurons_and_diagnostics_messages() -> None:
     msg = hidden_to_array_msg(np.array([0.5, -1.0, 2.0]))
     assert list(msg.data) == [0.5, -1.0, 2.0] and msg.layout.dim[0].size == 3
-    array = diagnostic_array(
-        "controller", 1, "camera stale", {"drops": 3, "rate_hz": 29.97123}, seconds_to_stamp(1.0)
-    )
-    status = array.status[0]
+    named = DiagnosticStatus(name="node: controller", hardware_id="/rover")
+    status = fill_status(named, 1, "camera stale", {"drops": 3, "rate_hz": 29.97123})
+    assert status is named and (status.name, status.hardware_id) == ("node: controller", "/rover")
     assert status.level == bytes([1]) and status.message == "camera stale"
     assert {kv.key: kv.value for kv in status.values} == {"drops": "3", "rate_hz": "29.9712"}
     with pytest.raises(ValueError, match="level must be 0..3, got 7"):
-        diagnostic_array("x", 7, "", {}, seconds_to_stamp(0.0))
+        fill_status(DiagnosticStatus(), 7, "", {})
