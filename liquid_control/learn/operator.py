@@ -13,6 +13,7 @@ reads both alike.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ import numpy as np
 
 from liquid_control.interface.robots import robot_profile
 from liquid_control.learn.episode import Episode
+from liquid_control.learn.rollout import EpisodeRecorder
 
 
 @dataclass(frozen=True)
@@ -108,42 +110,22 @@ class OperatorJob:
     max_time_s: float = 60.0
 
 
-class _Recorder:
-    """Sensor events, executed commands and intervention marks of one episode."""
+class _OperatorRecorder(EpisodeRecorder):
+    """A rollout recording plus who drove: one intervention mark per executed command."""
 
     def __init__(self) -> None:
-        self.frames, self.frame_ns, self.imu, self.imu_ns = [], [], [], []
-        self.cmd, self.cmd_ns, self.marks = [], [], []
-
-    def add_events(self, events) -> None:
-        for e in events:
-            stamp = int(round(e.stamp * 1e9))
-            if hasattr(e, "image"):
-                self.frames.append(e.image)
-                self.frame_ns.append(stamp)
-            else:
-                self.imu.append(np.concatenate([e.gyro, e.accel, e.quat_xyzw]))
-                self.imu_ns.append(stamp)
+        super().__init__()
+        self.marks: list[bool] = []
 
     def add_command(self, t: float, command: np.ndarray, operator: bool) -> None:
-        self.cmd.append(np.asarray(command, np.float32))
-        self.cmd_ns.append(int(round(t * 1e9)))
+        self.add_label(t, command)
         self.marks.append(operator)
 
     def episode(self, robot: str, meta: dict[str, str]) -> Episode:
-        imu = np.array(self.imu).reshape(-1, 10)
-        return Episode(
-            robot,
-            np.array(self.frame_ns),
-            np.stack(self.frames),
-            np.array(self.imu_ns),
-            imu[:, :3],
-            imu[:, 3:6],
-            imu[:, 6:10],
-            np.array(self.cmd_ns),
-            np.stack(self.cmd),
-            meta,
-            intervention_stamps_ns=np.array(self.cmd_ns),
+        recorded = super().episode(robot, meta)
+        return dataclasses.replace(
+            recorded,
+            intervention_stamps_ns=recorded.cmd_stamps_ns.copy(),
             intervention=np.array(self.marks, bool),
         )
 
@@ -158,7 +140,7 @@ def run_operator_episode(job: OperatorJob) -> dict[str, Any]:
     sim = make_sim(job.robot, job.perturbation)
     ctrl = make_controller(job.model_dir, job.backend)
     limits = np.asarray(robot_profile(job.robot).command_limits)
-    operator, rec = SimulatedOperator(job.envelope), _Recorder()
+    operator, rec = SimulatedOperator(job.envelope), _OperatorRecorder()
     obs = sim.reset(job.seed)
     steps = operator_steps = 0
     while not sim.done and sim.time < job.max_time_s:

@@ -107,7 +107,7 @@ class _Noise:
         return self.state * self.sigma
 
 
-class _Recorder:
+class EpisodeRecorder:
     """Collects the delivered sensor messages and the expert's labels of one episode."""
 
     def __init__(self) -> None:
@@ -156,7 +156,7 @@ def run_job(job: Job) -> Result:
     ctrl = None if expert_drives else make_controller(job.model_dir, job.backend)
     limits = np.asarray(robot_profile(job.robot).command_limits)
     noise = _Noise(limits, job.noise, rng)
-    rec = _Recorder() if job.record else None
+    rec = EpisodeRecorder() if job.record else None
     latencies: list[float] = []
     obs = sim.reset(job.seed)
     while not sim.done and sim.time < job.max_time_s:
