@@ -5,7 +5,9 @@ Episodes run the shipped path (runtime backend inside ``LiquidController``) with
 ``--fit-episodes`` give the per-dimension nominal mean and std; the other ``--episodes``
 (disjoint seeds) give per-episode max scores whose split-conformal quantile at
 ``--false-alarm-rate`` is the alarm threshold, so a new nominal episode raises an alarm
-with probability at most that rate. Seeds start at 200000: they never overlap training
+with probability at most that rate. Only the frames the alarm judges count: the first
+``window - 1`` frames of an episode, while the score warms up, are left out of the
+maxima and of the leave quantile, as the runtime leaves them out of the alarm. Seeds start at 200000: they never overlap training
 (0..) or evaluation (100000..).
 """
 
@@ -32,6 +34,7 @@ from liquid_control.runtime.guardian import (
     ScoreTap,
     conformal_threshold,
     guarded_command,
+    judged_frames,
 )
 
 CALIBRATION_SEED = 200_000
@@ -98,7 +101,7 @@ def run_trace(job: TraceJob) -> Trace:
                 if tap.steps > steps:
                     stamps.append(event.stamp)
                     if alarm is not None:
-                        alarm.update(tap.score.value, event.stamp)
+                        alarm.update(tap.score.value, event.stamp, tap.score.warming_up)
             else:
                 controller.update_imu(
                     imu_features(event.gyro, event.accel, event.quat_xyzw), event.stamp
@@ -217,10 +220,20 @@ def calibration_from_traces(
     draft = GuardianCalibration(
         parts, mean, whiten, window, 1.0, 0.0, false_alarm_rate, weights_sha256
     )
-    per_step = [trace_scores(draft, t) for t in held]
-    maxima = np.array([s.max() if s.size else math.inf for s in per_step])
+    scores = [trace_scores(draft, t) for t in held]
+    per_step = [s[judged_frames(s, window)] for s in scores]  # the warm-up left out
+    judged = np.concatenate(per_step)
+    if judged.size == 0:
+        raise ValueError(f"no nominal episode outlasted the {window}-frame warm-up of the score")
+    # an episode that ended within the warm-up raised no alarm: its max counts as 0
+    maxima = np.array(
+        [
+            j.max() if j.size else 0.0 if s.size else math.inf
+            for j, s in zip(per_step, scores, strict=True)
+        ]
+    )
     enter = conformal_threshold(maxima, false_alarm_rate)
-    leave = min(enter, float(np.quantile(np.concatenate(per_step), LEAVE_QUANTILE)))
+    leave = min(enter, float(np.quantile(judged, LEAVE_QUANTILE)))
     provenance = {
         **provenance,
         "fit_episodes": len(fit),
@@ -230,6 +243,7 @@ def calibration_from_traces(
             q: float(np.quantile(maxima, float(q))) for q in ("0.5", "0.9", "0.99")
         },
         "leave_quantile_of_steps": LEAVE_QUANTILE,
+        "warm_up_frames_excluded": window - 1,
     }
     return GuardianCalibration(
         parts, mean, whiten, window, enter, leave, false_alarm_rate, weights_sha256, provenance

@@ -10,6 +10,8 @@ seeds then run closed loop with ``ood_action`` ``stop`` and ``slow``: the runtim
 act on every command. A guarded episode is identical to the unguarded one until its
 first alarm (same seed, deterministic simulator and policy), so only seeds whose
 unguarded run raised an alarm are re-run; the others are counted as they were.
+Scores are judged as the runtime judges them: the first ``window - 1`` frames of an
+episode, while the score warms up, raise no alarm and are not in the kept traces.
 
 Every finished episode is appended to ``--cache`` (JSON lines), so an interrupted run
 resumes where it stopped and the tables can be rebuilt from the cache alone.
@@ -30,6 +32,7 @@ from liquid_control.interface.model_dir import read_meta
 from liquid_control.learn.calibrate import TraceJob, run_trace, trace_scores
 from liquid_control.learn.guardian_eval import auroc
 from liquid_control.learn.report import wilson_ci
+from liquid_control.runtime.guardian import judged_frames
 
 MODES = ("unguarded", "stop", "slow")
 DEFAULT_SLOW_SCALE = 0.5  # the node's ood_slow_scale default (a test keeps them equal)
@@ -93,12 +96,10 @@ class _Keep:
             _CALIBRATIONS[job.model_dir] = load_guardian(job.model_dir)
         calibration = _CALIBRATIONS[job.model_dir]
         scores = trace_scores(calibration, trace)
+        judged = judged_frames(scores, calibration.window)  # no alarm while warming up
+        stamps, scores = trace.stamps[judged], scores[judged]
         first = next(
-            (
-                float(t)
-                for t, s in zip(trace.stamps, scores, strict=True)
-                if not s < calibration.enter
-            ),
+            (float(t) for t, s in zip(stamps, scores, strict=True) if not s < calibration.enter),
             None,
         )
         info = trace.info
@@ -114,7 +115,7 @@ class _Keep:
             "first_alarm_s": first,
         }
         if job.guard is None:  # the score trace is kept from the unguarded runs
-            row["stamps"] = [round(float(t), 3) for t in trace.stamps]
+            row["stamps"] = [round(float(t), 3) for t in stamps]
             row["scores"] = [round(float(s), 4) if math.isfinite(s) else 1e9 for s in scores]
         if self.cache:
             with open(self.cache, "a") as handle:

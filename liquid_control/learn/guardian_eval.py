@@ -31,6 +31,7 @@ from liquid_control.learn.calibrate import (
     run_traces,
     trace_scores,
 )
+from liquid_control.runtime.guardian import judged_frames
 
 REPO = Path(__file__).resolve().parents[2]
 SHIFTS = (
@@ -155,7 +156,9 @@ def _alarms(traces: dict[str, list[Trace]], shifts: list[str], rate: float) -> d
     cal = calibration_from_traces(traces["fit"], traces["nominal"], rate, 10, "", {})
 
     def alarm_share(group: list[Trace]) -> float:
-        return float(np.mean([trace_scores(cal, t).max() >= cal.enter for t in group]))
+        judged = [trace_scores(cal, t) for t in group]
+        judged = [s[judged_frames(s, cal.window)] for s in judged]  # not while warming up
+        return float(np.mean([s.size > 0 and s.max() >= cal.enter for s in judged]))
 
     return {
         "enter": round(cal.enter, 4),

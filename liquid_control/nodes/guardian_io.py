@@ -4,6 +4,8 @@ The maths lives in ``runtime/guardian.py`` (score, hysteresis, actions) and
 ``runtime/saliency.py`` (torch-free VisualBackProp); this module only wires them to the
 node's parameters and topics. ``~/ood_score`` is a geometry_msgs/Vector3Stamped with the
 header of the camera frame it judges: x = score, y = enter threshold, z = 1 in alarm.
+For the first ``window - 1`` frames after activation the score is "warming up" (its
+window not full): it is published but raises no alarm, and diagnostics say so.
 Without a valid guardian.json, ``ood_action: warn`` runs unguarded and says so on
 diagnostics; ``slow`` and ``stop`` refuse to configure with the calibrate command.
 """
@@ -112,7 +114,7 @@ class NodeGuardian:
     def on_frame(self, header: Any, image: np.ndarray, stamp: float, stepped: bool) -> None:
         """After a frame: fold its score into the alarm, publish it, maybe publish saliency."""
         if stepped and self.score is not None:
-            state = self.alarm.update(self.score.value, stamp)
+            state = self.alarm.update(self.score.value, stamp, self.score.warming_up)
             msg = Vector3Stamped(header=header)
             msg.vector.x = float(self.score.value)
             msg.vector.y = self.alarm.enter
@@ -164,10 +166,15 @@ class NodeGuardian:
                 "hold_s": alarm.hold_s,
                 "alarms": alarm.alarms,
                 "false_alarm_rate": self.calibration.false_alarm_rate,
+                "warming_up": self.score.warming_up,
             }
             if self.in_alarm:
                 level = ERROR if self.action is OodAction.STOP else WARN
                 message = f"out of distribution: score {self.score.value:.3g} ({self.action.value})"
+            elif self.score.warming_up:
+                window = self.calibration.window
+                level = OK
+                message = f"warming up: {self.score.frames} of {window} frames, no alarm yet"
             else:
                 level, message = OK, "in distribution"
         values["saliency_published"] = self.saliency_published

@@ -3,7 +3,11 @@
 The score reuses what the policy computes anyway, the encoder's features (and, if
 calibrated so, the liquid hidden state after the step): their Mahalanobis distance to the
 nominal statistics in guardian.json (``liquid-control calibrate``), per dimension, averaged
-over the last ``window`` frames. Why this score, and how it separates shifted from nominal episodes, is
+over the last ``window`` frames. The score is judged only once its window is full: for
+the first ``window - 1`` frames after a reset the guardian is "warming up" (a mean of
+fewer frames is noisier, and nominal episodes' highest scores came from those frames),
+so a finite score raises no alarm there and calibration leaves those frames out; a
+non-finite score always alarms. Why this score, and how it separates shifted from nominal episodes, is
 measured in docs/neurons.md. ``ScoreTap`` wraps any backend (numpy, onnxruntime, c, torch),
 so every backend gives the score of its own numbers. A non-finite score counts as out
 of distribution. ``OodAlarm`` turns scores into an alarm with hysteresis and a hold time.
@@ -47,6 +51,17 @@ class OodScore:
         z = self._whiten @ (x - self._mean)
         distance = float(np.sqrt(np.mean(z * z)))
         return distance if math.isfinite(distance) else math.inf
+
+    @property
+    def warming_up(self) -> bool:
+        """True until ``window`` steps have been folded in since the last reset: the score
+        is not judged yet (``OodAlarm.update(..., warming_up=True)``)."""
+        return len(self._recent) < self._recent.maxlen
+
+    @property
+    def frames(self) -> int:
+        """Steps in the window (``window`` once warmed up)."""
+        return len(self._recent)
 
     def update(self, features: np.ndarray, hidden: np.ndarray) -> float:
         """Fold one step in; return the windowed score (inf while a non-finite step is in it)."""
@@ -115,7 +130,8 @@ class OodState(str, Enum):
 
 class OodAlarm:
     """Hysteresis on the score: alarm at ``score >= enter`` (or non-finite), clear after
-    the score has stayed ``<= leave`` for ``hold_s`` seconds of stamps."""
+    the score has stayed ``<= leave`` for ``hold_s`` seconds of stamps. A finite score
+    of a window still warming up is not judged (no alarm, no change of state)."""
 
     def __init__(self, enter: float, leave: float, hold_s: float) -> None:
         self.configure(enter, leave, hold_s)
@@ -131,8 +147,14 @@ class OodAlarm:
             raise ValueError(f"hold_s={hold_s} must be finite and >= 0")
         self.enter, self.leave, self.hold_s = float(enter), float(leave), float(hold_s)
 
-    def update(self, score: float, stamp: float) -> OodState:
-        """Fold in the score of the frame stamped ``stamp`` seconds; return the state."""
+    def update(self, score: float, stamp: float, warming_up: bool = False) -> OodState:
+        """Fold in the score of the frame stamped ``stamp`` seconds; return the state.
+
+        ``warming_up``: the score's window is not full yet (``OodScore.warming_up``); a
+        finite score is then ignored, a non-finite one still alarms.
+        """
+        if warming_up and math.isfinite(score):
+            return self.state
         if not math.isfinite(score) or score >= self.enter:
             if self.state is OodState.NOMINAL:
                 self.alarms += 1
@@ -162,6 +184,16 @@ def guarded_command(
     if action is OodAction.SLOW:
         return (command * np.float32(slow_scale)).astype(np.float32)
     return np.zeros_like(command)
+
+
+def judged_frames(scores: np.ndarray, window: int) -> np.ndarray:
+    """Which of an episode's per-step scores (from a reset on) the alarm judges: every
+    step from the one that fills the window on, and any non-finite warm-up score
+    (``OodScore.warming_up`` and ``OodAlarm.update`` applied to a recorded episode)."""
+    scores = np.asarray(scores, np.float64).reshape(-1)
+    if not (isinstance(window, int) and window >= 1):
+        raise ValueError(f"window={window!r} must be an integer >= 1")
+    return (np.arange(scores.size) >= window - 1) | ~np.isfinite(scores)
 
 
 def conformal_threshold(episode_scores: np.ndarray, false_alarm_rate: float) -> float:

@@ -140,6 +140,8 @@ class Guarded(Harness):
 def test_stop_zeroes_commands_in_alarm_and_resumes_after_the_hold(models) -> None:
     h = Guarded({"model_path": models["calibrated"], "ood_action": "stop", **SLOW})
     try:
+        status = h.guardian_status()  # no frame yet: the score's window is empty
+        assert status.level == bytes([0]) and status.message.startswith("warming up: 0 of 3")
         for _ in range(8):
             command = h.step(False)
             score = h.latest_score()

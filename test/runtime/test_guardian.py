@@ -33,6 +33,7 @@ from liquid_control.runtime.guardian import (
     ScoreTap,
     conformal_threshold,
     guarded_command,
+    judged_frames,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -155,6 +156,68 @@ def test_alarm_enters_at_threshold_and_leaves_after_hold() -> None:
     assert alarm.alarms == 2
     with pytest.raises(ValueError, match="leave"):
         alarm.configure(1.0, 2.0, 0.5)
+
+
+def test_first_frames_warm_up_without_alarm_and_non_finite_still_alarms(model_dir) -> None:
+    """The score is judged only once its window (5) is full: far-off frames from the
+    start raise the alarm at the 5th frame, not before; a non-finite one at once."""
+    cal = _calibration(model_dir)
+    meta = read_meta(model_dir)
+    far = (np.full(meta["feature_dim"], 50.0), np.full(meta["hidden_size"], 50.0))
+    score, alarm = OodScore(cal), OodAlarm(cal.enter, cal.leave, 0.5)
+    for i in range(cal.window):
+        assert score.warming_up and score.frames == i
+        value = score.update(*far)
+        assert value > 10 * cal.enter  # far out of distribution from the first frame
+        state = alarm.update(value, 0.05 * i, score.warming_up)
+        assert state is (OodState.ALARM if i == cal.window - 1 else OodState.NOMINAL), i
+    assert not score.warming_up and alarm.alarms == 1
+    np.testing.assert_array_equal(
+        judged_frames(np.ones(7), cal.window), [False] * (cal.window - 1) + [True] * 3
+    )
+    score.reset()
+    alarm.reset()
+    assert score.warming_up  # a reset warms up again
+    nan = np.full(meta["feature_dim"], np.nan)
+    assert alarm.update(score.update(nan, far[1]), 1.0, score.warming_up) is OodState.ALARM
+    np.testing.assert_array_equal(judged_frames([1.0, math.inf, 1.0], 3), [False, True, True])
+    with pytest.raises(ValueError, match="window"):
+        judged_frames(np.ones(3), 0)
+
+
+def test_calibration_leaves_the_warm_up_frames_out() -> None:
+    """Episodes whose first frame is far off (as the drone's start-up is): the threshold is
+    the conformal quantile of the maxima over the judged frames only, far below the one
+    that counted the warm-up."""
+    from liquid_control.learn.calibrate import Trace, calibration_from_traces, trace_scores
+
+    rng, window = np.random.default_rng(3), 10
+
+    def episode(seed: int, steps: int = 60) -> Trace:
+        features = rng.normal(size=(steps, 4))
+        features[0] += 12.0  # the first frame's transient
+        return Trace(seed, features, np.zeros((steps, 1)), np.arange(steps) * 0.05, True, 0)
+
+    fit = [episode(i) for i in range(5)]
+    held = [episode(100 + i) for i in range(19)]
+    cal = calibration_from_traces(fit, held, 0.1, window, "", {}, ("features",))
+    assert cal.provenance["warm_up_frames_excluded"] == window - 1
+    maxima, everything = [], []
+    for trace in held:  # the runtime's own view: OodScore.warming_up frame by frame
+        score, judged = OodScore(cal), []
+        for f, h in zip(trace.features, trace.hidden, strict=True):
+            value = score.update(f, h)
+            everything.append(value)
+            if not score.warming_up:
+                judged.append(value)
+        maxima.append(max(judged))
+    assert cal.enter == pytest.approx(conformal_threshold(np.array(maxima), 0.1))
+    with_warm_up = [trace_scores(cal, t).max() for t in held]
+    assert cal.enter < 0.5 * conformal_threshold(np.array(with_warm_up), 0.1)
+    assert cal.leave <= cal.enter
+    short = [episode(200 + i, steps=window - 1) for i in range(19)]
+    with pytest.raises(ValueError, match="warm-up"):
+        calibration_from_traces(fit, short, 0.1, window, "", {}, ("features",))
 
 
 def test_guarded_command_per_action() -> None:
@@ -307,7 +370,8 @@ def test_calibrate_cli_then_false_alarms_and_detection_in_the_simulator(
         TraceJob("drone", HELD_OUT_SEED + i, str(copy), noise, max_time_s=3) for i in range(6)
     ]
     traces = run_traces(held + shifted, workers=1, progress=False)
-    alarms = [trace_scores(cal, t).max() >= cal.enter for t in traces]
+    judged = [trace_scores(cal, t) for t in traces]
+    alarms = [s[judged_frames(s, cal.window)].max() >= cal.enter for s in judged]
     false_alarms, detections = sum(alarms[:20]), sum(alarms[20:])
     assert false_alarms <= 4, f"{false_alarms}/20 held-out nominal episodes alarmed (rate 0.1)"
     assert detections == 6, f"heavy noise detected in only {detections}/6 episodes"
