@@ -74,7 +74,8 @@ done
 # 6. the guardian of the shipped CfC-NCP policies (guardian.json, 1% nominal false alarms)
 for robot in rover drone; do
   [ -f "models/policies/${robot}_cfc_ncp/guardian.json" ] || \
-    liquid-control calibrate "models/policies/${robot}_cfc_ncp" --task "$robot" --workers "$WORKERS"
+    liquid-control calibrate "models/policies/${robot}_cfc_ncp" --task "$robot" --workers "$WORKERS" \
+      $([ "$robot" = drone ] && echo --parts features,hidden)
 done
 
 # 7. the guardian in closed loop (liquid-control eval --guardian): detection AUROC, held-out
