@@ -242,6 +242,19 @@ class BaseSim(ABC):
     @abstractmethod
     def episode_info(self) -> dict[str, Any]: ...
 
+    @abstractmethod
+    def _has_task_choice(self) -> bool:
+        """Whether this episode's task has a left/right choice (``task_choice``)."""
+
+    def _task_info(self) -> dict[str, Any]:
+        """The memory task's choice (0 left, 1 right) and the probe marker's side, when set."""
+        info: dict[str, Any] = {}
+        if self._has_task_choice():
+            info["choice"] = self.task_choice
+        if self.spurious_agrees is not None:
+            info["spurious_agrees"] = self.spurious_agrees
+        return info
+
     # ----- internals --------------------------------------------------------------------
     def _physics_tick(self) -> None:
         """One physics tick and whatever falls due on it."""

@@ -396,14 +396,8 @@ class DroneSim(BaseSim):
             **self._task_info(),
         }
 
-    def _task_info(self) -> dict[str, Any]:
-        """The memory task's choice (0 left, 1 right) and the probe marker's side, when set."""
-        info: dict[str, Any] = {}
-        if self._hold_until > 0:
-            info["choice"] = self._branch
-        if self.spurious_agrees is not None:
-            info["spurious_agrees"] = self.spurious_agrees
-        return info
+    def _has_task_choice(self) -> bool:
+        return self._hold_until > 0
 
 
 def _check_task_keys(perturbation: Perturbation) -> None:

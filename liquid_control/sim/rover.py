@@ -375,14 +375,8 @@ class RoverSim(BaseSim):
             **self._task_info(),
         }
 
-    def _task_info(self) -> dict[str, Any]:
-        """The memory task's choice (0 left, 1 right) and the probe marker's side, when set."""
-        info: dict[str, Any] = {}
-        if self.perturbation.scene.lane_gap_m is not None or self._fork is not None:
-            info["choice"] = self._branch
-        if self.spurious_agrees is not None:
-            info["spurious_agrees"] = self.spurious_agrees
-        return info
+    def _has_task_choice(self) -> bool:
+        return self.perturbation.scene.lane_gap_m is not None or self._fork is not None
 
 
 def _check_task_keys(perturbation: Perturbation) -> None:
