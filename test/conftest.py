@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,11 @@ REPO = Path(__file__).resolve().parent.parent
 # (ROS_LOCALHOST_ONLY is deprecated from Jazzy on).
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(1, 101)))
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+# Every process this session starts inherits this mark; pytest_sessionfinish kills the ones
+# still running (a test that timed out, an orphaned sim), so no node outlives its session and
+# talks to the next one on the same machine.
+SESSION_MARK = f"LIQUID_CONTROL_TEST_SESSION={uuid.uuid4().hex}"
+os.environ["LIQUID_CONTROL_TEST_SESSION"] = SESSION_MARK.split("=", 1)[1]
 # MuJoCo picks its GL backend at import: set it before any test imports mujoco.
 os.environ.setdefault("MUJOCO_GL", "egl")
 # launch_ros / ament_index find this package through the venv prefix (see liquid_control.ament_prefix).
@@ -99,3 +106,30 @@ def rover_lstm_model(tmp_path_factory) -> Path:
     return save_model(
         tmp_path_factory.mktemp("models") / "rover_lstm", 2, core="lstm", hidden_size=16
     )
+
+
+def _marked_processes() -> list[int]:
+    """PIDs (other than this one) whose environment carries this session's mark."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:  # gone already, or not ours to read
+            continue
+        if SESSION_MARK.encode() in environ:
+            found.append(int(entry.name))
+    return found
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Kill what the session's tests left running, and say so: a leak is a bug to fix."""
+    leftovers = _marked_processes() if Path("/proc").is_dir() else []
+    for pid in leftovers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    if leftovers:
+        sys.stderr.write(f"\nconftest: killed {len(leftovers)} process(es) left running by tests\n")

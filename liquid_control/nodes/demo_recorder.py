@@ -5,11 +5,17 @@
 ``DemoRecorder`` and returns what it saw; ``liquid_control.demo`` turns that into
 media. The records are made by a factory the caller passes in, so this module never
 imports the plotting layer.
+
+Everything the demo starts lives under a namespace of its own, ``/liquid_demo_<pid>``,
+and so does its clock (``/clock`` is remapped into it): a robot, simulator or stray
+test node already running on the same ROS domain can neither feed the demo's
+controller a second camera stream or clock nor receive the demo's commands.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -49,9 +55,14 @@ class DemoRecorder(Node):
     """Splits what the sim and controller publish into one record per episode."""
 
     def __init__(
-        self, robot: str, controller_name: str, sim_name: str, new_record: RecordFactory
+        self,
+        robot: str,
+        controller_name: str,
+        sim_name: str,
+        new_record: RecordFactory,
+        namespace: str = "",
     ) -> None:
-        super().__init__(NODE_NAME)
+        super().__init__(NODE_NAME, namespace=namespace)
         self.robot = robot
         self._new_record = new_record
         self.done: list[Any] = []
@@ -62,15 +73,17 @@ class DemoRecorder(Node):
         # False between an episode's report and the sim's reset, so no message of a finished
         # episode leaks into the next record.
         self.recording = True
+        self.received = {"frames": 0, "commands": 0, "odom": 0, "neurons": 0}  # for diagnosis
         self.create_subscription(Image, "camera/image_raw", self._on_image, FRAME_QOS)
         self.create_subscription(
-            Float32MultiArray, f"/{controller_name}/neurons", self._on_neurons, 10
+            Float32MultiArray, f"{controller_name}/neurons", self._on_neurons, 10
         )
         self.create_subscription(Twist, "cmd_vel", self._on_cmd, 10)
         self.create_subscription(Odometry, "odom", self._on_odom, 10)
-        self.create_subscription(String, f"/{sim_name}/episode", self._on_episode, 10)
+        self.create_subscription(String, f"{sim_name}/episode", self._on_episode, 10)
 
     def _on_image(self, msg: Image) -> None:
+        self.received["frames"] += 1
         if not self.recording:
             return
         self.current.frames.append(conv.image_to_rgb(msg))
@@ -79,12 +92,15 @@ class DemoRecorder(Node):
         self.current.commands.append(self._latest_command)
 
     def _on_neurons(self, msg: Float32MultiArray) -> None:
+        self.received["neurons"] += 1
         self._latest_neurons = np.asarray(msg.data, np.float32)
 
     def _on_cmd(self, msg: Twist) -> None:
+        self.received["commands"] += 1
         self._latest_command = conv.twist_to_command(msg, self.robot)
 
     def _on_odom(self, msg: Odometry) -> None:
+        self.received["odom"] += 1
         if not self.recording:
             return
         position = msg.pose.pose.position
@@ -111,8 +127,15 @@ def params_file(robot: str) -> Path:
     raise FileNotFoundError(f"no {robot}.yaml in {[str(p) for p in candidates]}")
 
 
+def demo_namespace() -> str:
+    """The namespace of this demo run's nodes, topics and clock."""
+    return f"/liquid_demo_{os.getpid()}"
+
+
 def _start(module: str, ros_args: list[str], log: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", module, "--ros-args", *ros_args]
+    namespace = demo_namespace()
+    isolate = ["-r", f"__ns:={namespace}", "-r", f"/clock:={namespace}/clock"]
+    command = [sys.executable, "-m", module, "--ros-args", *isolate, *ros_args]
     with log.open("w") as handle:  # the child keeps its own descriptor
         return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
 
@@ -140,7 +163,8 @@ def run_demo(
         for robot in robots:
             start = time.monotonic()
             print(
-                f"[demo] {robot}: sim + controller over ROS 2, {settings.episodes} episode(s)...",
+                f"[demo] {robot}: sim + controller over ROS 2 in {demo_namespace()}, "
+                f"{settings.episodes} episode(s)...",
                 flush=True,
             )
             records[robot] = _run_robot(robot, settings, out, new_record)
@@ -175,8 +199,8 @@ def _run_robot(robot: str, settings: Any, out: Path, new_record: RecordFactory) 
         ],
         out / f"{robot}_controller.log",
     )
-    recorder = DemoRecorder(robot, CONTROLLER, SIM, new_record)
-    resets = [recorder.create_client(Trigger, f"/{name}/reset") for name in (CONTROLLER, SIM)]
+    recorder = DemoRecorder(robot, CONTROLLER, SIM, new_record, namespace=demo_namespace())
+    resets = [recorder.create_client(Trigger, f"{name}/reset") for name in (CONTROLLER, SIM)]
     executor = SingleThreadedExecutor()
     executor.add_node(recorder)
     deadline = time.monotonic() + settings.timeout
@@ -185,13 +209,13 @@ def _run_robot(robot: str, settings: Any, out: Path, new_record: RecordFactory) 
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"{robot}: {len(recorder.done)}/{settings.episodes} episodes after "
-                    f"{settings.timeout} s; see {out}/{robot}_sim.log and "
-                    f"{out}/{robot}_controller.log"
+                    f"{settings.timeout} s; the recorder received {recorder.received}\n"
+                    + _log_tails(out, robot)
                 )
             for name, proc in (("sim", sim), ("controller", controller)):
                 if proc.poll() is not None:
                     raise RuntimeError(
-                        f"{robot} {name} exited ({proc.returncode}); see {out}/{robot}_{name}.log"
+                        f"{robot} {name} exited ({proc.returncode})\n" + _log_tails(out, robot)
                     )
             finished = len(recorder.done)
             executor.spin_once(timeout_sec=0.1)
@@ -203,6 +227,16 @@ def _run_robot(robot: str, settings: Any, out: Path, new_record: RecordFactory) 
         executor.remove_node(recorder)
         recorder.destroy_node()
     return recorder.done
+
+
+def _log_tails(out: Path, robot: str, lines: int = 20) -> str:
+    """The last lines of the robot's sim and controller logs, to read a failure from its message."""
+    parts = []
+    for name in ("sim", "controller"):
+        log = out / f"{robot}_{name}.log"
+        text = log.read_text(errors="replace").splitlines() if log.is_file() else ["(no log)"]
+        parts.append(f"--- {log} (last {lines} lines) ---\n" + "\n".join(text[-lines:]))
+    return "\n".join(parts)
 
 
 def _next_episode(executor: SingleThreadedExecutor, recorder: DemoRecorder, resets: list) -> None:
