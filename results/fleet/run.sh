@@ -5,12 +5,12 @@
 # Run from the repository root: sh results/fleet/run.sh   (resumable: steps with output skip)
 set -eu
 MODEL=models/policies/rover_cfc_ncp
-W=runs/fleet
-OUT=results/fleet
-EPISODES=${EPISODES:-8}            # operator episodes per robot
-ROUNDS=${ROUNDS:-2}                # federated rounds
-STEPS=${STEPS:-60}                 # finetune batches per client per round
+EPISODES=${EPISODES:-16}           # operator episodes per robot
+ROUNDS=${ROUNDS:-3}                # federated rounds
+STEPS=${STEPS:-150}                # finetune batches per client per round
 EVAL=${EVAL:-10}                   # evaluation episodes per (model, shift)
+W=${W:-runs/fleet_e${EPISODES}_s${STEPS}_r${ROUNDS}}  # one work dir per budget
+OUT=${OUT:-results/fleet}
 PORT=${PORT:-18480}
 SHIFTS="results/adaptation/sand_hue.yaml config/perturbations/autumn.yaml results/fleet/checker_blue.yaml"
 mkdir -p "$W"
