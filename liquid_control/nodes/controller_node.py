@@ -3,24 +3,22 @@
 Thin by design: messages become arrays (``conversions``), the streaming
 ``LiquidController`` keeps the liquid hidden state between messages, and the watchdog
 (``runtime.watchdog``) commands zero velocity whenever a sensor goes stale. Configure
-loads and checks the model; activate starts commanding; ``autostart`` does both.
+loads and checks the model; activate starts commanding; ``autostart`` does both. Mixed in
+from their modules: model loading and hot swap (``model_swap.SwappableModel``), each sensor
+message's handling (``sensor_input.SensorInput``), the statuses (``diagnostics``).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from diagnostic_msgs.msg import DiagnosticStatus
 from geometry_msgs.msg import Twist, TwistStamped
-from rclpy.clock import JumpThreshold, TimeJump
+from rclpy.clock import JumpThreshold
 from rclpy.duration import Duration
 from rclpy.event_handler import PublisherEventCallbacks, SubscriptionEventCallbacks
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
-from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image, Imu
 from std_msgs.msg import Float32MultiArray
@@ -33,44 +31,41 @@ from liquid_control.nodes.controller_params import (
     check_robot_values,
     controller_config,
     default_value,
-    resolve_model_path,
     robot_of,
 )
-from liquid_control.nodes.diagnostics import NodeDiagnostics
+from liquid_control.nodes.diagnostics import ControllerStatus, NodeDiagnostics
 from liquid_control.nodes.guardian_io import NodeGuardian
-from liquid_control.nodes.model_swap import LoadedModel, ModelSwap, fit_problem, quick_problem
+from liquid_control.nodes.model_swap import (
+    BackendLoader,
+    ModelSwap,
+    SwappableModel,
+    load_runtime_backend,
+)
 from liquid_control.nodes.parameters import NodeParameters
 from liquid_control.nodes.run import spin_node
 from liquid_control.nodes.sensor_input import (
-    BadMessage,
+    SensorInput,
     check_frame_id,
     decode_frame,
     fit_frame,
+    header_stamp,
     imu_input,
 )
 from liquid_control.nodes.takeover import OperatorTakeover
-from liquid_control.runtime.controller import LiquidController, StampError
-from liquid_control.runtime.watchdog import StreamStats, Watchdog, WatchdogState
+from liquid_control.runtime.controller import LiquidController
+from liquid_control.runtime.watchdog import Watchdog, WatchdogState
 
-BackendLoader = Callable[[Path, str, int], Any]
 NODE_NAME = "liquid_controller"
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
 ACK_TIMEOUT_S = 0.5  # how long the last zero command may wait for subscribers to acknowledge
 
 
-def _load_backend(path: Path, backend: str, threads: int) -> Any:
-    """The runtime's load_backend, imported when a model is configured."""
-    from liquid_control.runtime import load_backend
-
-    return load_backend(path, backend, threads)
-
-
-class ControllerNode(LifecycleNode):
+class ControllerNode(SwappableModel, SensorInput, ControllerStatus, LifecycleNode):
     """Streams camera frames and IMU samples through a liquid controller to cmd_vel."""
 
     def __init__(self, backend_loader: BackendLoader | None = None, **kwargs: Any) -> None:
         super().__init__(NODE_NAME, **kwargs)
-        self._backend_loader = backend_loader or _load_backend
+        self._backend_loader = backend_loader or load_runtime_backend
         self.params = NodeParameters(
             self,
             PARAMS,
@@ -144,60 +139,6 @@ class ControllerNode(LifecycleNode):
         )
         self._create_entities()
         return SUCCESS
-
-    def _load_model(self, value: str) -> LoadedModel:
-        """Load, verify and check the model of ``value`` (configure, or a swap's thread)."""
-        path = resolve_model_path(value, self.robot)
-        backend = self._backend_loader(path, self.values["backend"], self.values["threads"])
-        spec = backend.spec
-        problem = fit_problem(path, self.robot, spec.command_names, spec.imu_dim, spec.image_shape)
-        if problem is not None:
-            raise ValueError(problem)
-        return LoadedModel(value, path, backend, NodeGuardian(path, backend, self.values))
-
-    def _use_model(self, loaded: LoadedModel) -> None:
-        """Make ``loaded`` the running model's guardian, input size and parameter value."""
-        self.guardian = loaded.guardian
-        self._image_hw = tuple(int(v) for v in loaded.backend.spec.image_shape[:2])
-        self.model_value = loaded.value
-
-    # ---- hot model swap (nodes/model_swap.py) -------------------------------------------
-    def _model_problem(self, values: dict[str, Any]) -> str | None:
-        """Why a new model_path cannot be swapped in (quick checks), or None."""
-        value = values["model_path"]
-        if self.controller is None or self._reverting or value == self.values["model_path"]:
-            return None
-        if self.swap.busy:
-            return f"model_path refused: a swap to {self.swap.pending!r} is still loading"
-        return quick_problem(value, self.robot)
-
-    def _swap_in(self, loaded: LoadedModel) -> None:
-        """Executor thread, between two steps: run ``loaded`` from the next frame on."""
-        if self.controller is None:
-            return
-        reset = self.controller.swap_backend(loaded.guardian.tap)
-        loaded.guardian.adopt_publishers(self.guardian)
-        self._use_model(loaded)
-        self.model_swaps += 1
-        self.last_model_swap = f"{loaded.path}: " + (reset or "hidden state kept")
-        if reset is None:
-            self.get_logger().info(f"model swapped to {self.last_model_swap}")
-        else:
-            self._swap_note = f"model swapped, {reset}"
-            self.get_logger().warning(f"model swapped to {self.last_model_swap}")
-
-    def _swap_failed(self, value: str, error: Exception) -> None:
-        """Executor thread: keep the running model and put model_path back."""
-        self.last_model_swap = f"{value or 'shipped model'}: refused: {error}"
-        self._swap_note = f"model swap refused: {error}"
-        self.get_logger().error(
-            f"model swap to {value!r} failed: {error}; keeping {self.model_value!r}"
-        )
-        self._reverting = True
-        try:
-            self.set_parameters([Parameter("model_path", value=self.model_value)])
-        finally:
-            self._reverting = False
 
     def _create_entities(self) -> None:
         """Publishers (lifecycle-managed), subscriptions and services."""
@@ -351,45 +292,11 @@ class ControllerNode(LifecycleNode):
                 throttle_duration_sec=2.0,
             )
 
-    def _process(self, stats: StreamStats, work: Callable[[float], None]) -> None:
-        """Run ``work(now)`` for one message received at ``now`` (the node's clock, read once);
-        count and report a bad message, never raise."""
-        if not self.active:
-            return
-        start = time.perf_counter()
-        now = self._now()
-        try:
-            try:
-                work(now)
-            except StampError:
-                if not stats.stale(now):
-                    raise
-                self._new_timeline(f"{stats.name} stamps restarted while it was stale")
-                work(now)  # the first message of the new timeline
-        except BadMessage as bad:
-            self._reject(stats, bad.reason, str(bad))
-        except StampError as error:
-            self._reject(stats, "stamp", str(error))
-        except Exception as error:  # a failing backend must not kill the node: command zero
-            self._reject(stats, "internal", repr(error))
-            self._publish_command(None)
-        else:
-            stats.latencies_s.append(time.perf_counter() - start)
-
-    def _reject(self, stats: StreamStats, reason: str, text: str) -> None:
-        """Count a bad message and log it, throttled."""
-        stats.rejected(reason)
-        total = sum(stats.bad.values())
-        self.get_logger().warning(
-            f"bad {stats.name} message ({reason}): {text} [{total} so far]",
-            throttle_duration_sec=2.0,
-        )
-
     def _frame(self, msg: Image | CompressedImage, now: float) -> None:
         """Check, decode, fit and feed one frame; publish the command when per frame."""
         check_frame_id(msg, self.values["expected_frame_id"])
         image = fit_frame(decode_frame(msg), *self._image_hw, self.values["resize_method"])
-        stamp = self._stamp(msg, now)
+        stamp = header_stamp(msg, now, self.values["max_future_stamp_s"])
         steps = self.guardian.tap.steps
         command = self._feed(
             self.watchdog.camera, lambda: self.controller.update_image(image, stamp), now
@@ -402,47 +309,8 @@ class ControllerNode(LifecycleNode):
         """Check and feed one IMU sample."""
         check_frame_id(msg, self.values["expected_imu_frame_id"])
         features = imu_input(msg)
-        stamp = self._stamp(msg, now)
+        stamp = header_stamp(msg, now, self.values["max_future_stamp_s"])
         self._feed(self.watchdog.imu, lambda: self.controller.update_imu(features, stamp), now)
-
-    def _stamp(self, msg: Any, now: float) -> float:
-        """The header stamp in seconds; a stamp far ahead of ``now`` is refused."""
-        stamp = conv.stamp_to_seconds(msg.header.stamp)
-        lead = stamp - now
-        if lead > self.values["max_future_stamp_s"]:
-            raise StampError(
-                f"stamp {stamp:.3f} is {lead:.3f} s ahead of the node's clock "
-                f"(max_future_stamp_s={self.values['max_future_stamp_s']})"
-            )
-        return stamp
-
-    def _new_timeline(self, why: str) -> None:
-        """Time went back (a simulation reset): forget stamps and state, command zero."""
-        self.timeline_restarts += 1
-        self.get_logger().warning(f"new timeline ({why}): hidden state and stamps cleared")
-        if self.controller is not None:
-            self.controller.reset()
-        self.watchdog.restart()
-        if self.active:
-            self._publish_command(None)
-
-    def _on_clock_jump(self, jump: TimeJump) -> None:
-        """The node's clock jumped back or changed source: start a new timeline."""
-        self._new_timeline(f"clock jumped by {jump.delta.nanoseconds * 1e-9:.3f} s")
-
-    def _feed(self, stats: StreamStats, feed: Callable[[], np.ndarray], now: float) -> np.ndarray:
-        """Step the controller; on a watchdog resume, reset first (if configured) and re-feed."""
-        steps = self.controller.counters.steps
-        command = feed()
-        stats.received_at(now)
-        _, resumed = self.watchdog.check(now)
-        if resumed and self.values["reset_on_resume"]:
-            self.controller.reset()
-            steps = self.controller.counters.steps
-            command = feed()
-        if self.values["publish_neurons"] and self.controller.counters.steps > steps:
-            self.neurons_pub.publish(conv.hidden_to_array_msg(self.controller.hidden))
-        return command
 
     # ---- outputs ------------------------------------------------------------------------
     def _now(self) -> float:
@@ -510,33 +378,6 @@ class ControllerNode(LifecycleNode):
             self._publish_command(None)
         response.success, response.message = True, "enabled" if self.enabled else "disabled"
         return response
-
-    def _controller_status(self, status: DiagnosticStatus) -> DiagnosticStatus:
-        """Fill the controller's status: rates, latencies, rejected messages, watchdog state
-        and counters (nodes/diagnostics.py names it and publishes it)."""
-        counters = self.controller.counters.as_dict() if self.controller is not None else {}
-        extra = {
-            "enabled": self.enabled,
-            "commands_published": self.commands_published,
-            "timeline_restarts": self.timeline_restarts,
-            **self.takeover.diagnostics(),
-            "model_path": self.model_value,
-            "model_swaps": self.model_swaps,
-            "last_model_swap": self.last_model_swap,
-        }
-        level, message, values = self.watchdog.summary(self._now(), counters, extra)
-        if not self.enabled:
-            level, message = 1, "disabled" if level == 0 else f"{message}; disabled"
-        elif self.takeover.intervening:
-            message = f"{message}; operator driving"
-        if self._swap_note:
-            level, message = max(level, 1), f"{message}; {self._swap_note}"
-            self._swap_note = ""
-        return conv.fill_status(status, level, message, values)
-
-    def _guardian_status(self, status: DiagnosticStatus) -> DiagnosticStatus:
-        """Fill the guardian's status (published only while active, so configured)."""
-        return self.guardian.fill_status(status)
 
     # ---- guardian (runtime/guardian.py via nodes/guardian_io.py) -------------------------
     def _guardian_problem(self, values: dict[str, Any]) -> str | None:

@@ -6,7 +6,8 @@ says the same thing either way. Statuses are named ``<node>: <task>`` and carry 
 hardware id. With ``diagnostic_updater`` (ros-<distro>-diagnostic-updater) its
 ``Updater`` publishes them (period: the ``diagnostic_updater.period`` parameter, default
 the node's period); without it a lifecycle publisher and a timer do. Either way
-statuses are published only while the node is active.
+statuses are published only while the node is active. ``ControllerStatus`` fills the
+controller node's two statuses, ``controller`` and ``guardian``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+
+from liquid_control.nodes.conversions import fill_status
 
 try:  # a ROS package without a PyPI wheel: used when the ROS install provides it
     import diagnostic_updater
@@ -107,3 +110,35 @@ class NodeDiagnostics:
         array = DiagnosticArray(status=self.statuses())
         array.header.stamp = self.node.get_clock().now().to_msg()
         self._publisher.publish(array)
+
+
+class ControllerStatus:
+    """The controller node's status fillers (``ControllerNode`` mixes it in): it reads the
+    node's watchdog, controller, takeover, guardian and model-swap bookkeeping."""
+
+    def _controller_status(self, status: DiagnosticStatus) -> DiagnosticStatus:
+        """Fill the controller's status: rates, latencies, rejected messages, watchdog state
+        and counters (NodeDiagnostics names it and publishes it)."""
+        counters = self.controller.counters.as_dict() if self.controller is not None else {}
+        extra = {
+            "enabled": self.enabled,
+            "commands_published": self.commands_published,
+            "timeline_restarts": self.timeline_restarts,
+            **self.takeover.diagnostics(),
+            "model_path": self.model_value,
+            "model_swaps": self.model_swaps,
+            "last_model_swap": self.last_model_swap,
+        }
+        level, message, values = self.watchdog.summary(self._now(), counters, extra)
+        if not self.enabled:
+            level, message = 1, "disabled" if level == 0 else f"{message}; disabled"
+        elif self.takeover.intervening:
+            message = f"{message}; operator driving"
+        if self._swap_note:
+            level, message = max(level, 1), f"{message}; {self._swap_note}"
+            self._swap_note = ""
+        return fill_status(status, level, message, values)
+
+    def _guardian_status(self, status: DiagnosticStatus) -> DiagnosticStatus:
+        """Fill the guardian's status (published only while active, so configured)."""
+        return self.guardian.fill_status(status)

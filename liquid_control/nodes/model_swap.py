@@ -9,6 +9,9 @@ node's watchdog timer polls for the result on the executor thread and swaps it i
 between two callbacks: commands never pause. (A timer, not a guard condition: rclpy's
 EventsExecutor does not support guard conditions.) A load that fails is reported to the
 node, which logs it, keeps the old model and reverts the parameter.
+
+``SwappableModel`` is the controller node's side of this: how configure and a swap's
+thread load and verify a model, and how the node starts running one.
 """
 
 from __future__ import annotations
@@ -19,10 +22,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rclpy.parameter import Parameter
+
 from liquid_control.interface.imu import IMU_DIM
 from liquid_control.interface.model_dir import ModelLoadError, policy_config, read_meta
 from liquid_control.interface.robots import Robot
 from liquid_control.nodes.controller_params import COMMAND_NAMES, resolve_model_path
+from liquid_control.nodes.guardian_io import NodeGuardian
+
+BackendLoader = Callable[[Path, str, int], Any]
+
+
+def load_runtime_backend(path: Path, backend: str, threads: int) -> Any:
+    """The runtime's load_backend, imported when a model is configured."""
+    from liquid_control.runtime import load_backend
+
+    return load_backend(path, backend, threads)
 
 
 @dataclass
@@ -125,3 +140,66 @@ class ModelSwap:
             self._failed(value, error)
         else:
             self._swap(loaded)
+
+
+class SwappableModel:
+    """The controller node's model: loaded and verified on configure or on a swap's thread,
+    swapped in between two steps, refused with the reason (``ControllerNode`` mixes it in).
+
+    Uses the node's ``values``, ``robot``, ``controller``, ``guardian``, ``swap``
+    (a ``ModelSwap`` over the methods below) and its swap bookkeeping: ``model_value``,
+    ``model_swaps``, ``last_model_swap``, ``_swap_note``, ``_reverting``.
+    """
+
+    def _load_model(self, value: str) -> LoadedModel:
+        """Load, verify and check the model of ``value`` (configure, or a swap's thread)."""
+        path = resolve_model_path(value, self.robot)
+        backend = self._backend_loader(path, self.values["backend"], self.values["threads"])
+        spec = backend.spec
+        problem = fit_problem(path, self.robot, spec.command_names, spec.imu_dim, spec.image_shape)
+        if problem is not None:
+            raise ValueError(problem)
+        return LoadedModel(value, path, backend, NodeGuardian(path, backend, self.values))
+
+    def _use_model(self, loaded: LoadedModel) -> None:
+        """Make ``loaded`` the running model's guardian, input size and parameter value."""
+        self.guardian = loaded.guardian
+        self._image_hw = tuple(int(v) for v in loaded.backend.spec.image_shape[:2])
+        self.model_value = loaded.value
+
+    def _model_problem(self, values: dict[str, Any]) -> str | None:
+        """Why a new model_path cannot be swapped in (quick checks), or None."""
+        value = values["model_path"]
+        if self.controller is None or self._reverting or value == self.values["model_path"]:
+            return None
+        if self.swap.busy:
+            return f"model_path refused: a swap to {self.swap.pending!r} is still loading"
+        return quick_problem(value, self.robot)
+
+    def _swap_in(self, loaded: LoadedModel) -> None:
+        """Executor thread, between two steps: run ``loaded`` from the next frame on."""
+        if self.controller is None:
+            return
+        reset = self.controller.swap_backend(loaded.guardian.tap)
+        loaded.guardian.adopt_publishers(self.guardian)
+        self._use_model(loaded)
+        self.model_swaps += 1
+        self.last_model_swap = f"{loaded.path}: " + (reset or "hidden state kept")
+        if reset is None:
+            self.get_logger().info(f"model swapped to {self.last_model_swap}")
+        else:
+            self._swap_note = f"model swapped, {reset}"
+            self.get_logger().warning(f"model swapped to {self.last_model_swap}")
+
+    def _swap_failed(self, value: str, error: Exception) -> None:
+        """Executor thread: keep the running model and put model_path back."""
+        self.last_model_swap = f"{value or 'shipped model'}: refused: {error}"
+        self._swap_note = f"model swap refused: {error}"
+        self.get_logger().error(
+            f"model swap to {value!r} failed: {error}; keeping {self.model_value!r}"
+        )
+        self._reverting = True
+        try:
+            self.set_parameters([Parameter("model_path", value=self.model_value)])
+        finally:
+            self._reverting = False

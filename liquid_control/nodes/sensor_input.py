@@ -2,17 +2,24 @@
 
 Each refusal carries the reason it is counted under on /diagnostics (encoding, size,
 decode, frame_id, nonfinite, invalid), so the node only counts, logs and carries on.
+``SensorInput`` is the node's side: each message processed once and never raising,
+stamps kept on one timeline (a new one when time goes back), samples fed to the controller.
 """
 
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from rclpy.clock import TimeJump
 from sensor_msgs.msg import CompressedImage, Image, Imu
 
 from liquid_control.nodes import conversions as conv
+from liquid_control.runtime.controller import StampError
+from liquid_control.runtime.watchdog import StreamStats
 
 
 class BadMessage(ValueError):
@@ -63,3 +70,86 @@ def imu_input(msg: Imu) -> np.ndarray:
         return conv.imu_to_features(msg)
     except ValueError as error:
         raise BadMessage("invalid", str(error)) from None
+
+
+def header_stamp(msg: Any, now: float, max_future_s: float) -> float:
+    """The header stamp in seconds; a stamp more than ``max_future_s`` ahead of ``now`` is
+    refused (StampError)."""
+    stamp = conv.stamp_to_seconds(msg.header.stamp)
+    lead = stamp - now
+    if lead > max_future_s:
+        raise StampError(
+            f"stamp {stamp:.3f} is {lead:.3f} s ahead of the node's clock "
+            f"(max_future_stamp_s={max_future_s})"
+        )
+    return stamp
+
+
+class SensorInput:
+    """The controller node's handling of each sensor message (``ControllerNode`` mixes it in).
+
+    Uses the node's ``values``, ``controller``, ``watchdog``, ``active``, ``neurons_pub``,
+    ``timeline_restarts``, ``_now()`` and ``_publish_command()``.
+    """
+
+    def _process(self, stats: StreamStats, work: Callable[[float], None]) -> None:
+        """Run ``work(now)`` for one message received at ``now`` (the node's clock, read once);
+        count and report a bad message, never raise."""
+        if not self.active:
+            return
+        start = time.perf_counter()
+        now = self._now()
+        try:
+            try:
+                work(now)
+            except StampError:
+                if not stats.stale(now):
+                    raise
+                self._new_timeline(f"{stats.name} stamps restarted while it was stale")
+                work(now)  # the first message of the new timeline
+        except BadMessage as bad:
+            self._reject(stats, bad.reason, str(bad))
+        except StampError as error:
+            self._reject(stats, "stamp", str(error))
+        except Exception as error:  # a failing backend must not kill the node: command zero
+            self._reject(stats, "internal", repr(error))
+            self._publish_command(None)
+        else:
+            stats.latencies_s.append(time.perf_counter() - start)
+
+    def _reject(self, stats: StreamStats, reason: str, text: str) -> None:
+        """Count a bad message and log it, throttled."""
+        stats.rejected(reason)
+        total = sum(stats.bad.values())
+        self.get_logger().warning(
+            f"bad {stats.name} message ({reason}): {text} [{total} so far]",
+            throttle_duration_sec=2.0,
+        )
+
+    def _new_timeline(self, why: str) -> None:
+        """Time went back (a simulation reset): forget stamps and state, command zero."""
+        self.timeline_restarts += 1
+        self.get_logger().warning(f"new timeline ({why}): hidden state and stamps cleared")
+        if self.controller is not None:
+            self.controller.reset()
+        self.watchdog.restart()
+        if self.active:
+            self._publish_command(None)
+
+    def _on_clock_jump(self, jump: TimeJump) -> None:
+        """The node's clock jumped back or changed source: start a new timeline."""
+        self._new_timeline(f"clock jumped by {jump.delta.nanoseconds * 1e-9:.3f} s")
+
+    def _feed(self, stats: StreamStats, feed: Callable[[], np.ndarray], now: float) -> np.ndarray:
+        """Step the controller; on a watchdog resume, reset first (if configured) and re-feed."""
+        steps = self.controller.counters.steps
+        command = feed()
+        stats.received_at(now)
+        _, resumed = self.watchdog.check(now)
+        if resumed and self.values["reset_on_resume"]:
+            self.controller.reset()
+            steps = self.controller.counters.steps
+            command = feed()
+        if self.values["publish_neurons"] and self.controller.counters.steps > steps:
+            self.neurons_pub.publish(conv.hidden_to_array_msg(self.controller.hidden))
+        return command
