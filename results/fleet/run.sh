@@ -50,3 +50,22 @@ P=""; for s in $SHIFTS; do P="$P --perturb $s"; done
 [ -f "$OUT/union.json" ] || liquid-control eval --task rover $M $P --episodes "$EVAL" \
   --workers 2 --no-progress --json "$OUT/union.json" --md "$OUT/union.md"
 cp "$W/global/rounds.json" "$OUT/rounds.json"
+# budget-matched local baseline: each robot fine-tunes alone for as many batches as the
+# fleet's rounds gave it in total (ROUNDS x STEPS), from the shipped model
+for s in $SHIFTS; do
+  n=$(basename "$s" .yaml)
+  [ -f "$W/local_matched_$n/config.json" ] || liquid-control finetune "$MODEL" --bags "$W/bags_$n" \
+    --replay "$W/replay_$n" --interventions-only --correction-weight 2 \
+    --steps $((ROUNDS * STEPS)) --minutes $((ROUNDS * 15)) --out "$W/local_matched_$n" --no-progress \
+    > "$W/local_matched_$n.log" 2>&1 &
+done
+wait
+M="--model $W/compare/fleet_global"
+for s in $SHIFTS; do
+  n=$(basename "$s" .yaml)
+  ln -sfn "../local_matched_$n" "$W/compare/local_${n}_x$ROUNDS"
+  M="$M --model $W/compare/local_${n}_x$ROUNDS"
+done
+# shellcheck disable=SC2086
+[ -f "$OUT/union_matched.json" ] || liquid-control eval --task rover $M $P --episodes "$EVAL" \
+  --workers 2 --no-progress --json "$OUT/union_matched.json" --md "$OUT/union_matched.md"
