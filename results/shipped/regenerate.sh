@@ -1,6 +1,6 @@
 #!/bin/sh
 # The tables of results/shipped/README.md: the randomised and the nominal-trained rover
-# CfC-NCP on the study's cue-preserving shifts (medium) and context shifts (high).
+# and drone CfC-NCP on the study's cue-preserving shifts (medium) and context shifts (high).
 set -eu
 cd "$(dirname "$0")/../.."
 EPISODES=${EPISODES:-10}
@@ -18,3 +18,9 @@ liquid-control eval --task rover $MODELS $(shifts rover medium) --episodes "$EPI
 liquid-control eval --task rover $MODELS $(shifts rover high context) --no-nominal \
     --episodes "$EPISODES" \
     --json results/shipped/rover_high_context_shifts.json --md results/shipped/rover_high_context_shifts.md
+DRONES="--model models/policies/drone_cfc_ncp_rand --model models/policies/drone_cfc_ncp"
+liquid-control eval --task drone $DRONES $(shifts drone medium) --episodes "$EPISODES" \
+    --json results/shipped/drone_medium_shifts.json --md results/shipped/drone_medium_shifts.md
+liquid-control eval --task drone $DRONES $(shifts drone high context) --no-nominal \
+    --episodes "$EPISODES" \
+    --json results/shipped/drone_high_context_shifts.json --md results/shipped/drone_high_context_shifts.md
