@@ -15,7 +15,14 @@ import pytest
 from liquid_control.inspect.dynamics import probe_dynamics, write_report
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "policies"
-LIQUID = ["rover_cfc_ncp", "drone_cfc_ncp", "rover_ltc_ncp", "drone_ltc_ncp"]
+LIQUID = [
+    "rover_cfc_ncp",
+    "drone_cfc_ncp",
+    "rover_ltc_ncp",
+    "drone_ltc_ncp",
+    "rover_cfc_ncp_rand",
+    "drone_cfc_ncp_rand",
+]
 
 
 @pytest.mark.parametrize("name", LIQUID)
