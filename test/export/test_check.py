@@ -28,7 +28,9 @@ def test_backends_follow_torch_within_1e_5(fixture, request):
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "policies"
 
 
-@pytest.mark.parametrize("name", ["rover_cfc_ncp", "drone_cfc_ncp"])
+@pytest.mark.parametrize(
+    "name", ["rover_cfc_ncp", "drone_cfc_ncp", "rover_cfc_ncp_rand", "drone_cfc_ncp_rand"]
+)
 def test_shipped_policies_export_round_trip(name):
     model = SHIPPED / name
     assert (model / "core.onnx").is_file(), f"{model} must ship with its ONNX export"
