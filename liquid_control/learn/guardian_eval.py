@@ -86,7 +86,7 @@ CANDIDATES = {
     "Mahalanobis hidden w10": distance(H, 10, False),
     "Mahalanobis features+hidden w10": distance(FH, 10, False),
     "Mahalanobis features w1": distance(F, 1, False),
-    "Mahalanobis features w10 (shipped)": distance(F, 10, False),
+    "Mahalanobis features w10 (default)": distance(F, 10, False),
 }
 
 
@@ -191,7 +191,8 @@ def markdown(model: str, result: dict) -> str:
     g = result["guardian"]
     lines += [
         "",
-        f"Shipped score (Mahalanobis features w10): enter {g['enter']}, leave {g['leave']}; held-out nominal "
+        "Default score (Mahalanobis features w10: `calibrate` without --parts; the rover ships "
+        f"it, the drone features+hidden): enter {g['enter']}, leave {g['leave']}; held-out nominal "
         f"false alarms {g['false_alarm_rate_held_out']:.3f} (target "
         f"{g['false_alarm_rate_target']}); episodes with an alarm per shift: "
         + ", ".join(f"{k} {v:.2f}" for k, v in g["detection_rate"].items()),
