@@ -118,9 +118,18 @@ def _marked_processes() -> list[int]:
             environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:  # gone already, or not ours to read
             continue
-        if SESSION_MARK.encode() in environ:
+        if SESSION_MARK.encode() in environ and not _exits_with_us(entry):
             found.append(int(entry.name))
     return found
+
+
+def _exits_with_us(proc: Path) -> bool:
+    """multiprocessing's resource tracker / fork server: they leave when this process does
+    (and the tracker must live to unlink the semaphores the test run leaves behind)."""
+    try:
+        return b"from multiprocessing." in (proc / "cmdline").read_bytes()
+    except OSError:
+        return True
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -23,6 +23,11 @@ from pathlib import Path
 from typing import Any
 
 MAX_ATTEMPTS = 3
+# Units a worker runs before its pool is replaced by a fresh one (bounds what a long-lived
+# worker accumulates: renderers, torch caches). Not ProcessPoolExecutor's
+# max_tasks_per_child: on Python 3.11-3.13 it deadlocks once a worker retires at its limit
+# with units still queued (CPython gh-115634; the full study hung so after 120 units).
+UNITS_PER_WORKER = 64
 DONE = "done.json"
 
 
@@ -146,7 +151,11 @@ def run_units(
                     raise StageError(
                         f"{u.stage} unit {u.name!r}: its worker died {MAX_ATTEMPTS} times"
                     )
-            broken = _run_pool(todo, store, workers, bar, counts, on_start)
+            broken = False
+            batch = max(1, workers) * UNITS_PER_WORKER
+            for start in range(0, len(todo), batch):
+                chunk = todo[start : start + batch]
+                broken = _run_pool(chunk, store, workers, bar, counts, on_start) or broken
             for stage in {u.stage for u in todo}:
                 store.clean_partial(stage)
             todo = [u for u in todo if store.record(u) is None]
@@ -169,7 +178,6 @@ def _run_pool(todo, store, workers, bar, counts, on_start) -> bool:
         max_workers=min(workers, len(todo)),
         mp_context=mp.get_context("spawn"),
         initializer=_worker_init,
-        max_tasks_per_child=64,
     )
     try:
         futures = {pool.submit(run_unit, u, str(store.root)): u for u in todo}

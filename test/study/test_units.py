@@ -104,3 +104,16 @@ def test_an_interrupted_run_resumes_cleanly(tmp_path: Path) -> None:
     assert counts["skipped"] >= finished and counts["run"] == 8 - counts["skipped"]
     assert all(store.record(u) is not None for u in units)
     assert not list(tmp_path.rglob("*.tmp-*"))
+
+
+@pytest.mark.timeout(180)
+def test_more_units_than_a_pool_runs_complete(tmp_path: Path, monkeypatch) -> None:
+    """Pools are replaced every UNITS_PER_WORKER units per worker, and the stage finishes
+    (ProcessPoolExecutor's own max_tasks_per_child hangs here on Python 3.11: gh-115634)."""
+    from liquid_control.study import units as units_module
+
+    monkeypatch.setattr(units_module, "UNITS_PER_WORKER", 2)
+    store, units = Store(tmp_path), _units(9, 0.0)
+    counts = run_units(units, store, 2, "stage", progress=False)
+    assert counts == {"units": 9, "skipped": 0, "run": 9, "retried": 0}
+    assert len({store.result(u)["pid"] for u in units}) >= 3  # 9 units, 4 per pool: 3 pools
