@@ -127,9 +127,13 @@ def _exits_with_us(proc: Path) -> bool:
     """multiprocessing's resource tracker / fork server: they leave when this process does
     (and the tracker must live to unlink the semaphores the test run leaves behind)."""
     try:
-        return b"from multiprocessing." in (proc / "cmdline").read_bytes()
+        cmdline = (proc / "cmdline").read_bytes()
     except OSError:
         return True
+    return any(
+        helper in cmdline
+        for helper in (b"multiprocessing.resource_tracker", b"multiprocessing.forkserver")
+    )
 
 
 def pytest_sessionfinish(session, exitstatus):
