@@ -114,14 +114,17 @@ def plot_trajectories(records: dict[str, list[EpisodeRecord]], path: Path) -> Pa
             ok = bool(record.outcome.get("success"))
             outcome = "success" if ok else "failure"
             label = f"episode {i + 1} (seed {record.outcome.get('seed')}): {outcome}"
-            ax.plot(xy[:, 0], xy[:, 1], color="tab:green" if ok else "tab:red", lw=1.6, label=label)
+            style = ("-", "--", ":", "-.")[i % 4]  # tells episodes of the same outcome apart
+            colour = "tab:green" if ok else "tab:red"
+            ax.plot(xy[:, 0], xy[:, 1], color=colour, ls=style, lw=1.6, label=label)
             ax.plot(*xy[0], "ko", ms=4)
+            ax.annotate(str(i + 1), xy[0], textcoords="offset points", xytext=(4, 4), fontsize=8)
         ax.set_xlabel("x (m, odom)")
         ax.set_ylabel("y (m, odom)")
         ax.set_aspect("equal", adjustable="datalim")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="best")
-        ax.set_title(f"{robot}: closed-loop paths (start = black dot)")
+        ax.set_title(f"{robot}: closed-loop paths (start = numbered black dot)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

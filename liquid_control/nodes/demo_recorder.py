@@ -38,6 +38,7 @@ from std_srvs.srv import Trigger
 from liquid_control.interface.robots import robot_profile
 from liquid_control.nodes import conversions as conv
 from liquid_control.nodes.controller_params import Robot, resolve_model_path, share_dirs
+from liquid_control.nodes.sim_node import EPISODE_QOS
 
 NODE_NAME = "liquid_demo_recorder"
 CONTROLLER = "liquid_controller"
@@ -80,7 +81,7 @@ class DemoRecorder(Node):
         )
         self.create_subscription(Twist, "cmd_vel", self._on_cmd, 10)
         self.create_subscription(Odometry, "odom", self._on_odom, 10)
-        self.create_subscription(String, f"{sim_name}/episode", self._on_episode, 10)
+        self.create_subscription(String, f"{sim_name}/episode", self._on_episode, EPISODE_QOS)
 
     def _on_image(self, msg: Image) -> None:
         self.received["frames"] += 1
@@ -184,6 +185,11 @@ def _run_robot(robot: str, settings: Any, out: Path, new_record: RecordFactory) 
         "wait_for_command_s": 0.5,
         "auto_reset": "false",
     }
+    # the recorder first: its subscriptions are being discovered while the processes start
+    recorder = DemoRecorder(robot, CONTROLLER, SIM, new_record, namespace=demo_namespace())
+    resets = [recorder.create_client(Trigger, f"{name}/reset") for name in (CONTROLLER, SIM)]
+    executor = SingleThreadedExecutor()
+    executor.add_node(recorder)
     sim = _start(
         "liquid_control.nodes.sim_node",
         [a for k, v in sim_args.items() for a in ("-p", f"{k}:={v}")],
@@ -199,10 +205,6 @@ def _run_robot(robot: str, settings: Any, out: Path, new_record: RecordFactory) 
         ],
         out / f"{robot}_controller.log",
     )
-    recorder = DemoRecorder(robot, CONTROLLER, SIM, new_record, namespace=demo_namespace())
-    resets = [recorder.create_client(Trigger, f"{name}/reset") for name in (CONTROLLER, SIM)]
-    executor = SingleThreadedExecutor()
-    executor.add_node(recorder)
     deadline = time.monotonic() + settings.timeout
     try:
         while len(recorder.done) < settings.episodes:

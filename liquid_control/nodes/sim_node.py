@@ -19,7 +19,7 @@ from geometry_msgs.msg import Twist, TwistStamped
 from nav_msgs.msg import Odometry
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, qos_profile_sensor_data
+from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import CameraInfo, Image, Imu
 from std_msgs.msg import Bool, String
@@ -32,6 +32,10 @@ from liquid_control.sim import make_sim
 from liquid_control.sim.events import CameraFrame, ImuSample
 from liquid_control.sim.perturbations import Perturbation
 from liquid_control.sim.runner import StreamingSim, WallPacer
+
+# Episode reports are few and must not be lost: reliable, and kept (transient local) for a
+# subscriber that joins late, e.g. a recorder whose discovery finished after a short episode.
+EPISODE_QOS = QoSProfile(depth=10, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 NODE_NAME = "liquid_sim"
 MAX_CHUNKS_PER_TICK = 10  # keep callbacks responsive when catching up
@@ -155,7 +159,7 @@ class SimNode(Node):
             if p["publish_clock"]
             else None
         )
-        self._episode_pub = self.create_publisher(String, "~/episode", 10)
+        self._episode_pub = self.create_publisher(String, "~/episode", EPISODE_QOS)
         kind = TwistStamped if p["cmd_vel_stamped"] else Twist
         self.create_subscription(kind, p["cmd_vel_topic"], self._on_cmd_vel, 10)
         if self.profile == conv.Robot.DRONE:
