@@ -25,7 +25,7 @@ from sensor_msgs.msg import CameraInfo, Image, Imu
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
-from liquid_control.nodes.sim_node import SimNode
+from liquid_control.nodes.sim_node import EPISODE_QOS, SimNode
 
 pytestmark = pytest.mark.ros
 
@@ -181,6 +181,29 @@ def test_episode_outcome_and_reset_service(graph_factory):
     future = client.call_async(Trigger.Request())
     g.spin_until(future.done, "the reset response")
     assert future.result().success and "seed 9" in future.result().message
+
+
+def test_a_subscriber_that_joins_after_the_episode_ended_still_gets_its_report(graph_factory):
+    """Reports are kept (transient local): a recorder whose discovery finished late, after a
+    short episode, must not wait forever for a report that went out before it matched."""
+    g = graph_factory(robot="drone", seed=3, auto_reset=False)
+    g.spin_until(lambda: g.cmd_pub.get_subscription_count() > 0, "sim subscribes cmd_vel")
+    down = Twist()
+    down.linear.z = -1.0
+
+    def crashed() -> bool:
+        g.cmd_pub.publish(down)
+        return bool(g.got["episode"])
+
+    g.spin_until(crashed, "the episode report")
+    late: list[String] = []
+    g.peer.create_subscription(String, "liquid_sim/episode", late.append, EPISODE_QOS)
+    g.spin_until(lambda: bool(late), "the report on a late subscription")
+    assert late[0].data == g.got["episode"][0].data
+    volatile: list[String] = []  # a plain subscriber (ros2 topic echo) still connects
+    g.peer.create_subscription(String, "liquid_sim/episode", volatile.append, 10)
+    g.executor.spin_once(timeout_sec=0.5)
+    assert not volatile  # and gets no history: it did not ask for it
 
 
 def test_invalid_parameters_are_rejected(graph_factory, tmp_path):
