@@ -161,8 +161,8 @@ def test_bad_commands_are_counted_and_zeroed(graph_factory):
     assert np.all(g.node.stream.sim.command == 0.0)
 
 
-def test_episode_outcome_and_reset_service(graph_factory):
-    g = graph_factory(robot="drone", seed=7)
+def _crash_the_drone(g: SimGraph) -> dict:
+    """Command the drone down until the sim reports the episode; return the report."""
     g.spin_until(lambda: g.cmd_pub.get_subscription_count() > 0, "sim subscribes cmd_vel")
     down = Twist()
     down.linear.z = -1.0
@@ -172,7 +172,12 @@ def test_episode_outcome_and_reset_service(graph_factory):
         return bool(g.got["episode"])
 
     g.spin_until(crashed, "an episode report")
-    report = json.loads(g.got["episode"][0].data)
+    return json.loads(g.got["episode"][0].data)
+
+
+def test_episode_outcome_and_reset_service(graph_factory):
+    g = graph_factory(robot="drone", seed=7)
+    report = _crash_the_drone(g)
     assert report["collision"] is True and report["success"] is False
     assert (report["episode"], report["seed"], report["robot"]) == (1, 7, "drone")
     assert report["time_to_goal_s"] is None  # NaN becomes null
@@ -187,15 +192,7 @@ def test_a_subscriber_that_joins_after_the_episode_ended_still_gets_its_report(g
     """Reports are kept (transient local): a recorder whose discovery finished late, after a
     short episode, must not wait forever for a report that went out before it matched."""
     g = graph_factory(robot="drone", seed=3, auto_reset=False)
-    g.spin_until(lambda: g.cmd_pub.get_subscription_count() > 0, "sim subscribes cmd_vel")
-    down = Twist()
-    down.linear.z = -1.0
-
-    def crashed() -> bool:
-        g.cmd_pub.publish(down)
-        return bool(g.got["episode"])
-
-    g.spin_until(crashed, "the episode report")
+    _crash_the_drone(g)
     late: list[String] = []
     g.peer.create_subscription(String, "liquid_sim/episode", late.append, EPISODE_QOS)
     g.spin_until(lambda: bool(late), "the report on a late subscription")
