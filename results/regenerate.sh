@@ -71,10 +71,12 @@ for m in models/policies/rover_cfc_ncp runs/rover_cfc_ncp_seconds/best; do
     --json "$OUT/fusion_$name.json"
 done
 
-# 6. the guardian of the shipped CfC-NCP policies (guardian.json, 1% nominal false alarms)
-for robot in rover drone; do
-  [ -f "models/policies/${robot}_cfc_ncp/guardian.json" ] || \
-    liquid-control calibrate "models/policies/${robot}_cfc_ncp" --task "$robot" --workers "$WORKERS" \
+# 6. the guardian of the shipped CfC-NCP policies, nominal-trained and scene-randomised
+#    (guardian.json, 1% nominal false alarms; the drone's scores features + hidden state)
+for name in rover_cfc_ncp drone_cfc_ncp rover_cfc_ncp_rand drone_cfc_ncp_rand; do
+  robot=${name%%_*}
+  [ -f "models/policies/$name/guardian.json" ] || \
+    liquid-control calibrate "models/policies/$name" --task "$robot" --workers "$WORKERS" \
       $([ "$robot" = drone ] && echo --parts features,hidden)
 done
 
