@@ -178,6 +178,7 @@ def run_demo(
 def _run_robot(robot: str, settings: Any, out: Path, new_record: RecordFactory) -> list:
     """Run ``settings.episodes`` closed-loop episodes of one robot; return their records."""
     model = resolve_model_path(settings.model.get(robot, ""), Robot(robot))
+    params = params_file(robot)  # before anything starts: a missing file leaves no process
     sim_args = {
         "robot": robot,
         "seed": settings.seed,
@@ -199,7 +200,7 @@ def _run_robot(robot: str, settings: Any, out: Path, new_record: RecordFactory) 
         "liquid_control.nodes.controller_node",
         [
             "--params-file",
-            str(params_file(robot)),
+            str(params),
             *("-p", "use_sim_time:=true", "-p", f"model_path:={model}"),
             *("-p", "publish_neurons:=true"),
         ],
