@@ -39,16 +39,20 @@ fi
 # (round 1 of its client: the same bags, no averaging); named links label the tables
 mkdir -p "$W/compare"
 ln -sfn "../global/round_$(printf %03d "$ROUNDS")" "$W/compare/fleet_global"
-M="--model $W/compare/fleet_global"
-for s in $SHIFTS; do
-  n=$(basename "$s" .yaml)
-  ln -sfn "../local_$n/round_001" "$W/compare/local_$n"
-  M="$M --model $W/compare/local_$n"
-done
 P=""; for s in $SHIFTS; do P="$P --perturb $s"; done
-# shellcheck disable=SC2086
-[ -f "$OUT/union.json" ] || liquid-control eval --task rover $M $P --episodes "$EVAL" \
-  --workers 2 --no-progress --json "$OUT/union.json" --md "$OUT/union.md"
+compare() {  # NAME LOCAL_TEMPLATE LABEL_SUFFIX: fleet_global vs each robot's LOCAL (%s = its shift)
+  M="--model $W/compare/fleet_global"
+  for s in $SHIFTS; do
+    n=$(basename "$s" .yaml)
+    # shellcheck disable=SC2059
+    ln -sfn "../$(printf "$2" "$n")" "$W/compare/local_$n$3"
+    M="$M --model $W/compare/local_$n$3"
+  done
+  # shellcheck disable=SC2086
+  [ -f "$OUT/$1.json" ] || liquid-control eval --task rover $M $P --episodes "$EVAL" \
+    --workers 2 --no-progress --json "$OUT/$1.json" --md "$OUT/$1.md"
+}
+compare union "local_%s/round_001" ""
 cp "$W/global/rounds.json" "$OUT/rounds.json"
 # budget-matched local baseline: each robot fine-tunes alone for as many batches as the
 # fleet's rounds gave it in total (ROUNDS x STEPS), from the shipped model
@@ -60,12 +64,4 @@ for s in $SHIFTS; do
     > "$W/local_matched_$n.log" 2>&1 &
 done
 wait
-M="--model $W/compare/fleet_global"
-for s in $SHIFTS; do
-  n=$(basename "$s" .yaml)
-  ln -sfn "../local_matched_$n" "$W/compare/local_${n}_x$ROUNDS"
-  M="$M --model $W/compare/local_${n}_x$ROUNDS"
-done
-# shellcheck disable=SC2086
-[ -f "$OUT/union_matched.json" ] || liquid-control eval --task rover $M $P --episodes "$EVAL" \
-  --workers 2 --no-progress --json "$OUT/union_matched.json" --md "$OUT/union_matched.md"
+compare union_matched "local_matched_%s" "_x$ROUNDS"

@@ -12,15 +12,12 @@ robot, severity, kind = sys.argv[1], sys.argv[2], (sys.argv[3:] or [None])[0]
 print(' '.join('--perturb ' + str(s.file) for s in load_index().select(robot, cue_preserving=True, severity=severity) if kind in (None, s.kind.value)))
 " "$@"
 }
-MODELS="--model models/policies/rover_cfc_ncp_rand --model models/policies/rover_cfc_ncp"
-liquid-control eval --task rover $MODELS $(shifts rover medium) --episodes "$EPISODES" \
-    --json results/shipped/rover_medium_shifts.json --md results/shipped/rover_medium_shifts.md
-liquid-control eval --task rover $MODELS $(shifts rover high context) --no-nominal \
-    --episodes "$EPISODES" \
-    --json results/shipped/rover_high_context_shifts.json --md results/shipped/rover_high_context_shifts.md
-DRONES="--model models/policies/drone_cfc_ncp_rand --model models/policies/drone_cfc_ncp"
-liquid-control eval --task drone $DRONES $(shifts drone medium) --episodes "$EPISODES" \
-    --json results/shipped/drone_medium_shifts.json --md results/shipped/drone_medium_shifts.md
-liquid-control eval --task drone $DRONES $(shifts drone high context) --no-nominal \
-    --episodes "$EPISODES" \
-    --json results/shipped/drone_high_context_shifts.json --md results/shipped/drone_high_context_shifts.md
+for robot in rover drone; do  # the randomised and the nominal-trained CfC-NCP, same scenes
+    MODELS="--model models/policies/${robot}_cfc_ncp_rand --model models/policies/${robot}_cfc_ncp"
+    out=results/shipped/$robot
+    liquid-control eval --task "$robot" $MODELS $(shifts "$robot" medium) --episodes "$EPISODES" \
+        --json "${out}_medium_shifts.json" --md "${out}_medium_shifts.md"
+    liquid-control eval --task "$robot" $MODELS $(shifts "$robot" high context) --no-nominal \
+        --episodes "$EPISODES" \
+        --json "${out}_high_context_shifts.json" --md "${out}_high_context_shifts.md"
+done
