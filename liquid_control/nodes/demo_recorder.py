@@ -75,13 +75,17 @@ class DemoRecorder(Node):
         # episode leaks into the next record.
         self.recording = True
         self.received = {"frames": 0, "commands": 0, "odom": 0, "neurons": 0}  # for diagnosis
-        self.create_subscription(Image, "camera/image_raw", self._on_image, FRAME_QOS)
+        self.frames_sub = self.create_subscription(
+            Image, "camera/image_raw", self._on_image, FRAME_QOS
+        )
         self.create_subscription(
             Float32MultiArray, f"{controller_name}/neurons", self._on_neurons, 10
         )
         self.create_subscription(Twist, "cmd_vel", self._on_cmd, 10)
         self.create_subscription(Odometry, "odom", self._on_odom, 10)
-        self.create_subscription(String, f"{sim_name}/episode", self._on_episode, EPISODE_QOS)
+        self.episode_sub = self.create_subscription(
+            String, f"{sim_name}/episode", self._on_episode, EPISODE_QOS
+        )
 
     def _on_image(self, msg: Image) -> None:
         self.received["frames"] += 1
@@ -196,6 +200,17 @@ def _run_robot(robot: str, settings: Any, out: Path, new_record: RecordFactory) 
         [a for k, v in sim_args.items() for a in ("-p", f"{k}:={v}")],
         out / f"{robot}_sim.log",
     )
+    # the controller only once the recorder hears the sim: until then the sim waits
+    # wait_for_command_s per frame, so a slow discovery cannot cost the episode's frames
+    matched = time.monotonic() + 60.0
+    while (
+        time.monotonic() < matched
+        and sim.poll() is None
+        and not (
+            recorder.frames_sub.get_publisher_count() and recorder.episode_sub.get_publisher_count()
+        )
+    ):
+        executor.spin_once(timeout_sec=0.1)
     controller = _start(
         "liquid_control.nodes.controller_node",
         [
