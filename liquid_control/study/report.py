@@ -255,6 +255,77 @@ def _write_csv(rows: list[dict], path: Path) -> None:
         writer.writerows(flat)
 
 
+SEVERITY_TICKS = ("nominal", "low", "medium", "high")  # shift levels 0..3
+
+
+def plot_comparisons(cfg: StudyConfig, result: dict, path: Path) -> None:
+    """One figure for the verdict: each arm's endpoints, then every comparison's nominal and
+    OOD difference (reference minus comparator) against the margins the rule uses."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    st = cfg.statistics
+    comps = result["comparisons"]
+    ends = result["endpoints"]
+    keys = [k for k in ("nominal", "primary", "cue_changing", "all_timing") if k in ends[0]]
+    fig, axes = plt.subplots(
+        1, 3, figsize=(14, 0.42 * max(len(ends), len(comps)) + 1.8),
+        gridspec_kw={"width_ratios": [1.2, 1, 1]},
+    )  # fmt: skip
+    ax = axes[0]
+    colours = plt.get_cmap("tab10")
+    for j, key in enumerate(keys):
+        ys = np.arange(len(ends)) + (j - (len(keys) - 1) / 2) * 0.18
+        mean = np.array([e[key]["success"] for e in ends])
+        ci = np.array([e[key]["ci95"] for e in ends])
+        ax.errorbar(
+            mean, ys, xerr=[mean - ci[:, 0], ci[:, 1] - mean], fmt="o", ms=4, capsize=2,
+            color=colours(j), label=key.replace("_", " "),
+        )  # fmt: skip
+    ax.set_yticks(range(len(ends)), [e["arm"] for e in ends])
+    ax.invert_yaxis()
+    ax.set_xlim(-0.03, 1.03)
+    ax.set_xlabel("success rate (95% hierarchical bootstrap CI)")
+    ax.set_title("per arm: nominal, primary (cue kept, medium) and others", fontsize=9)
+    ax.legend(fontsize=7, loc="lower left")
+    ax.grid(alpha=0.3)
+    labels = [f"{c['reference']} - {c['comparator']}" for c in comps]
+    ys = np.arange(len(comps))
+    panels = (
+        ("nominal_diff", "nominal_tost_ci", st.nominal_margin,
+         f"nominal difference ({100 * (1 - 2 * st.alpha):.0f}% CI; equivalent inside the band)"),
+        ("ood_diff", "ood_ci95", st.ood_margin,
+         "primary OOD difference (95% CI); > 0: reference ahead"),
+    )  # fmt: skip
+    for ax, (diff, ci_key, margin, title) in zip(axes[1:], panels, strict=True):
+        mean = np.array([c[diff] for c in comps])
+        ci = np.array([c[ci_key] for c in comps])
+        ax.axvspan(-margin, margin, color="0.85", zorder=0)
+        ax.axvline(0, color="0.4", lw=0.8)
+        ax.errorbar(
+            mean, ys, xerr=[mean - ci[:, 0], ci[:, 1] - mean], fmt="o", ms=4, capsize=2,
+            color="black",
+        )  # fmt: skip
+        ax.set_yticks(ys, labels if diff == "nominal_diff" else [""] * len(ys), fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlim(-1.03, 1.03)
+        ax.set_title(title, fontsize=9)
+        ax.grid(alpha=0.3, axis="x")
+        if diff == "ood_diff":
+            for y, c in zip(ys, comps, strict=True):
+                ax.annotate(
+                    f"{c['outcome']} (Holm p {c['p_holm']:.2g})", (1.0, y), xytext=(0, -9),
+                    textcoords="offset points", ha="right", fontsize=7,
+                )  # fmt: skip
+    verdicts = ", ".join(f"{k}: {v}" for k, v in result["verdicts"].items())
+    fig.suptitle(f"Study verdict ({verdicts}); grey band: the margin the rule uses", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_severity(cfg: StudyConfig, cells: list[dict], path: Path) -> None:
     """Success vs severity per arm (95% intervals), one panel per task x shift family."""
     import matplotlib
@@ -303,8 +374,9 @@ def plot_severity(cfg: StudyConfig, cells: list[dict], path: Path) -> None:
             ax.grid(alpha=0.3)
             title = f"{task}: {family}" + ("" if cue[family] else " (cue changed)")
             ax.set_title(title, fontsize=9)
+            ax.set_xticks(range(len(SEVERITY_TICKS)), SEVERITY_TICKS, fontsize=7)
             if r == len(tasks) - 1:
-                ax.set_xlabel("severity (0 nominal, 1 low, 2 medium, 3 high)", fontsize=7)
+                ax.set_xlabel("severity", fontsize=8)
             if c == 0:
                 ax.set_ylabel("success (95% CI)", fontsize=8)
     handles, labels = axes[0][0].get_legend_handles_labels()
@@ -330,7 +402,8 @@ def write(cfg: StudyConfig, result: dict, params: dict[str, dict], out: Path) ->
     _write_csv(result["cells"], out / "cells.csv")
     _write_csv(result["comparisons"], out / "comparisons.csv")
     plot_severity(cfg, result["cells"], out / "success_vs_severity.png")
-    return [*files, "cells.csv", "comparisons.csv", "success_vs_severity.png"]
+    plot_comparisons(cfg, result, out / "comparisons.png")
+    return [*files, "cells.csv", "comparisons.csv", "success_vs_severity.png", "comparisons.png"]
 
 
 def _json_num(value: Any) -> Any:

@@ -49,7 +49,7 @@ def test_tiny_study_end_to_end_resumes_and_remakes_a_lost_checkpoint(tmp_path: P
     result = pipeline.run(cfg, progress=False, log=logs.append)
     out = Path(cfg.out_dir)
     for name in ("results.json", "cells.md", "cells.csv", "endpoints.md", "comparisons.md",
-                 "comparisons.csv", "verdict.md", "success_vs_severity.png", "config.yaml",
+                 "comparisons.csv", "verdict.md", "success_vs_severity.png", "comparisons.png", "config.yaml",
                  "saliency_rover.lane.png"):  # fmt: skip
         assert (out / name).stat().st_size > 0, name
     cells = result["cells"]
