@@ -297,7 +297,7 @@ def plot_comparisons(cfg: StudyConfig, result: dict, path: Path) -> None:
         ("nominal_diff", "nominal_tost_ci", st.nominal_margin,
          f"nominal difference ({100 * (1 - 2 * st.alpha):.0f}% CI; equivalent inside the band)"),
         ("ood_diff", "ood_ci95", st.ood_margin,
-         "primary OOD difference (95% CI); > 0: reference ahead"),
+         "OOD (primary) difference, 95% CI; > 0: reference ahead"),
     )  # fmt: skip
     for ax, (diff, ci_key, margin, title) in zip(axes[1:], panels, strict=True):
         mean = np.array([c[diff] for c in comps])
