@@ -84,11 +84,10 @@ def project(
     store = Store(cfg.work_dir)
     stage_s: dict[str, float] = {}
     for stage, todo in units.items():
-        if stage == "evaluate":
-            recorded = [store.record(u) for u in todo]
-            stage_s[stage] = (
-                evaluate_s if evaluate_s is not None else sum(r["elapsed_s"] for r in recorded if r)
-            )
+        if stage == "evaluate":  # as the run recorded it (pipeline.cost) unless given
+            if evaluate_s is None:
+                evaluate_s = pipeline.cost(cfg, store, units)["stages"][stage]["unit_s"]
+            stage_s[stage] = evaluate_s
             continue
         total = 0.0
         for unit in todo:
