@@ -15,6 +15,7 @@ from torch import nn
 
 from liquid_control.core.activations import make_activation
 from liquid_control.interface.choices import Activation, Pooling, parse_choice
+from liquid_control.interface.exposure import GAIN_MAX, GAIN_MIN, GAIN_ONE, TARGET_MEAN
 from liquid_control.interface.policy_config import conv_output_hw
 
 # Default IMU scaling for imu_features() (docs/interfaces.md): gyro / 2 rad/s,
@@ -73,6 +74,31 @@ class ImageEncoder(nn.Module):
         x = self.convs(x.permute(0, 3, 1, 2) - 0.5)
         x = x.flatten(1) if self.pooling == Pooling.FLATTEN else x.mean(dim=(2, 3))
         return self.fc(x)
+
+
+def auto_exposure(images: torch.Tensor) -> torch.Tensor:
+    """interface/exposure.auto_exposure in torch integer ops (same bytes; traceable to ONNX).
+
+    (B, H, W, 3) uint8 -> uint8: each frame times its gain so its mean is 128, saturated.
+    """
+    if images.dim() != 4 or images.shape[-1] != 3 or images.dtype != torch.uint8:
+        raise ValueError(
+            f"auto-exposure needs (B, H, W, 3) uint8 frames, got {images.dtype} "
+            f"{tuple(images.shape)}"
+        )
+    count = images.shape[1] * images.shape[2] * 3
+    total = images.flatten(1).to(torch.int64).sum(dim=1)
+    gain = torch.div(
+        TARGET_MEAN * count * GAIN_ONE + torch.div(total, 2, rounding_mode="floor"),
+        total.clamp(min=1),
+        rounding_mode="floor",
+    )
+    gain = torch.where(total > 0, gain, torch.full_like(gain, GAIN_MAX))
+    gain = gain.clamp(GAIN_MIN, GAIN_MAX).view(-1, 1, 1, 1)
+    exposed = torch.div(
+        images.to(torch.int64) * gain + GAIN_ONE // 2, GAIN_ONE, rounding_mode="floor"
+    )
+    return exposed.clamp(max=255).to(torch.uint8)
 
 
 class ImuNormalizer(nn.Module):

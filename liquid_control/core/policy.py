@@ -17,7 +17,7 @@ from torch import nn
 
 from liquid_control.core.baselines import FrameStackMLPCore, GRUCore, LSTMCore, MLPCore
 from liquid_control.core.cfc_cell import CfCCell, WiredCfCCell
-from liquid_control.core.encoders import ImageEncoder, ImuNormalizer
+from liquid_control.core.encoders import ImageEncoder, ImuNormalizer, auto_exposure
 from liquid_control.core.ltc_cell import LTCCell
 from liquid_control.interface.choices import WIRED_CORES, CoreKind, Mapping
 from liquid_control.interface.policy_config import PolicyConfig
@@ -156,7 +156,13 @@ class LiquidNetwork(nn.Module):
         return torch.zeros(batch, self.hidden_size)
 
     def encode_image(self, images: torch.Tensor) -> torch.Tensor:
-        """(B, H, W, 3) uint8 or float 0..1 -> (B, feature_dim)."""
+        """(B, H, W, 3) uint8 or float 0..1 -> (B, feature_dim).
+
+        With ``config.auto_exposure`` the frames must be uint8; each is exposed
+        (core/encoders.auto_exposure) before the encoder, as in every backend.
+        """
+        if self.config.auto_exposure:
+            images = auto_exposure(images)
         return self.encoder(images)
 
     def step(

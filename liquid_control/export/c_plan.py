@@ -120,6 +120,7 @@ class CPlan:
     head_bias: np.ndarray
     command_scale: np.ndarray
     time_unit_s: float
+    auto_exposure: bool = False  # lc_expose() runs on the frame before the first convolution
     extra: dict = field(default_factory=dict)
 
     @property
@@ -195,6 +196,7 @@ def c_plan(model: ModelFiles) -> CPlan:
         head_bias=model.tensor("head.bias", (n,)),
         command_scale=np.asarray(c.command_scale, np.float32),
         time_unit_s=model_time_unit(model),
+        auto_exposure=c.auto_exposure,
     )
 
 

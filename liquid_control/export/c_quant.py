@@ -23,6 +23,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from liquid_control.export.c_plan import ConvLayer, CPlan
 from liquid_control.interface.choices import Pooling
+from liquid_control.interface.exposure import auto_exposure
 from liquid_control.runtime.backends.numpy_cores import ACTIVATIONS
 
 QMAX = 127
@@ -71,6 +72,8 @@ def calibrate(plan: CPlan, frames: np.ndarray) -> QuantPlan:
     if len(frames) < 1:
         raise ValueError("calibration needs at least one frame")
     peaks = [np.zeros(conv.channels[1]) for conv in plan.convs]
+    if plan.auto_exposure:  # the encoder sees exposed frames (lc_expose runs first)
+        frames = auto_exposure(frames)
     for frame in frames:
         x = frame.astype(np.float32) * np.float32(1.0 / 255.0) - np.float32(0.5)
         for index, conv in enumerate(plan.convs):
@@ -100,6 +103,8 @@ def _per_channel(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def quantized_features(plan: CPlan, quant: QuantPlan, frame: np.ndarray) -> np.ndarray:
     """The int8 encoder's features in NumPy (what the C int8 code computes, up to float order)."""
+    if plan.auto_exposure:
+        frame = auto_exposure(frame)
     x = 2 * frame.astype(np.int32) - 255
     for conv, layer in zip(plan.convs, quant.convs, strict=True):
         k, s, pad = plan.kernel, plan.stride, plan.kernel // 2

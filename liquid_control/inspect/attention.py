@@ -20,6 +20,7 @@ import numpy as np
 
 from liquid_control.inspect.saliency import gradient_saliency, overlay, visual_backprop
 from liquid_control.inspect.ssim import ssim
+from liquid_control.interface.exposure import auto_exposure
 
 METHODS = ("visual_backprop", "gradient")
 
@@ -79,6 +80,8 @@ def policy_saliency(policy: Any, image: np.ndarray, method: str = "visual_backpr
 
     if method not in METHODS:
         raise ValueError(f"method={method!r} is not one of {METHODS}")
+    if policy.config.auto_exposure:  # the map is of the frame the encoder sees
+        image = auto_exposure(image)
     if method == "visual_backprop":
         return visual_backprop(policy.encoder, image)
     imu = torch.zeros(1, policy.config.imu_dim)

@@ -8,6 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
+from liquid_control.interface.exposure import auto_exposure
 from liquid_control.interface.model_dir import ModelFiles
 
 
@@ -23,6 +24,7 @@ class BackendSpec:
     command_names: tuple[str, ...]
     command_scale: tuple[float, ...]
     core: str
+    auto_exposure: bool = False  # the backend exposes each frame before its encoder
 
     @classmethod
     def from_model(cls, backend: str, model: ModelFiles, hidden_size: int) -> BackendSpec:
@@ -37,6 +39,7 @@ class BackendSpec:
             tuple(c.command_names),
             tuple(c.command_scale),
             c.core.value,
+            c.auto_exposure,
         )
 
 
@@ -70,6 +73,12 @@ def fit_image(image: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
     rows = (np.arange(height) * image.shape[0]) // height
     cols = (np.arange(width) * image.shape[1]) // width
     return image[rows[:, None], cols[None, :]]
+
+
+def prepare_image(image: np.ndarray, shape: tuple[int, int, int], expose: bool) -> np.ndarray:
+    """The frame the encoder sees: ``fit_image``, then auto-exposure if the model uses it."""
+    image = fit_image(image, shape)
+    return auto_exposure(image) if expose else image
 
 
 def step_inputs(

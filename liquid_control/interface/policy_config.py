@@ -45,6 +45,9 @@ class PolicyConfig:
     time_unit_s: float | None = None
 
     # image encoder
+    # one gain per frame so its mean pixel is 128, before the encoder in every backend
+    # (interface/exposure.py): a frame taken in dim light looks like a daylight one
+    auto_exposure: bool = False
     encoder_channels: tuple[int, ...] = (16, 24, 32)  # one strided conv per entry
     encoder_kernel: int = 5
     encoder_stride: int = 2
@@ -119,6 +122,8 @@ class PolicyConfig:
             "mlp_layers",
             "stack_frames",
         )
+        if not isinstance(self.auto_exposure, bool):
+            raise ValueError(f"auto_exposure={self.auto_exposure!r} must be true or false")
         if not self.encoder_channels or min(self.encoder_channels) < 1:
             raise ValueError(f"encoder_channels={self.encoder_channels}: need values >= 1")
         if self.imu_scale is not None and len(self.imu_scale) != self.imu_dim:

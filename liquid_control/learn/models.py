@@ -10,6 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from liquid_control.interface.exposure import auto_exposure
+
 
 def policy_config(policy: dict[str, Any], robot: str, image_shape: tuple[int, ...]):
     """A PolicyConfig from a training config's ``policy`` dict plus the data's robot/image."""
@@ -68,6 +72,8 @@ def data_dependent_init(policy, frames) -> None:
     from torch import nn
 
     enc = policy.encoder
+    if policy.config.auto_exposure:  # the encoder sees exposed frames
+        frames = auto_exposure(np.asarray(frames))
     x = torch.as_tensor(frames).to(torch.float32) / 255.0
     x = x.permute(0, 3, 1, 2) - 0.5
     with torch.no_grad():

@@ -13,21 +13,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from liquid_control.interface.backend import fit_image
+from liquid_control.interface.backend import prepare_image
 from liquid_control.interface.model_dir import ModelFiles
 from liquid_control.runtime.backends.numpy_backend import NumpyEncoder
 
 
 class VisualBackProp:
-    """(H, W, 3) uint8 frame -> (H, W) float32 saliency in [0, 1] at the model's input size."""
+    """(H, W, 3) uint8 frame -> (H, W) float32 saliency in [0, 1] at the model's input size.
+
+    The map is of the frame the encoder sees (auto-exposed if the model uses it).
+    """
 
     def __init__(self, model: ModelFiles) -> None:
         self.encoder = NumpyEncoder(model)  # its own buffers: independent of the backend's
         self.image_shape = tuple(model.config.image_shape)
+        self.expose = model.config.auto_exposure
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """The VisualBackProp mask of one frame (resized to the model input if needed)."""
-        image = fit_image(image, self.image_shape)
+        image = prepare_image(image, self.image_shape, self.expose)
         enc, p = self.encoder, self.encoder.pad
         x = image.astype(np.float32) * np.float32(1.0 / 255.0) - np.float32(0.5)
         sizes, means = [], []

@@ -29,6 +29,7 @@ VARIANTS = {
     ),
     "cfc_minimal": dict(cfc_mode="minimal", encoder_activation="relu"),
     "ltc": dict(robot="drone", core="ltc_ncp"),
+    "cfc_exposed": dict(robot="drone", auto_exposure=True),
 }
 
 
@@ -251,3 +252,34 @@ def test_int8_commands_stay_within_the_stated_bound(int8_model):
     worst = float(np.max(errors))
     assert worst <= INT8_COMMAND_BOUND, worst
     assert worst > 0.0  # quantization is visible: this is not the float library
+
+
+def test_c_auto_exposure_gives_the_numpy_bytes(c_model, tmp_path, compiler):
+    """Dark, black, saturated and ordinary frames: the C library's lc_expose feeds its encoder
+    what interface/exposure.py computes (features equal to NumPy's within float round-off)."""
+    model = load_model(c_model)
+    if not model.config.auto_exposure:
+        pytest.skip("this variant does not expose")
+    reference, c = load_backend(c_model, "numpy"), load_backend(c_model, "c")
+    rng = np.random.default_rng(4)
+    frames = [rng.integers(0, 256, model.config.image_shape, dtype=np.uint8) for _ in range(3)]
+    frames = [
+        np.rint(f * k).astype(np.uint8) for f, k in zip(frames, (0.02, 0.2, 1.0), strict=True)
+    ]
+    frames += [np.zeros_like(frames[0]), np.full_like(frames[0], 255)]
+    for frame in frames:
+        want = reference.encode_image(frame)
+        assert np.abs(c.encode_image(frame) - want).max() <= 1e-5 * max(1.0, np.abs(want).max())
+    header = next(tmp.read_text() for tmp in c_model.rglob("lc_policy.h"))
+    assert "uint8_t exposed[LC_IMAGE_BYTES]" in header and "auto-exposed" in header
+    # the int8 library exposes too, and its calibration saw exposed frames
+    calibration = np.stack([np.rint(f * 0.5).astype(np.uint8) for f in frames[:3]])
+    export_c(
+        c_model, tmp_path / "int8", int8=True, calibration_frames=calibration, compiler=compiler
+    )
+    plan = c_plan(model)
+    quant = calibrate(plan, calibration)
+    c8 = load_backend(c_model, "c_int8")
+    for frame in frames:
+        want = quantized_features(plan, quant, frame)
+        assert np.abs(c8.encode_image(frame) - want).max() <= 1e-4 * max(1.0, np.abs(want).max())

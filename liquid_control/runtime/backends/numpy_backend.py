@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from liquid_control.interface.backend import BackendSpec, fit_image, step_inputs
+from liquid_control.interface.backend import BackendSpec, prepare_image, step_inputs
 from liquid_control.interface.choices import WIRED_CORES, Pooling
 from liquid_control.interface.model_dir import ModelFiles
 from liquid_control.interface.policy_config import conv_output_hw
@@ -115,7 +115,8 @@ class NumpyBackend:
 
     def encode_image(self, image: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8 -> (feature_dim,) float32."""
-        return self.encoder(fit_image(image, self.spec.image_shape)).astype(np.float32)
+        image = prepare_image(image, self.spec.image_shape, self.spec.auto_exposure)
+        return self.encoder(image).astype(np.float32)
 
     def step(
         self, features: np.ndarray, imu: np.ndarray, hidden: np.ndarray, dt: float
