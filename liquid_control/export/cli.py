@@ -34,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--ship", type=Path, metavar="MODEL_DIR", help="ship a training run's best/ here"
     )
+    p.add_argument(
+        "--auto-exposure",
+        action="store_true",
+        help="with --ship: switch the frame's auto-exposure on in the shipped model (weights "
+        "unchanged; for a policy trained on raw frames: evaluate it before relying on it)",
+    )
     p.add_argument("--check", action="store_true", help="only check the recorded exports")
     p.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE)
     p.add_argument("--sequences", type=int, default=2, help="random sequences in the check")
@@ -50,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("choose what to export: --onnx and/or --c OUT_DIR (or --ship, --check)")
     if args.int8 and not args.c:
         parser.error("--int8 needs --c OUT_DIR")
+    if args.auto_exposure and not args.ship:
+        parser.error("--auto-exposure needs --ship MODEL_DIR")
     try:
         model_dir = _export(args)
         results = _check(args, model_dir)
@@ -72,7 +80,7 @@ def _export(args: argparse.Namespace) -> Path:
     if args.ship:
         from liquid_control.export.onnx import ship
 
-        model_dir = ship(model_dir, args.ship)
+        model_dir = ship(model_dir, args.ship, auto_exposure=args.auto_exposure)
         print(f"shipped  {model_dir}")
     elif args.onnx or args.step_onnx:
         from liquid_control.core.torch_backend import load_policy

@@ -103,20 +103,37 @@ def _c_exports(model_dir: Path) -> tuple[str, dict] | None:
 PROVENANCE = ("train_config.yaml", "log.csv", "summary.json")
 
 
-def ship(run_dir: str | Path, out: str | Path) -> Path:
-    """Export ``run_dir/best`` (or a model dir) into ``out`` (replaced) with ONNX + provenance."""
+def ship(run_dir: str | Path, out: str | Path, auto_exposure: bool = False) -> Path:
+    """Export ``run_dir/best`` (or a model dir) into ``out`` (replaced) with ONNX + provenance.
+
+    ``auto_exposure`` switches the frame's auto-exposure on in the shipped model (the
+    weights are unchanged; ``training/shipped.json`` records that it was added at ship
+    time, after training on raw frames).
+    """
     from liquid_control.core.torch_backend import load_policy
 
     run_dir, out = Path(run_dir), Path(out)
     best = run_dir / "best" if (run_dir / "best").is_dir() else run_dir
+    if out.resolve() in (run_dir.resolve(), best.resolve()):
+        raise ValueError(f"--ship {out}: ship into a new directory, not the source {run_dir}")
     policy = load_policy(best)
+    added = auto_exposure and not policy.config.auto_exposure
+    if added:
+        policy.config.auto_exposure = True
     if out.exists():
         shutil.rmtree(out)
     export_onnx(policy, out)
-    for name in PROVENANCE:
-        if (run_dir / name).exists():
+    for name in PROVENANCE:  # a training run's files, or a shipped model's training/ copy
+        source = next(
+            (d / name for d in (run_dir, run_dir / "training") if (d / name).exists()), None
+        )
+        if source is not None:
             (out / "training").mkdir(exist_ok=True)
-            shutil.copy2(run_dir / name, out / "training" / name)
+            shutil.copy2(source, out / "training" / name)
+    if added:
+        (out / "training").mkdir(exist_ok=True)
+        note = {"source": str(run_dir), "auto_exposure": "added at ship time (trained without)"}
+        (out / "training" / "shipped.json").write_text(json.dumps(note, indent=1) + "\n")
     return out
 
 

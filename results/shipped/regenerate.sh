@@ -1,17 +1,12 @@
 #!/bin/sh
 # The tables of results/shipped/README.md: the randomised and the nominal-trained rover
 # and drone CfC-NCP on the study's cue-preserving shifts (medium) and context shifts (high).
+# Everything: sh results/shipped/regenerate.sh; the drone behind auto-exposure alone: its last
+# block (the lines after "drone_rand_ae").
 set -eu
 cd "$(dirname "$0")/../.."
 EPISODES=${EPISODES:-10}
-shifts() {  # robot severity [kind]: --perturb FILE for every cue-preserving shift
-    python -c "
-import sys
-from liquid_control.sim.shifts import load_index
-robot, severity, kind = sys.argv[1], sys.argv[2], (sys.argv[3:] or [None])[0]
-print(' '.join('--perturb ' + str(s.file) for s in load_index().select(robot, cue_preserving=True, severity=severity) if kind in (None, s.kind.value)))
-" "$@"
-}
+. results/shipped/shifts.sh
 for robot in rover drone; do  # the randomised and the nominal-trained CfC-NCP, same scenes
     MODELS="--model models/policies/${robot}_cfc_ncp_rand --model models/policies/${robot}_cfc_ncp"
     out=results/shipped/$robot
@@ -21,3 +16,13 @@ for robot in rover drone; do  # the randomised and the nominal-trained CfC-NCP, 
         --episodes "$EPISODES" \
         --json "${out}_high_context_shifts.json" --md "${out}_high_context_shifts.md"
 done
+# The randomised drone behind auto-exposure (models/policies/drone_cfc_ncp_rand_ae: the weights
+# of drone_cfc_ncp_rand, shipped with `liquid-control export models/policies/drone_cfc_ncp_rand
+# --ship models/policies/drone_cfc_ncp_rand_ae --auto-exposure`), same scenes and shifts.
+out=results/shipped/drone_rand_ae
+liquid-control eval --task drone --model models/policies/drone_cfc_ncp_rand_ae \
+    $(shifts drone medium) --episodes "$EPISODES" \
+    --json "${out}_medium_shifts.json" --md "${out}_medium_shifts.md"
+liquid-control eval --task drone --model models/policies/drone_cfc_ncp_rand_ae \
+    $(shifts drone high context) --no-nominal --episodes "$EPISODES" \
+    --json "${out}_high_context_shifts.json" --md "${out}_high_context_shifts.md"

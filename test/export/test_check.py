@@ -29,7 +29,14 @@ SHIPPED = Path(__file__).resolve().parents[2] / "models" / "policies"
 
 
 @pytest.mark.parametrize(
-    "name", ["rover_cfc_ncp", "drone_cfc_ncp", "rover_cfc_ncp_rand", "drone_cfc_ncp_rand"]
+    "name",
+    [
+        "rover_cfc_ncp",
+        "drone_cfc_ncp",
+        "rover_cfc_ncp_rand",
+        "drone_cfc_ncp_rand",
+        "drone_cfc_ncp_rand_ae",
+    ],
 )
 def test_shipped_policies_export_round_trip(name):
     model = SHIPPED / name

@@ -73,6 +73,39 @@ def test_ship_copies_provenance_and_exports(model_dir, tmp_path, capsys):
     assert (shipped / "core.onnx").is_file()
 
 
+def test_ship_with_auto_exposure_keeps_the_weights(model_dir, tmp_path, capsys):
+    """A shipped model dir as the source: same weights, exposure on, provenance carried over."""
+    source = tmp_path / "source"
+    shutil.copytree(model_dir, source)
+    (source / "training").mkdir()
+    (source / "training" / "summary.json").write_text("{}\n")
+    shipped = tmp_path / "exposed"
+    assert main([str(source), "--ship", str(shipped), "--auto-exposure", "--steps", "4"]) == 0
+    assert (shipped / "model.safetensors").read_bytes() == (
+        source / "model.safetensors"
+    ).read_bytes()
+    assert json.loads((shipped / "config.json").read_text())["policy"]["auto_exposure"] is True
+    assert "added at ship time" in (shipped / "training" / "shipped.json").read_text()
+    assert (shipped / "training" / "summary.json").is_file()
+    dark = np.full((48, 64, 3), 20, np.uint8)
+    dark[10:20, 10:20] = 60
+    for backend in ("onnxruntime", "numpy"):  # the ONNX graph exposes like NumPy does
+        exposed = load_backend(shipped, backend).encode_image(dark)
+        plain = load_backend(source, "numpy").encode_image(dark)
+        assert np.abs(exposed - plain).max() > 1e-2
+    assert np.allclose(
+        load_backend(shipped, "onnxruntime").encode_image(dark),
+        load_backend(shipped, "numpy").encode_image(dark),
+        atol=1e-4,
+    )
+
+
+def test_auto_exposure_needs_ship(model_dir, capsys):
+    with pytest.raises(SystemExit):
+        main([str(model_dir), "--onnx", "--auto-exposure"])
+    assert "--auto-exposure needs --ship" in capsys.readouterr().err
+
+
 def test_export_refuses_what_it_cannot_do(tmp_path, rover_lstm_model, capsys):
     assert main([str(tmp_path / "nothing"), "--onnx"]) == 2
     assert "nothing" in capsys.readouterr().err
