@@ -22,6 +22,7 @@ LIQUID = [
     "drone_ltc_ncp",
     "rover_cfc_ncp_rand",
     "drone_cfc_ncp_rand",
+    "drone_cfc_ncp_rand_ae",
 ]
 
 
