@@ -73,7 +73,8 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "model_path",
         "",
-        "Model directory; empty = the shipped models/policies/<robot>_cfc_ncp. Set on a "
+        "Model directory; empty = the shipped default (models/policies/rover_cfc_ncp_rand, "
+        "drone_cfc_ncp_rand_ae). Set on a "
         "configured node, the new model is verified in the background and swapped in "
         "between two steps (hidden state kept when the core's state shape matches).",
     ),
@@ -267,9 +268,15 @@ def share_dirs() -> list[Path]:
     return dirs
 
 
+# The default policy of each robot (models/policies/): the CfC-NCPs trained with scene
+# randomisation, the drone's behind auto-exposure; they hold up in contexts never seen in
+# training where the nominal-trained *_cfc_ncp fail (results/shipped/README.md).
+SHIPPED_MODELS = {Robot.ROVER: "rover_cfc_ncp_rand", Robot.DRONE: "drone_cfc_ncp_rand_ae"}
+
+
 def model_candidates(robot: Robot) -> list[Path]:
     """Where the shipped model for ``robot`` may live: the installed share dir, the source tree."""
-    relative = Path("models") / "policies" / f"{robot.value}_cfc_ncp"
+    relative = Path("models") / "policies" / SHIPPED_MODELS[robot]
     return [share / relative for share in share_dirs()]
 
 

@@ -12,23 +12,29 @@ from liquid_control.learn.rollout import Job, run_job
 from liquid_control.runtime import load_backend
 
 REPO = Path(__file__).resolve().parents[2]
+POLICIES = REPO / "models" / "policies"
+# shipped model -> (robot, the results file holding its nominal record)
 SHIPPED = {
-    "rover": REPO / "models" / "policies" / "rover_cfc_ncp",
-    "drone": REPO / "models" / "policies" / "drone_cfc_ncp",
+    "rover_cfc_ncp": ("rover", REPO / "results" / "v2" / "rover_cfc_ncp.json"),
+    "drone_cfc_ncp": ("drone", REPO / "results" / "v2" / "drone_cfc_ncp.json"),
+    # the defaults (nodes/controller_params.SHIPPED_MODELS)
+    "rover_cfc_ncp_rand": ("rover", REPO / "results" / "shipped" / "rover_medium_shifts.json"),
+    "drone_cfc_ncp_rand_ae": (
+        "drone",
+        REPO / "results" / "shipped" / "drone_rand_ae_medium_shifts.json",
+    ),
 }
 
 
-def _record(robot: str) -> dict:
+def _record(name: str) -> dict:
     """The shipped model's nominal record in results/ (success rate and which seeds succeeded)."""
-    records = json.loads((REPO / "results" / "v2" / f"{robot}_cfc_ncp.json").read_text())
-    return next(
-        r for r in records if r["model"] == f"{robot}_cfc_ncp" and r["perturbation"] == "nominal"
-    )
+    records = json.loads(SHIPPED[name][1].read_text())
+    return next(r for r in records if r["model"] == name and r["perturbation"] == "nominal")
 
 
-@pytest.mark.parametrize("robot", ["rover", "drone"])
-def test_shipped_model_runs_alike_in_every_backend(robot):
-    model = SHIPPED[robot]
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_model_runs_alike_in_every_backend(name):
+    robot, model = SHIPPED[name][0], POLICIES / name
     config = json.loads((model / "config.json").read_text())
     assert config["robot"] == robot and set(config["onnx_sha256"]) == {"encoder", "core"}
     assert sum(f.stat().st_size for f in model.glob("*")) < 3_000_000  # small enough to commit
@@ -49,12 +55,21 @@ def test_shipped_model_runs_alike_in_every_backend(robot):
     assert np.abs(outs["numpy"]).max() > 1e-3  # a trained policy says something
 
 
-@pytest.mark.parametrize("robot", ["rover", "drone"])
-def test_shipped_model_replays_its_recorded_nominal_success(robot):
-    record = _record(robot)
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_model_replays_its_recorded_nominal_success(name):
+    robot, record = SHIPPED[name][0], _record(name)
     assert record["success_rate"] >= 0.5, "the shipped policy should be worth shipping"
     wins = record["successful_seeds"][:2]
     losses = [s for s in record["seeds"] if s not in record["successful_seeds"]][:1]
     for seed in wins + losses:
-        result = run_job(Job(robot, seed, model_dir=str(SHIPPED[robot]), expert_prob=0.0))
+        result = run_job(Job(robot, seed, model_dir=str(POLICIES / name), expert_prob=0.0))
         assert bool(result.info["success"]) == (seed in wins), f"seed {seed}"
+
+
+def test_the_defaults_are_shipped_and_listed_here():
+    """The nodes' default models exist and are among the models this file checks."""
+    from liquid_control.nodes.controller_params import SHIPPED_MODELS
+
+    for robot, name in SHIPPED_MODELS.items():
+        assert name in SHIPPED and SHIPPED[name][0] == robot.value
+        assert (POLICIES / name / "guardian.json").is_file(), f"{name}: calibrate its guardian"

@@ -80,13 +80,13 @@ def test_controller_config_maps_zero_rate_limit_to_none() -> None:
 
 
 def test_model_lookup_finds_the_shipped_model_or_says_what_to_do(tmp_path) -> None:
-    shipped = REPO / "models" / "policies" / "rover_cfc_ncp"
+    shipped = REPO / "models" / "policies" / "rover_cfc_ncp_rand"  # the scene-randomised one
     if (shipped / "config.json").is_file():
         assert resolve_model_path("", Robot.ROVER).resolve() == shipped.resolve()
     assert any(p.resolve() == shipped.resolve() for p in model_candidates(Robot.ROVER))
     assert resolve_model_path(str(tmp_path), Robot.ROVER) == tmp_path
     with pytest.raises(FileNotFoundError, match="model_path .*nowhere is not a directory"):
         resolve_model_path(str(tmp_path / "nowhere"), Robot.ROVER)
-    if not (REPO / "models" / "policies" / "drone_cfc_ncp" / "config.json").is_file():
+    if not (REPO / "models" / "policies" / "drone_cfc_ncp_rand_ae" / "config.json").is_file():
         with pytest.raises(FileNotFoundError, match="no shipped drone model .* model_path"):
             resolve_model_path("", Robot.DRONE)
