@@ -106,6 +106,14 @@ for robot in drone rover; do
     --workers "$WORKERS" --cache "runs/guardian/closed_loop_$robot.jsonl" --no-progress \
     --json "$out.json" --md "$out.md" --plot "$out.png"
 done
+# the default drone (scene-randomised, behind auto-exposure) on the same shifts
+P=""; for s in $GUARD_SHIFTS config/perturbations/wind.yaml; do P="$P --perturb $s"; done
+out=results/guardian/closed_loop_drone_rand_ae
+[ -f "$out.json" ] || liquid-control eval --guardian --task drone \
+  --model models/policies/drone_cfc_ncp_rand_ae $P --onset 2 --episodes "${GUARD_EPISODES:-20}" \
+  --onset-episodes "${GUARD_ONSET_EPISODES:-10}" --nominal-episodes "${GUARD_NOMINAL_EPISODES:-100}" \
+  --workers "$WORKERS" --cache runs/guardian/closed_loop_drone_rand_ae.jsonl --no-progress \
+  --json "$out.json" --md "$out.md" --plot "$out.png"
 for robot in rover drone; do
   out=results/guardian/${robot}_score_auroc
   [ -f "$out.json" ] || python -m liquid_control.learn.guardian_eval \
