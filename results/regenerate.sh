@@ -121,6 +121,13 @@ for robot in rover drone; do
     --fit-episodes 10 --held-out 20 --max-time-s 20 --workers "$WORKERS" --json "$out.json" --md "$out.md"
 done
 
+# the score candidates on the default drone, where its guardian was blind (blackout)
+out=results/guardian/drone_rand_ae_score_auroc
+[ -f "$out.json" ] || python -m liquid_control.learn.guardian_eval models/policies/drone_cfc_ncp_rand_ae \
+  --task drone --shift results/perturbations/blackout.yaml --shift results/perturbations/heavy_noise.yaml \
+  --shift config/perturbations/snow.yaml --episodes 6 --nominal-episodes 20 --fit-episodes 10 \
+  --held-out 20 --max-time-s 20 --workers "$WORKERS" --json "$out.json" --md "$out.md"
+
 # Learning after deployment (issue 17): a simulated operator corrects the shipped rover under
 #    sand + a 60-degree hue shift; rounds of finetune until it drives alone (results/adaptation),
 #    then the fleet demonstration with Flower (three robots, three shifts; results/fleet)
