@@ -45,6 +45,7 @@ from liquid_control.nodes.parameters import NodeParameters
 from liquid_control.nodes.run import spin_node
 from liquid_control.nodes.sensor_input import (
     SensorInput,
+    check_blank,
     check_frame_id,
     decode_frame,
     fit_frame,
@@ -296,6 +297,7 @@ class ControllerNode(SwappableModel, SensorInput, ControllerStatus, LifecycleNod
         """Check, decode, fit and feed one frame; publish the command when per frame."""
         check_frame_id(msg, self.values["expected_frame_id"])
         image = fit_frame(decode_frame(msg), *self._image_hw, self.values["resize_method"])
+        check_blank(image, self.values["blank_frame_range"])
         stamp = header_stamp(msg, now, self.values["max_future_stamp_s"])
         steps = self.guardian.tap.steps
         command = self._feed(

@@ -157,6 +157,14 @@ PARAMS: tuple[ParamSpec, ...] = (
         choices=RESIZE_METHODS,
     ),
     ParamSpec(
+        "blank_frame_range",
+        2,
+        "A frame whose pixel values all lie within this many levels is refused as a covered "
+        "or dead camera (counted as camera_bad_blank; after camera_timeout_s the watchdog "
+        "stops the robot); -1 = accept every frame.",
+        bounds=(-1, 254),
+    ),
+    ParamSpec(
         "dt_min_s",
         TimingRule.dt_min_s,
         "Smallest step the liquid state takes (two frames close together).",

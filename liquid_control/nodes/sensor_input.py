@@ -1,7 +1,7 @@
 """Checked sensor input for the controller node: a message becomes arrays or a BadMessage.
 
 Each refusal carries the reason it is counted under on /diagnostics (encoding, size,
-decode, frame_id, nonfinite, invalid), so the node only counts, logs and carries on.
+decode, frame_id, blank, nonfinite, invalid), so the node only counts, logs and carries on.
 ``SensorInput`` is the node's side: each message processed once and never raising,
 stamps kept on one timeline (a new one when time goes back), samples fed to the controller.
 """
@@ -58,6 +58,23 @@ def fit_frame(image: np.ndarray, height: int, width: int, resize_method: str) ->
     if resize_method == "none":
         raise BadMessage("size", f"frame {image.shape[:2]} != model {(height, width)}")
     return conv.resize_image(image, height, width, resize_method)
+
+
+def check_blank(image: np.ndarray, max_range: int) -> None:
+    """BadMessage('blank') when every pixel value lies within ``max_range`` levels (-1: off).
+
+    A covered lens or a dead sensor delivers such frames; the policy's guardian cannot be
+    relied on to flag them (results/shipped/README.md), so they are refused like any bad
+    message and the watchdog stops the robot once no good frame came for camera_timeout_s.
+    """
+    if max_range < 0:
+        return
+    low, high = int(image.min()), int(image.max())
+    if high - low <= max_range:
+        raise BadMessage(
+            "blank",
+            f"frame is blank (every pixel in {low}..{high}): a covered or dead camera?",
+        )
 
 
 def imu_input(msg: Imu) -> np.ndarray:

@@ -122,7 +122,7 @@ def _stream(peer: _Peer) -> list[dict]:
         stamp = peer.node.get_clock().now().to_msg()
         peer.imu_pub.publish(conv.make_imu(*IMU_READING, stamp))
         peer.spin_until(lambda: False, 0.01)
-        frame = np.zeros((48, 64, 3), np.uint8)
+        frame = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)  # not blank (refused)
         peer.image_pub.publish(conv.rgb_to_image(frame, peer.node.get_clock().now().to_msg()))
         peer.spin_until(lambda: bool(peer.neurons), 0.1)
     assert peer.neurons, "the controller never stepped on primed camera + IMU streams"

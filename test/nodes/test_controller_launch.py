@@ -86,6 +86,7 @@ class TestControllerLaunch(unittest.TestCase):
         )
         imus = self.node.create_publisher(Imu, f"/{NAMESPACE}/imu/data", qos_profile_sensor_data)
         frame = np.full(IMAGE_SHAPE, 90, np.uint8)
+        frame[:, ::8] = 200  # stripes: a uniform frame is refused as a blank camera
         t = 100.0
         while not any(c.linear.x != 0.0 or c.angular.z != 0.0 for c in commands):
             self.assertLess(time.monotonic(), deadline + 20.0, "no moving command on cmd_vel")

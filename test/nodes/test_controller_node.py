@@ -122,6 +122,36 @@ def test_watchdog_zeroes_commands_when_the_camera_stops_and_resumes(models) -> N
         harness.close()
 
 
+def test_a_blacked_out_camera_stops_the_robot(models) -> None:
+    """Black frames are refused (camera_bad_blank); with no good frame the watchdog stops
+    the robot, and the first real frame resumes it. -1 accepts them again."""
+    harness = Harness(
+        {"model_path": models["rover"], "camera_timeout_s": 1.0, "imu_timeout_s": 5.0, **FREE}
+    )
+    black = np.zeros_like(FRAMES[0])
+    try:
+        assert np.any(run_history(harness, 1.0, 1.0, [0, 1, 2]) != 0)
+        t = 2.0
+        while harness.node.watchdog.state is not WatchdogState.STALE:
+            t += 0.05
+            harness.send_imu(t)
+            harness.send_image(t, black)
+        assert harness.node.watchdog.camera.bad["blank"] >= 10
+        published = harness.node.commands_published
+        harness.spin_until(lambda: harness.node.commands_published > published, "zero command")
+        np.testing.assert_array_equal(harness.latest_command(), [0.0, 0.0])
+        harness.send_imu(t + 0.01)
+        harness.send_image(t + 0.02, FRAMES[0])
+        assert harness.node.watchdog.state is WatchdogState.OK
+        assert harness.node.set_parameters([conv_param("blank_frame_range", -1)])[0].successful
+        harness.send_imu(t + 0.03)
+        harness.send_image(t + 0.05, black)
+        assert harness.node.watchdog.camera.bad["blank"] >= 10  # not counted again
+        assert harness.node.watchdog.state is WatchdogState.OK
+    finally:
+        harness.close()
+
+
 def bad_messages() -> list[tuple[str, str, object]]:
     """(stream, reason, message) for every malformed message kind."""
     stamp = conv.seconds_to_stamp(100.0)
@@ -138,12 +168,14 @@ def bad_messages() -> list[tuple[str, str, object]]:
     nan_imu = conv.make_imu([0, math.nan, 0], [0, 0, 9.81], None, stamp)
     bad_quat = conv.make_imu([0, 0, 0], [0, 0, 9.81], [0, 0, 0, 3.0], stamp)
     future = conv.make_imu([0, 0, 0], [0, 0, 9.81], None, conv.seconds_to_stamp(2.0**31 - 1))
+    blank = conv.rgb_to_image(np.full_like(FRAMES[0], 3), stamp, frame_id="camera")
     return [
         ("camera", "encoding", depth),
         ("camera", "size", short),
         ("camera", "frame_id", foreign),
         ("camera", "stamp", old),
         ("camera", "decode", corrupt),
+        ("camera", "blank", blank),  # a covered lens: every pixel 3
         ("imu", "nonfinite", nan_imu),
         ("imu", "invalid", bad_quat),
         ("imu", "stamp", future),  # would block the stream if accepted
@@ -177,7 +209,7 @@ def test_bad_messages_are_counted_reported_and_survived(models) -> None:
         png = CompressedImage(format="png", data=buffer.getvalue())
         png.header.stamp, png.header.frame_id = conv.seconds_to_stamp(60.1), "camera"
         harness.send("camera", png, harness.compressed_pub)
-        assert sum(harness.node.watchdog.camera.bad.values()) == 5
+        assert sum(harness.node.watchdog.camera.bad.values()) == 6
         harness.spin_until(lambda: _diagnostic(harness, "imu_bad_invalid") == "1", "diagnostics")
         for key in ("camera_bad_encoding", "camera_bad_stamp", "imu_bad_nonfinite"):
             assert _diagnostic(harness, key) == "1", key
@@ -331,6 +363,7 @@ def test_default_parameters_run_the_shipped_rover_model() -> None:
         shape = harness.node.controller.command.shape
         harness.send_imu(1.0)
         image = np.full((48, 64, 3), 120, np.uint8)
+        image[:, ::8] = 30  # stripes: a uniform frame is refused as a blank camera
         command = harness.send_image(1.01, image)
         assert shape == (2,) and np.all(np.isfinite(command))
     finally:

@@ -204,6 +204,7 @@ def test_soak_rss_does_not_grow_over_100k_messages(rover_model: str) -> None:
 
 def _frame(t: float, k: int):
     pixels = np.full(CAMERA_SHAPE, k % 256, np.uint8)
+    pixels[:, ::8] = 255 - k % 256  # stripes: a uniform frame would be refused as blank
     return conv.rgb_to_image(pixels, conv.seconds_to_stamp(t))
 
 
