@@ -51,7 +51,7 @@ class TorchBackend:
     @torch.inference_mode()
     def encode_image(self, image: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8 -> (feature_dim,) float32."""
-        image = fit_image(image, self.spec.image_shape)
+        image = fit_image(image, self.spec.image_shape)  # encode_image applies auto-exposure
         return self.policy.encode_image(torch.from_numpy(image[None]))[0].numpy()
 
     @torch.inference_mode()

@@ -120,7 +120,7 @@ class CBackend:
 
     def encode_image(self, image: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8 -> (feature_dim,) float32."""
-        self._image[...] = fit_image(image, self.spec.image_shape)
+        self._image[...] = fit_image(image, self.spec.image_shape)  # lc_expose() is in the library
         self._encode(*self._encode_args)
         return self._encoded.copy()
 

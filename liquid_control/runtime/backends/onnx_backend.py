@@ -30,7 +30,7 @@ class OnnxBackend:
 
     def encode_image(self, image: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8 -> (feature_dim,) float32."""
-        image = fit_image(image, self.spec.image_shape)
+        image = fit_image(image, self.spec.image_shape)  # auto-exposure is in encoder.onnx
         (features,) = self.encoder.run(ENCODER_IO[1], {ENCODER_IO[0][0]: image[None]})
         return features[0]
 
