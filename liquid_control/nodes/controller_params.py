@@ -73,7 +73,7 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "model_path",
         "",
-        "Model directory; empty = the shipped default (models/policies/rover_cfc_ncp_rand, "
+        "Model directory; empty = the shipped default (models/policies/rover_cfc_ncp_rand_ae, "
         "drone_cfc_ncp_rand_ae). Set on a "
         "configured node, the new model is verified in the background and swapped in "
         "between two steps (hidden state kept when the core's state shape matches).",
@@ -277,9 +277,9 @@ def share_dirs() -> list[Path]:
 
 
 # The default policy of each robot (models/policies/): the CfC-NCPs trained with scene
-# randomisation, the drone's behind auto-exposure; they hold up in contexts never seen in
-# training where the nominal-trained *_cfc_ncp fail (results/shipped/README.md).
-SHIPPED_MODELS = {Robot.ROVER: "rover_cfc_ncp_rand", Robot.DRONE: "drone_cfc_ncp_rand_ae"}
+# randomisation, behind auto-exposure; they hold up in contexts never seen in training
+# where the nominal-trained *_cfc_ncp fail (results/shipped/README.md).
+SHIPPED_MODELS = {Robot.ROVER: "rover_cfc_ncp_rand_ae", Robot.DRONE: "drone_cfc_ncp_rand_ae"}
 
 
 def model_candidates(robot: Robot) -> list[Path]:

@@ -26,11 +26,13 @@ liquid-control eval --task drone --model models/policies/drone_cfc_ncp_rand_ae \
 liquid-control eval --task drone --model models/policies/drone_cfc_ncp_rand_ae \
     $(shifts drone high context) --no-nominal --episodes "$EPISODES" \
     --json "${out}_high_context_shifts.json" --md "${out}_high_context_shifts.md"
-# The randomised rover behind auto-exposure (not shipped: runs/rover_cfc_ncp_rand_ae), same scenes.
-liquid-control export models/policies/rover_cfc_ncp_rand --ship runs/rover_cfc_ncp_rand_ae --auto-exposure
+# The randomised rover behind auto-exposure (models/policies/rover_cfc_ncp_rand_ae, shipped like the
+# drone's: `liquid-control export models/policies/rover_cfc_ncp_rand --ship
+# models/policies/rover_cfc_ncp_rand_ae --auto-exposure`), same scenes and shifts.
 out=results/shipped/rover_rand_ae
-liquid-control eval --task rover --model runs/rover_cfc_ncp_rand_ae $(shifts rover medium) \
-    --episodes "$EPISODES" --json "${out}_medium_shifts.json" --md "${out}_medium_shifts.md"
-liquid-control eval --task rover --model runs/rover_cfc_ncp_rand_ae $(shifts rover high context) \
-    --no-nominal --episodes "$EPISODES" \
+liquid-control eval --task rover --model models/policies/rover_cfc_ncp_rand_ae \
+    $(shifts rover medium) --episodes "$EPISODES" \
+    --json "${out}_medium_shifts.json" --md "${out}_medium_shifts.md"
+liquid-control eval --task rover --model models/policies/rover_cfc_ncp_rand_ae \
+    $(shifts rover high context) --no-nominal --episodes "$EPISODES" \
     --json "${out}_high_context_shifts.json" --md "${out}_high_context_shifts.md"

@@ -36,6 +36,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "models" / "policies"
         "rover_cfc_ncp_rand",
         "drone_cfc_ncp_rand",
         "drone_cfc_ncp_rand_ae",
+        "rover_cfc_ncp_rand_ae",
     ],
 )
 def test_shipped_policies_export_round_trip(name):

@@ -23,6 +23,7 @@ LIQUID = [
     "rover_cfc_ncp_rand",
     "drone_cfc_ncp_rand",
     "drone_cfc_ncp_rand_ae",
+    "rover_cfc_ncp_rand_ae",
 ]
 
 

@@ -19,6 +19,10 @@ SHIPPED = {
     "drone_cfc_ncp": ("drone", REPO / "results" / "v2" / "drone_cfc_ncp.json"),
     # the defaults (nodes/controller_params.SHIPPED_MODELS)
     "rover_cfc_ncp_rand": ("rover", REPO / "results" / "shipped" / "rover_medium_shifts.json"),
+    "rover_cfc_ncp_rand_ae": (
+        "rover",
+        REPO / "results" / "shipped" / "rover_rand_ae_medium_shifts.json",
+    ),
     "drone_cfc_ncp_rand_ae": (
         "drone",
         REPO / "results" / "shipped" / "drone_rand_ae_medium_shifts.json",

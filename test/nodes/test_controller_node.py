@@ -356,9 +356,9 @@ def test_wall_clock_stamps_that_restart_earlier_start_a_new_timeline(models) -> 
 
 
 def test_default_parameters_run_the_shipped_rover_model() -> None:
-    shipped = Path(__file__).resolve().parents[2] / "models" / "policies" / "rover_cfc_ncp_rand"
+    shipped = Path(__file__).resolve().parents[2] / "models" / "policies" / "rover_cfc_ncp_rand_ae"
     assert (shipped / "config.json").is_file(), f"{shipped} must be shipped"
-    harness = Harness({**SLOW})  # model_path "" -> models/policies/rover_cfc_ncp_rand
+    harness = Harness({**SLOW})  # model_path "" -> models/policies/rover_cfc_ncp_rand_ae
     try:
         shape = harness.node.controller.command.shape
         harness.send_imu(1.0)

@@ -80,7 +80,7 @@ def test_controller_config_maps_zero_rate_limit_to_none() -> None:
 
 
 def test_model_lookup_finds_the_shipped_model_or_says_what_to_do(tmp_path) -> None:
-    shipped = REPO / "models" / "policies" / "rover_cfc_ncp_rand"  # the scene-randomised one
+    shipped = REPO / "models" / "policies" / "rover_cfc_ncp_rand_ae"  # the default
     if (shipped / "config.json").is_file():
         assert resolve_model_path("", Robot.ROVER).resolve() == shipped.resolve()
     assert any(p.resolve() == shipped.resolve() for p in model_candidates(Robot.ROVER))
