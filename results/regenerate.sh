@@ -110,12 +110,14 @@ done
 # the default rover (scene-randomised) on the rover's shifts, then the default drone
 # (scene-randomised, behind auto-exposure) on the drone's
 P=""; for s in $GUARD_SHIFTS results/perturbations/white_lanes.yaml; do P="$P --perturb $s"; done
-out=results/guardian/closed_loop_rover_rand
-[ -f "$out.json" ] || liquid-control eval --guardian --task rover \
-  --model models/policies/rover_cfc_ncp_rand $P --onset 6 --episodes "${GUARD_EPISODES:-10}" \
-  --onset-episodes "${GUARD_ONSET_EPISODES:-6}" --nominal-episodes "${GUARD_NOMINAL_EPISODES:-100}" \
-  --workers "$WORKERS" --cache runs/guardian/closed_loop_rover_rand.jsonl --no-progress \
-  --json "$out.json" --md "$out.md" --plot "$out.png"
+for name in rover_cfc_ncp_rand rover_cfc_ncp_rand_ae; do  # without and behind auto-exposure
+  out=results/guardian/closed_loop_rover_${name#rover_cfc_ncp_}
+  [ -f "$out.json" ] || liquid-control eval --guardian --task rover \
+    --model "models/policies/$name" $P --onset 6 --episodes "${GUARD_EPISODES:-10}" \
+    --onset-episodes "${GUARD_ONSET_EPISODES:-6}" --nominal-episodes "${GUARD_NOMINAL_EPISODES:-100}" \
+    --workers "$WORKERS" --cache "runs/guardian/closed_loop_$name.jsonl" --no-progress \
+    --json "$out.json" --md "$out.md" --plot "$out.png"
+done
 P=""; for s in $GUARD_SHIFTS config/perturbations/wind.yaml; do P="$P --perturb $s"; done
 out=results/guardian/closed_loop_drone_rand_ae
 [ -f "$out.json" ] || liquid-control eval --guardian --task drone \
