@@ -50,7 +50,7 @@ def _header(plan: CPlan, quant: QuantPlan | None, sizes: tuple[int, int]) -> str
         exposed_doc = " and the auto-exposed frame"
         exposed_field = "\n    uint8_t exposed[LC_IMAGE_BYTES];"
     exposure_doc = (
-        "\n *   (the frame is auto-exposed first: one gain so its mean pixel is 128)"
+        f"\n *   (the frame is auto-exposed first: one gain so its mean pixel is {TARGET_MEAN})"
         if plan.auto_exposure
         else ""
     )

@@ -22,19 +22,22 @@ GAIN_MIN, GAIN_MAX = 64, 4096  # x1/4 .. x16
 
 def exposure_gain(frames: np.ndarray) -> np.ndarray:
     """The fixed-point gain (1/256 steps) of each (H, W, 3) uint8 frame in ``frames``."""
-    frames = _check(frames)
-    count = frames.shape[-3] * frames.shape[-2] * frames.shape[-1]
-    total = frames.reshape(*frames.shape[:-3], count).sum(axis=-1, dtype=np.int64)
-    gain = (TARGET_MEAN * count * GAIN_ONE + total // 2) // np.maximum(total, 1)
-    return np.clip(np.where(total > 0, gain, GAIN_MAX), GAIN_MIN, GAIN_MAX)
+    return _gain(_check(frames))
 
 
 def auto_exposure(frames: np.ndarray) -> np.ndarray:
     """(..., H, W, 3) uint8 -> the same frames, each times its gain, saturated at 255."""
     frames = _check(frames)
-    gain = exposure_gain(frames)[..., None, None, None]
+    gain = _gain(frames)[..., None, None, None]
     exposed = (frames.astype(np.int64) * gain + GAIN_ONE // 2) >> 8
     return np.minimum(exposed, 255).astype(np.uint8)
+
+
+def _gain(frames: np.ndarray) -> np.ndarray:
+    count = frames.shape[-3] * frames.shape[-2] * frames.shape[-1]
+    total = frames.reshape(*frames.shape[:-3], count).sum(axis=-1, dtype=np.int64)
+    gain = (TARGET_MEAN * count * GAIN_ONE + total // 2) // np.maximum(total, 1)
+    return np.clip(np.where(total > 0, gain, GAIN_MAX), GAIN_MIN, GAIN_MAX)
 
 
 def _check(frames: np.ndarray) -> np.ndarray:

@@ -26,6 +26,11 @@ PACKAGE = "liquid_control"
 COMMAND_NAMES = {robot: robot_profile(robot).command_names for robot in Robot}
 
 
+# The default policy of each robot (models/policies/): the CfC-NCPs trained with scene
+# randomisation, behind auto-exposure; they hold up in contexts never seen in training
+# where the nominal-trained *_cfc_ncp fail (results/shipped/README.md).
+SHIPPED_MODELS = {Robot.ROVER: "rover_cfc_ncp_rand_ae", Robot.DRONE: "drone_cfc_ncp_rand_ae"}
+
 # the OOD guardian (guardian.json from `liquid-control calibrate`, docs/neurons.md)
 GUARDIAN_PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec(
@@ -73,10 +78,10 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "model_path",
         "",
-        "Model directory; empty = the shipped default (models/policies/rover_cfc_ncp_rand_ae, "
-        "drone_cfc_ncp_rand_ae). Set on a "
-        "configured node, the new model is verified in the background and swapped in "
-        "between two steps (hidden state kept when the core's state shape matches).",
+        "Model directory; empty = the shipped default (models/policies/"
+        f"{', '.join(SHIPPED_MODELS.values())}). Set on a configured node, the new model is "
+        "verified in the background and swapped in between two steps (hidden state kept "
+        "when the core's state shape matches).",
     ),
     ParamSpec("backend", "numpy", "Inference backend.", True, choices=BACKENDS),
     ParamSpec("threads", 1, "Inference threads.", True, bounds=(1, 64)),
@@ -274,12 +279,6 @@ def share_dirs() -> list[Path]:
         pass
     dirs.append(Path(__file__).resolve().parents[2])
     return dirs
-
-
-# The default policy of each robot (models/policies/): the CfC-NCPs trained with scene
-# randomisation, behind auto-exposure; they hold up in contexts never seen in training
-# where the nominal-trained *_cfc_ncp fail (results/shipped/README.md).
-SHIPPED_MODELS = {Robot.ROVER: "rover_cfc_ncp_rand_ae", Robot.DRONE: "drone_cfc_ncp_rand_ae"}
 
 
 def model_candidates(robot: Robot) -> list[Path]:
