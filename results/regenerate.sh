@@ -52,7 +52,8 @@ done
 # 4. liquid time: dynamics probes and closed-loop success at camera 10-40 Hz, IMU 50-400 Hz
 for m in models/policies/rover_cfc_ncp models/policies/drone_cfc_ncp models/policies/rover_ltc_ncp \
          models/policies/drone_ltc_ncp runs/rover_cfc_ncp_seconds/best \
-         models/policies/rover_cfc_ncp_rand models/policies/drone_cfc_ncp_rand_ae; do
+         models/policies/rover_cfc_ncp_rand models/policies/rover_cfc_ncp_rand_ae \
+         models/policies/drone_cfc_ncp_rand_ae; do
   name=$(basename "$m"); [ "$name" = best ] && name=$(basename "$(dirname "$m")")
   [ -f "$OUT/dynamics_$name/rates.md" ] || liquid-control inspect dynamics "$m" \
     --rate-episodes "$RATE_EPISODES" --workers "$WORKERS" --out-dir "$OUT/dynamics_$name"
