@@ -68,12 +68,18 @@ class ImageEncoder(nn.Module):
             raise ValueError(
                 f"images of shape {tuple(images.shape)}: expected (B, {self.image_shape})"
             )
+        x = self.convs(self.normalise(images))
+        x = x.flatten(1) if self.pooling == Pooling.FLATTEN else x.mean(dim=(2, 3))
+        return self.fc(x)
+
+    @staticmethod
+    def normalise(images: torch.Tensor) -> torch.Tensor:
+        """(B, H, W, 3) uint8 pixels (or floats in 0..1) -> (B, 3, H, W) in [-0.5, 0.5]: what
+        the first convolution reads (the NumPy twin: ``interface.backend.encoder_input``)."""
         x = images.to(torch.float32)
         if images.dtype == torch.uint8:
             x = x / 255.0
-        x = self.convs(x.permute(0, 3, 1, 2) - 0.5)
-        x = x.flatten(1) if self.pooling == Pooling.FLATTEN else x.mean(dim=(2, 3))
-        return self.fc(x)
+        return x.permute(0, 3, 1, 2) - 0.5
 
 
 def auto_exposure(images: torch.Tensor) -> torch.Tensor:

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from liquid_control.export.c_plan import ConvLayer, CPlan
+from liquid_control.interface.backend import encoder_input
 from liquid_control.interface.choices import Pooling
 from liquid_control.interface.exposure import auto_exposure
 from liquid_control.runtime.backends.numpy_cores import ACTIVATIONS
@@ -75,7 +76,7 @@ def calibrate(plan: CPlan, frames: np.ndarray) -> QuantPlan:
     if plan.auto_exposure:  # the encoder sees exposed frames (lc_expose runs first)
         frames = auto_exposure(frames)
     for frame in frames:
-        x = frame.astype(np.float32) * np.float32(1.0 / 255.0) - np.float32(0.5)
+        x = encoder_input(frame)
         for index, conv in enumerate(plan.convs):
             x = conv_float(plan, conv, x)
             peaks[index] = np.maximum(peaks[index], np.abs(x).max(axis=(0, 1)))

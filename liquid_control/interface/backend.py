@@ -75,6 +75,13 @@ def fit_image(image: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
     return image[rows[:, None], cols[None, :]]
 
 
+def encoder_input(image: np.ndarray) -> np.ndarray:
+    """uint8 pixels -> what the encoder's first convolution reads: pixel / 255 - 0.5 in
+    float32 (the torch twin: ``core.encoders.ImageEncoder.normalise``; the C export writes
+    it as 2 * pixel - 255 scaled by 1/510)."""
+    return image.astype(np.float32) * np.float32(1.0 / 255.0) - np.float32(0.5)
+
+
 def prepare_image(image: np.ndarray, shape: tuple[int, int, int], expose: bool) -> np.ndarray:
     """The frame the encoder sees: ``fit_image``, then auto-exposure if the model uses it."""
     image = fit_image(image, shape)

@@ -74,8 +74,7 @@ def data_dependent_init(policy, frames) -> None:
     enc = policy.encoder
     if policy.config.auto_exposure:  # the encoder sees exposed frames
         frames = auto_exposure(np.asarray(frames))
-    x = torch.as_tensor(frames).to(torch.float32) / 255.0
-    x = x.permute(0, 3, 1, 2) - 0.5
+    x = enc.normalise(torch.as_tensor(frames))
     with torch.no_grad():
         for layer in enc.convs:
             if isinstance(layer, nn.Conv2d):

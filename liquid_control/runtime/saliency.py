@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liquid_control.interface.backend import prepare_image
+from liquid_control.interface.backend import encoder_input, prepare_image
 from liquid_control.interface.model_dir import ModelFiles
 from liquid_control.runtime.backends.numpy_backend import NumpyEncoder
 
@@ -33,7 +33,7 @@ class VisualBackProp:
         """The VisualBackProp mask of one frame (resized to the model input if needed)."""
         image = prepare_image(image, self.image_shape, self.expose)
         enc, p = self.encoder, self.encoder.pad
-        x = image.astype(np.float32) * np.float32(1.0 / 255.0) - np.float32(0.5)
+        x = encoder_input(image)
         sizes, means = [], []
         for (weight, bias), buffer in zip(enc.convs, enc.buffers, strict=True):
             sizes.append(x.shape[:2])

@@ -10,7 +10,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from liquid_control.interface.backend import BackendSpec, prepare_image, step_inputs
+from liquid_control.interface.backend import (
+    BackendSpec,
+    encoder_input,
+    prepare_image,
+    step_inputs,
+)
 from liquid_control.interface.choices import WIRED_CORES, Pooling
 from liquid_control.interface.model_dir import ModelFiles
 from liquid_control.interface.policy_config import conv_output_hw
@@ -57,7 +62,7 @@ class NumpyEncoder:
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8 -> (feature_dim,) float32."""
         p = self.pad
-        x = image.astype(np.float32) * np.float32(1.0 / 255.0) - np.float32(0.5)
+        x = encoder_input(image)
         for (weight, bias), buffer in zip(self.convs, self.buffers, strict=True):
             buffer[p : buffer.shape[0] - p, p : buffer.shape[1] - p] = x
             x = self.act(self._conv(buffer, weight) + bias)
