@@ -506,7 +506,10 @@ class BaseSim(ABC):
                 self._distractors.append((body, placed))
                 placed = (position[0], position[1], HIDDEN_Z_M)
             self.model.body_pos[body] = placed
-            hsv_rgb = _hue_to_rgb(rng.uniform(0.0, 1.0))
+            hue = rng.uniform(0.0, 1.0)
+            if self.randomisation is not None:
+                hue = self.randomisation.distractor_hue(self.seed, i, hue, self.robot)
+            hsv_rgb = _hue_to_rgb(hue)
             self.model.geom_rgba[geom] = (*hsv_rgb, 1.0)
 
 

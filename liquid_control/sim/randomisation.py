@@ -27,9 +27,12 @@ from liquid_control.sim.perturbations import Perturbation, ScenePerturbation
 from liquid_control.sim.textures import DEFAULT_LANE_RGB, Ground
 
 CUE_RGB = (DEFAULT_LANE_RGB, (0.90, 0.08, 0.08))  # rover lane, drone target (drone.TARGET_RGB)
+CUE_HUE = {robot: colorsys.rgb_to_hsv(*rgb)[0] for robot, rgb in zip(("rover", "drone"), CUE_RGB)}
 COLOUR_KEYS = ("ground_rgb", "sky_rgb", "light_rgb")
 RANDOMISED_KEYS = ("ground", "light", "distractors", *COLOUR_KEYS, "fog_visibility_m")
 _SEED_SALT = 0x5CE9E  # the draw's own stream: the scene stream (track, target) is untouched
+_HUE_SALT = 0xC0108  # the cue-hued distractors' own stream: every other draw is unchanged
+OPTIONAL = {"cue_hue_prob": 0.0, "cue_hue_width": 0.1}  # keys a file may leave out
 _MAX_TRIES = 1000
 
 
@@ -77,6 +80,8 @@ class SceneRandomisation:
     distractors: tuple[int, int]
     colour_margin: float
     cue_margin: float
+    cue_hue_prob: float = 0.0  # chance a shown distractor takes a hue near the task cue's
+    cue_hue_width: float = 0.1  # ... within this much of it (hue in 0..1, either side)
     held_out: HeldOut = dataclasses.field(default_factory=HeldOut, compare=False)
 
     @property
@@ -109,6 +114,17 @@ class SceneRandomisation:
             "fog_visibility_m": fog,
             "distractors": int(rng.integers(self.distractors[0], self.distractors[1] + 1)),
         }
+
+    def distractor_hue(self, seed: int, index: int, hue: float, robot: str) -> float:
+        """The hue of distractor ``index`` in episode ``seed``: ``hue`` (the simulator's own
+        draw), or with chance ``cue_hue_prob`` one within ``cue_hue_width`` of the robot's
+        cue (drone target red, rover lane yellow), drawn from a stream of its own."""
+        if self.cue_hue_prob <= 0.0:
+            return hue
+        rng = np.random.default_rng([int(seed), _HUE_SALT, int(index)])
+        if rng.random() >= self.cue_hue_prob:
+            return hue
+        return float((CUE_HUE[robot] + rng.uniform(-self.cue_hue_width, self.cue_hue_width)) % 1.0)
 
     def _colour(self, rng: np.random.Generator, key: str, sample) -> tuple[float, float, float]:
         """Draw until the colour keeps its margin from held-out colours (and from the cues)."""
@@ -175,7 +191,8 @@ class SceneRandomisation:
         if not isinstance(raw, dict):
             raise ValueError(f"a scene randomisation must be a mapping, got {raw!r}")
         names = [f.name for f in dataclasses.fields(cls) if f.name != "held_out"]
-        missing = [k for k in names if k not in raw]
+        missing = [k for k in names if k not in raw and k not in OPTIONAL]
+        raw = {**OPTIONAL, **raw}
         unknown = sorted(set(raw) - set(names))
         if missing or unknown:
             raise ValueError(f"scene randomisation: missing keys {missing}, unknown {unknown}")
@@ -204,6 +221,8 @@ class SceneRandomisation:
             distractors=(int(lo), int(hi)),
             colour_margin=_range("colour_margin", [raw["colour_margin"]] * 2, 0.0, 1.0)[0],
             cue_margin=_range("cue_margin", [raw["cue_margin"]] * 2, 0.0, 1.0)[0],
+            cue_hue_prob=_prob("cue_hue_prob", raw["cue_hue_prob"]),
+            cue_hue_width=_range("cue_hue_width", [raw["cue_hue_width"]] * 2, 0.0, 0.5)[0],
             held_out=held_out or HeldOut(),
         )
         return out

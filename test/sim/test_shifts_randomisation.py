@@ -108,6 +108,8 @@ def test_draw_is_reproducible_per_seed(randomisation):
         ({"light": [1.6, 0.5]}, "light = \\[1.6, 0.5\\] must be \\[low, high\\]"),
         ({"grounds": ["lava"]}, "grounds = \\['lava'\\]"),
         ({"colour": 1}, "unknown \\['colour'\\]"),
+        ({"cue_hue_prob": 1.5}, "cue_hue_prob"),
+        ({"cue_hue_width": 0.7}, "cue_hue_width"),
     ],
 )
 def test_a_randomisation_that_breaks_the_hold_out_is_refused(tmp_path, edit, message):
@@ -170,6 +172,36 @@ def test_randomised_drone_keeps_the_target(randomisation):
     finally:
         sim.close()
         nominal.close()
+
+
+def test_cue_hued_distractors_come_near_the_cue_and_change_nothing_else(randomisation):
+    """config/train/randomisation_clutter.yaml: half of its distractors near the target's red;
+    everything but their hues is the draw of the same seed without them."""
+    import colorsys
+    import dataclasses
+
+    clutter = load_randomisation("config/train/randomisation_clutter.yaml")
+    assert clutter.cue_hue_prob == 0.5 and randomisation.cue_hue_prob == 0.0
+    plain = dataclasses.replace(clutter, cue_hue_prob=0.0)
+    red = randomised_sim("drone", clutter)
+    same = randomised_sim("drone", plain)
+    near = []
+    try:
+        for seed in range(6):
+            red.reset(seed)
+            same.reset(seed)
+            assert red.context == same.context
+            np.testing.assert_array_equal(red.target_position, same.target_position)
+            for i in range(red.context.distractors):
+                geom = red._geom_id(f"distractor_{i}")
+                np.testing.assert_array_equal(red.model.body_pos, same.model.body_pos)
+                hue = colorsys.rgb_to_hsv(*red.model.geom_rgba[geom, :3])[0]
+                near.append(min(hue, 1.0 - hue) <= clutter.cue_hue_width + 1e-6)
+    finally:
+        red.close()
+        same.close()
+    assert 0.3 < np.mean(near) < 0.9, near  # about half, plus the random hues that land near
+    assert randomisation.distractor_hue(3, 0, 0.42, "drone") == 0.42  # off: the sim's own draw
 
 
 def test_a_simulator_without_room_for_the_distractors_refuses(randomisation):
