@@ -27,7 +27,10 @@ from liquid_control.sim.perturbations import Perturbation, ScenePerturbation
 from liquid_control.sim.textures import DEFAULT_LANE_RGB, Ground
 
 CUE_RGB = (DEFAULT_LANE_RGB, (0.90, 0.08, 0.08))  # rover lane, drone target (drone.TARGET_RGB)
-CUE_HUE = {robot: colorsys.rgb_to_hsv(*rgb)[0] for robot, rgb in zip(("rover", "drone"), CUE_RGB)}
+CUE_HUE = {
+    robot: colorsys.rgb_to_hsv(*rgb)[0]
+    for robot, rgb in zip(("rover", "drone"), CUE_RGB, strict=True)
+}
 COLOUR_KEYS = ("ground_rgb", "sky_rgb", "light_rgb")
 RANDOMISED_KEYS = ("ground", "light", "distractors", *COLOUR_KEYS, "fog_visibility_m")
 _SEED_SALT = 0x5CE9E  # the draw's own stream: the scene stream (track, target) is untouched
