@@ -1,0 +1,59 @@
+#!/bin/sh
+# The drone distractor fine-tunes of 2026-11-30 (results/shipped/README.md, "Drone
+# distractors: fine-tuning attempts"; protocol: ../../drone_distractors_protocol.md).
+# Each fine-tune takes 13-20 min on one core of the 2-core machine; the checkpoint is the
+# one that drives best on 16 scenes of the clutter randomisation (never a study shift).
+set -eu
+cd "$(dirname "$0")/../../../.."
+CLUTTER=config/train/randomisation_clutter.yaml
+FT="--no-progress --optim.eval_every=100 --optim.closed_loop_episodes=16 --optim.closed_loop_randomise=$CLUTTER"
+REPLAY="--replay data/drone data/drone_rand"   # the shipped recipe's bags (results/shipped/README.md)
+D=results/shipped/attempts/distractors
+screen() {  # OUT MODEL...: distractors_medium, 40 scenes from seed 200000
+    out=$1; shift
+    liquid-control eval --task drone "$@" --perturb config/perturbations/study/distractors_medium.yaml \
+        --no-nominal --episodes 40 --seed 200000 --md "$D/$out.md" --json "$D/$out.json"
+}
+# Round 1: 3-4 distractors of random hue (the clutter file without its cue-hued share)
+mkdir -p runs
+sed 's/^cue_hue_prob: 0.5/cue_hue_prob: 0.0/' $CLUTTER > runs/randomisation_clutter_random_hue.yaml
+liquid-control collect --robot drone --out data/drone_clutter --episodes 120 --seed 2000 \
+    --randomise-scene runs/randomisation_clutter_random_hue.yaml
+liquid-control finetune models/policies/drone_cfc_ncp_rand --bags data/drone_clutter $REPLAY \
+    --out runs/drone_clutter_ft_noae --steps 1200 --minutes 22 $FT
+liquid-control export runs/drone_clutter_ft_noae --ship runs/drone_clutter_noae_ae --auto-exposure
+liquid-control finetune models/policies/drone_cfc_ncp_rand_ae --bags data/drone_clutter $REPLAY \
+    --out runs/drone_clutter_ft --steps 1200 --minutes 22 $FT
+liquid-control export runs/drone_clutter_ft --onnx
+screen round1_clutter_noae_screen --model runs/drone_clutter_noae_ae --model models/policies/drone_cfc_ncp_rand_ae
+screen round1_clutter_ae_screen --model runs/drone_clutter_ft
+# Round 2: half the distractors near the target's red
+liquid-control collect --robot drone --out data/drone_redclutter --episodes 240 --seed 3000 --randomise-scene $CLUTTER
+liquid-control finetune models/policies/drone_cfc_ncp_rand --bags data/drone_redclutter $REPLAY \
+    --out runs/drone_redclutter_ft --steps 1500 --minutes 25 $FT
+liquid-control export runs/drone_redclutter_ft --ship runs/drone_redclutter_ship --auto-exposure
+screen round2_redclutter_screen --model runs/drone_redclutter_ship
+# Round 3: DAgger, the round-2 policy drives (with the collect's action noise), the expert labels
+liquid-control collect --robot drone --out data/drone_clutter_dagger --episodes 240 --seed 4000 \
+    --randomise-scene $CLUTTER --model runs/drone_redclutter_ship
+for parent in runs/drone_redclutter_ft models/policies/drone_cfc_ncp_rand; do
+    out=runs/drone_dagger_ft$([ "$parent" = runs/drone_redclutter_ft ] || echo 2)
+    liquid-control finetune $parent --bags data/drone_clutter_dagger data/drone_redclutter $REPLAY \
+        --out "$out" --steps 1500 --minutes 22 $FT
+    liquid-control export "$out" --ship "${out}_ship" --auto-exposure
+done
+screen round3_dagger_screen --model runs/drone_dagger_ft_ship --model runs/drone_dagger_ft2_ship
+# Confirmation of the best screened candidate (ties: fewer crashes), 80 other scenes
+liquid-control eval --task drone --model runs/drone_dagger_ft2_ship --model models/policies/drone_cfc_ncp_rand_ae \
+    --perturb config/perturbations/study/distractors_medium.yaml --no-nominal --episodes 80 --seed 300000 \
+    --md $D/round3_dagger_ft2_confirm.md --json $D/round3_dagger_ft2_confirm.json
+. results/shipped/shifts.sh
+liquid-control eval --task drone --model runs/drone_dagger_ft2_ship $(shifts drone medium) --episodes 10 \
+    --md $D/round3_dagger_ft2_medium_shifts.md --json $D/round3_dagger_ft2_medium_shifts.json
+# Round 4: a second DAgger round, the round-3 candidate driving
+liquid-control collect --robot drone --out data/drone_clutter_dagger2 --episodes 240 --seed 5000 \
+    --randomise-scene $CLUTTER --model runs/drone_dagger_ft2_ship
+liquid-control finetune runs/drone_dagger_ft2 --bags data/drone_clutter_dagger2 data/drone_clutter_dagger \
+    data/drone_redclutter $REPLAY --out runs/drone_dagger2_ft --steps 1200 --minutes 18 $FT
+liquid-control export runs/drone_dagger2_ft --ship runs/drone_dagger2_ft_ship --auto-exposure
+screen round4_dagger2_screen --model runs/drone_dagger2_ft_ship
