@@ -35,7 +35,6 @@ COLOUR_KEYS = ("ground_rgb", "sky_rgb", "light_rgb")
 RANDOMISED_KEYS = ("ground", "light", "distractors", *COLOUR_KEYS, "fog_visibility_m")
 _SEED_SALT = 0x5CE9E  # the draw's own stream: the scene stream (track, target) is untouched
 _HUE_SALT = 0xC0108  # the cue-hued distractors' own stream: every other draw is unchanged
-OPTIONAL = {"cue_hue_prob": 0.0, "cue_hue_width": 0.1}  # keys a file may leave out
 _MAX_TRIES = 1000
 
 
@@ -193,9 +192,11 @@ class SceneRandomisation:
         """Check a parsed randomisation file; every key is required, ranges must be in bounds."""
         if not isinstance(raw, dict):
             raise ValueError(f"a scene randomisation must be a mapping, got {raw!r}")
-        names = [f.name for f in dataclasses.fields(cls) if f.name != "held_out"]
-        missing = [k for k in names if k not in raw and k not in OPTIONAL]
-        raw = {**OPTIONAL, **raw}
+        fields = [f for f in dataclasses.fields(cls) if f.name != "held_out"]
+        names = [f.name for f in fields]
+        optional = {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
+        missing = [k for k in names if k not in raw and k not in optional]
+        raw = {**optional, **raw}
         unknown = sorted(set(raw) - set(names))
         if missing or unknown:
             raise ValueError(f"scene randomisation: missing keys {missing}, unknown {unknown}")

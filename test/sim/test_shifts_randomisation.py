@@ -182,6 +182,9 @@ def test_cue_hued_distractors_come_near_the_cue_and_change_nothing_else(randomis
 
     clutter = load_randomisation("config/train/randomisation_clutter.yaml")
     assert clutter.cue_hue_prob == 0.5 and randomisation.cue_hue_prob == 0.0
+    # the clutter file is a copy of the study's randomisation.yaml: it differs only here
+    differs = {"name": "training_clutter", "distractors": (3, 4), "cue_hue_prob": 0.5}
+    assert clutter == dataclasses.replace(randomisation, **differs, cue_hue_width=0.12)
     plain = dataclasses.replace(clutter, cue_hue_prob=0.0)
     red = randomised_sim("drone", clutter)
     same = randomised_sim("drone", plain)
