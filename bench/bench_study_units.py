@@ -24,18 +24,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from liquid_control.study import pipeline, stages
+from liquid_control.study import pipeline
 from liquid_control.study.config import StudyConfig
 from liquid_control.study.units import Store, Unit
 
 
 def planned(cfg: StudyConfig) -> dict[str, list[Unit]]:
     """Every unit of the study, keyed by stage (the tuning choices read from its store)."""
-    store = Store(cfg.work_dir)
-    units = pipeline.plan(cfg, store)
-    units = pipeline.plan(cfg, store, stages.choose(cfg, store, units["tune"]))
-    units["evaluate"] = stages.plan_evaluate(cfg, store, units["train"])
-    return units
+    return dict(pipeline.staged(cfg, Store(cfg.work_dir)))
 
 
 def picks(cfg: StudyConfig, units: dict[str, list[Unit]], encoder: bool) -> list[Unit]:

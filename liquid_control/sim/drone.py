@@ -24,8 +24,8 @@ from liquid_control.sim.controllers import MulticopterVelocityController, yaw_of
 from liquid_control.sim.mjcf import MAX_OBSTACLES, drone_xml
 from liquid_control.sim.perturbations import Perturbation
 from liquid_control.sim.tasks import checked_choice
+from liquid_control.sim.textures import TARGET_RGB
 
-TARGET_RGB = (0.90, 0.08, 0.08)
 SUCCESS_RADIUS_M = 0.5
 DRONE_RADIUS_M = 0.2  # arm tip plus rotor, for pole contact
 POLE_RADIUS_M = 0.2

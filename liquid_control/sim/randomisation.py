@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 
 from liquid_control.sim.perturbations import Perturbation, ScenePerturbation
-from liquid_control.sim.textures import DEFAULT_LANE_RGB, Ground
+from liquid_control.sim.textures import DEFAULT_LANE_RGB, TARGET_RGB, Ground
 
-CUE_RGB = (DEFAULT_LANE_RGB, (0.90, 0.08, 0.08))  # rover lane, drone target (drone.TARGET_RGB)
+CUE_RGB = (DEFAULT_LANE_RGB, TARGET_RGB)  # rover lane, drone target
 CUE_HUE = {
     robot: colorsys.rgb_to_hsv(*rgb)[0]
     for robot, rgb in zip(("rover", "drone"), CUE_RGB, strict=True)

@@ -49,6 +49,7 @@ _GROUND_LOOK = {
     Ground.STRIPES: ((0.30, 0.55, 0.25), 0.03),
 }
 DEFAULT_LANE_RGB = (0.95, 0.85, 0.10)  # yellow on green: strong contrast in every channel
+TARGET_RGB = (0.90, 0.08, 0.08)  # the drone's target ball: red against green and sky
 LANE_HALF_WIDTH_M = 0.5
 LINE_WIDTH_M = 0.08
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,18 @@ def plan(cfg: StudyConfig, store: Store, chosen: dict | None = None) -> dict[str
     }
 
 
+def staged(cfg: StudyConfig, store: Store) -> Iterator[tuple[str, list[Unit]]]:
+    """The stages in order with their units, each planned when asked for: the caller runs a
+    stage's units before asking for the next, because training uses the tuning's choice and
+    evaluation is keyed by the trained weights. Over a finished run it lists every unit."""
+    units = plan(cfg, store)
+    for name in ("collect", "encoder", "tune"):
+        yield name, units[name]
+    train = plan(cfg, store, stages.choose(cfg, store, units["tune"]))["train"]
+    yield "train", train
+    yield "evaluate", stages.plan_evaluate(cfg, store, train)
+
+
 def run(
     cfg: StudyConfig,
     progress: bool = True,
@@ -54,23 +66,15 @@ def run(
     store = Store(cfg.work_dir)
     store.root.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
-    units = plan(cfg, store)
+    units: dict[str, list[Unit]] = {}
     counts: dict[str, dict[str, int]] = {}
-
-    def stage(name: str, todo: list[Unit]) -> None:
+    for name, todo in staged(cfg, store):
+        units[name] = todo
         if todo:
             counts[name] = run_units(todo, store, cfg.workers, name, progress, on_start)
             c = counts[name]
             log(f"{name}: {c['units']} units ({c['skipped']} already done, {c['run']} run)")
-
-    stage("collect", units["collect"])
-    stage("encoder", units["encoder"])
-    stage("tune", units["tune"])
     chosen = stages.choose(cfg, store, units["tune"])
-    units = plan(cfg, store, chosen)
-    stage("train", units["train"])
-    units["evaluate"] = stages.plan_evaluate(cfg, store, units["train"])  # keyed by the weights
-    stage("evaluate", units["evaluate"])
     data = report.outcomes(cfg, store, units["evaluate"])
     params = {}
     for unit in units["train"]:
