@@ -57,3 +57,6 @@ liquid-control finetune runs/drone_dagger_ft2 --bags data/drone_clutter_dagger2 
     data/drone_redclutter $REPLAY --out runs/drone_dagger2_ft --steps 1200 --minutes 18 $FT
 liquid-control export runs/drone_dagger2_ft --ship runs/drone_dagger2_ft_ship --auto-exposure
 screen round4_dagger2_screen --model runs/drone_dagger2_ft_ship
+# Post-hoc: do look-alikes of the target explain the default's failures? (no rendering, 1 min)
+python $D/lookalike.py drone_cfc_ncp_rand_ae results/shipped/drone_distractors_40.json \
+    $D/round1_clutter_noae_screen.json $D/round3_dagger_ft2_confirm.json --md $D/lookalike_default.md
