@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import random
 import signal
@@ -42,6 +43,18 @@ OPTIONAL_LIBRARIES = {
 }  # fmt: skip
 
 
+def _absent_optional(name: str) -> bool:
+    """``name``'s library is optional and not installed. An installed library that fails to
+    import (a name it no longer has, a broken build) is an error, not a skip."""
+    top = name.split(".")[0]
+    if top not in OPTIONAL_LIBRARIES:
+        return False
+    try:
+        return importlib.util.find_spec(top) is None
+    except (ImportError, ValueError):
+        return True
+
+
 class _OptionalImportsModule(pytest.Module):
     """A test module that is skipped, not errored, when an optional library is missing."""
 
@@ -51,7 +64,7 @@ class _OptionalImportsModule(pytest.Module):
         except self.CollectError as error:
             cause = error.__cause__
             missing = getattr(cause, "name", None) or ""
-            if isinstance(cause, ImportError) and missing.split(".")[0] in OPTIONAL_LIBRARIES:
+            if isinstance(cause, ImportError) and _absent_optional(missing):
                 pytest.skip(f"{missing} is not installed", allow_module_level=True)
             raise
 
@@ -72,11 +85,10 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     error = call.excinfo.value if call.excinfo is not None else None
-    if isinstance(error, ImportError):
+    if isinstance(error, ImportError) and _absent_optional(error.name or ""):
         missing = (error.name or "").split(".")[0]
-        if missing in OPTIONAL_LIBRARIES:
-            report.outcome = "skipped"
-            report.longrepr = (str(item.path), item.location[1] or 0, f"{missing} is not installed")
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0, f"{missing} is not installed")
 
 
 # Model directories shared by the export and inspect tests (random weights, fixed seeds).

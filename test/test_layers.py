@@ -38,8 +38,8 @@ FORBIDDEN = {
 }
 
 
-def _layer(path: Path) -> str:
-    parts = path.relative_to(PACKAGE).parts
+def _layer(path: Path, package: Path = PACKAGE) -> str:
+    parts = path.relative_to(package).parts
     return parts[0] if len(parts) > 1 else "<top>"
 
 
@@ -57,12 +57,12 @@ def _imports(path: Path) -> list[tuple[str, int]]:
     return found
 
 
-def _violations() -> list[str]:
+def _violations(package: Path = PACKAGE) -> list[str]:
     bad = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        layer = _layer(path)
+    for path in sorted(package.rglob("*.py")):
+        layer = _layer(path, package)
         for module, line in _imports(path):
-            where = f"{path.relative_to(PACKAGE.parent)}:{line} imports {module}"
+            where = f"{path.relative_to(package.parent)}:{line} imports {module}"
             parts = module.split(".")
             if parts[0] == "liquid_control" and len(parts) > 1:
                 target = parts[1] if parts[1] in RANK else "<top>"
@@ -84,11 +84,26 @@ def test_imports_point_down_only_and_side_by_side_layers_stay_apart() -> None:
     assert _violations() == []
 
 
-def test_the_walker_sees_a_violation(tmp_path: Path) -> None:
-    """The check can fail: an upward import inside a function is found."""
-    bad = tmp_path / "x.py"
-    bad.write_text("def f():\n    from liquid_control.nodes import controller_node\n")
-    assert _imports(bad) == [("liquid_control.nodes", 2)]
+def test_the_check_sees_each_kind_of_violation(tmp_path: Path) -> None:
+    """The check can fail: an upward import inside a function, a side-by-side import and a
+    forbidden library are each reported; a downward import is not."""
+    package = tmp_path / "liquid_control"
+    files = {
+        "interface/ok.py": "import numpy\n",
+        "runtime/up.py": "def f():\n    from liquid_control.nodes import controller_node\n",
+        "runtime/side.py": "from liquid_control.sim import base\n",
+        "sim/heavy.py": "import torch.nn\n",
+        "nodes/down.py": "from liquid_control.runtime import controller\nimport rclpy\n",
+    }
+    for name, text in files.items():
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_text(text)
+    assert _imports(package / "runtime/up.py") == [("liquid_control.nodes", 2)]
+    assert _violations(package) == [
+        "liquid_control/runtime/side.py:1 imports liquid_control.sim (runtime may not import sim)",
+        "liquid_control/runtime/up.py:2 imports liquid_control.nodes (runtime may not import nodes)",
+        "liquid_control/sim/heavy.py:1 imports torch.nn (sim must not use torch)",
+    ]
 
 
 @pytest.mark.parametrize("module", ["liquid_control.nodes.controller_node"])

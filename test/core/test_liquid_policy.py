@@ -117,8 +117,10 @@ def test_default_time_unit_is_the_camera_period_and_bad_units_are_refused() -> N
 
 
 @pytest.mark.parametrize("kind", ["cfc_ncp", "ltc_ncp"])
-def test_liquid_cells_at_initialisation_remember_1_to_10_frames(kind: str) -> None:
-    """Kick decay measured in frames of a fresh cell: not ~0 (memoryless), not ~100s."""
+def test_liquid_cells_at_initialisation_remember_3_to_30_frames(kind: str) -> None:
+    """Kick decay measured in frames of a fresh cell: not ~1 (memoryless), not ~100s.
+
+    (Fresh cells decay to a fifth in 7-12 frames over seeds 0-4.)"""
     torch.manual_seed(0)
     core = LiquidNetwork(PolicyConfig(robot="rover", core=kind)).core.eval()
     x0, x1 = torch.zeros(1, core.input_size), torch.ones(1, core.input_size)
@@ -133,8 +135,9 @@ def test_liquid_cells_at_initialisation_remember_1_to_10_frames(kind: str) -> No
             _, ref = core.step(x0, ref, 1.0)
             effect.append(float((kicked - ref).norm()))
     effect = np.array(effect) / max(effect)
+    assert (effect < 0.2).any(), "the kick never decays to a fifth in 60 frames"
     frames = int(np.argmax(effect < 0.2)) + 1
-    assert 1 <= frames <= 30, frames
+    assert 3 <= frames <= 30, frames
 
 
 def test_ltc_is_stable_and_bounded_at_the_largest_dt() -> None:

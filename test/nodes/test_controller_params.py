@@ -11,6 +11,7 @@ from liquid_control.interface.robots import DRONE, ROVER
 from liquid_control.nodes.controller_params import (
     PARAM_NAMES,
     PARAMS,
+    SHIPPED_MODELS,
     SPECS,
     check_values,
     controller_config,
@@ -79,7 +80,7 @@ def test_controller_config_maps_zero_rate_limit_to_none() -> None:
     assert config.limits == (1.0, 2.0)
 
 
-def test_model_lookup_finds_the_shipped_model_or_says_what_to_do(tmp_path) -> None:
+def test_model_lookup_finds_the_shipped_model_or_says_what_to_do(tmp_path, monkeypatch) -> None:
     shipped = REPO / "models" / "policies" / "rover_cfc_ncp_rand_ae"  # the default
     if (shipped / "config.json").is_file():
         assert resolve_model_path("", Robot.ROVER).resolve() == shipped.resolve()
@@ -87,6 +88,7 @@ def test_model_lookup_finds_the_shipped_model_or_says_what_to_do(tmp_path) -> No
     assert resolve_model_path(str(tmp_path), Robot.ROVER) == tmp_path
     with pytest.raises(FileNotFoundError, match="model_path .*nowhere is not a directory"):
         resolve_model_path(str(tmp_path / "nowhere"), Robot.ROVER)
-    if not (REPO / "models" / "policies" / "drone_cfc_ncp_rand_ae" / "config.json").is_file():
-        with pytest.raises(FileNotFoundError, match="no shipped drone model .* model_path"):
-            resolve_model_path("", Robot.DRONE)
+    # no shipped model anywhere: the error names where it looked and what to do
+    monkeypatch.setitem(SHIPPED_MODELS, Robot.DRONE, "no_such_model")
+    with pytest.raises(FileNotFoundError, match="no shipped drone model in .*no_such_model.* model_path"):
+        resolve_model_path("", Robot.DRONE)

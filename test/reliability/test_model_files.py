@@ -114,7 +114,7 @@ def test_pickle_in_place_of_weights_is_refused_and_never_run(
     else:
         torch.save({"encoder.convs.0.weight": Bomb(marker)}, weights)
     rehash(model)  # the checksum matches: only the format protects us
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(ModelLoadError, match="model.safetensors") as caught:
         load_backend(model, backend)
     REPORT.add_cases("model files: pickle bombs", 1)
     assert not marker.exists(), f"the pickle payload ran ({caught.value!r})"

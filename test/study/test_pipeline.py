@@ -7,6 +7,7 @@ The full smoke config (all ten arms, two robots) is `liquid-control study --smok
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -74,7 +75,8 @@ def test_tiny_study_end_to_end_resumes_and_remakes_a_lost_checkpoint(tmp_path: P
     # a second run does nothing but the report
     logs.clear()
     pipeline.run(cfg, progress=False, log=logs.append)
-    assert all("0 run" in line for line in logs if "units" in line), logs
+    ran = _ran(logs)
+    assert {"collect", "tune", "train", "evaluate"} <= set(ran) and not any(ran.values()), logs
 
     # a lost checkpoint: that model is retrained; its episodes are rerun if the weights differ
     store = Store(cfg.work_dir)
@@ -83,10 +85,16 @@ def test_tiny_study_end_to_end_resumes_and_remakes_a_lost_checkpoint(tmp_path: P
     shutil.rmtree(lost)
     logs.clear()
     pipeline.run(cfg, progress=False, log=logs.append)
-    ran = {line.split(":")[0]: line for line in logs if "units" in line}
+    ran = _ran(logs)
     after = json.loads((lost / "config.json").read_text())["weights_sha256"]
-    assert "1 run" in ran["train"], ran
-    assert ("3 run" in ran["evaluate"]) == (after != before), (ran, before, after)
+    assert ran["train"] == 1 and ran["collect"] == ran["tune"] == 0, ran
+    assert ran["evaluate"] == (3 if after != before else 0), (ran, before, after)
+
+
+def _ran(logs: list[str]) -> dict[str, int]:
+    """Units run per stage, from the pipeline's "<stage>: N units (K already done, R run)"."""
+    lines = [re.fullmatch(r"(\w+): \d+ units \(\d+ already done, (\d+) run\)", x) for x in logs]
+    return {m[1]: int(m[2]) for m in lines if m}
 
 
 def test_the_report_refuses_a_partial_table(tmp_path: Path) -> None:
