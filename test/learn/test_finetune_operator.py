@@ -38,7 +38,9 @@ def test_operator_takes_over_holds_and_hands_back(tmp_path):
     starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     assert len(starts) == row["takeovers"]
     period = 0.05  # one camera frame
-    handed_back = [(start, stop) for start, stop in zip(starts, stops, strict=True) if stop < len(flags)]
+    handed_back = [
+        (start, stop) for start, stop in zip(starts, stops, strict=True) if stop < len(flags)
+    ]
     assert handed_back, "the operator never handed back to the learner"
     for start, stop in handed_back:  # each hand-back came after holding at least hold_s
         assert (stop - start) * period >= envelope.hold_s - 1e-6

@@ -90,5 +90,7 @@ def test_model_lookup_finds_the_shipped_model_or_says_what_to_do(tmp_path, monke
         resolve_model_path(str(tmp_path / "nowhere"), Robot.ROVER)
     # no shipped model anywhere: the error names where it looked and what to do
     monkeypatch.setitem(SHIPPED_MODELS, Robot.DRONE, "no_such_model")
-    with pytest.raises(FileNotFoundError, match="no shipped drone model in .*no_such_model.* model_path"):
+    with pytest.raises(
+        FileNotFoundError, match="no shipped drone model in .*no_such_model.* model_path"
+    ):
         resolve_model_path("", Robot.DRONE)

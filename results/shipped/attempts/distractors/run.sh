@@ -1,7 +1,7 @@
 #!/bin/sh
 # The drone distractor fine-tunes of 2026-11-30 (results/shipped/README.md, "Drone
 # distractors: fine-tuning attempts"; protocol: ../../drone_distractors_protocol.md).
-# Each fine-tune takes 13-20 min on one core of the 2-core machine; the checkpoint is the
+# Each fine-tune took 12-21 min (753-1250 s, log.csv) on one core of the 2-core machine; the checkpoint is the
 # one that drives best on 16 scenes of the clutter randomisation (never a study shift).
 set -eu
 cd "$(dirname "$0")/../../../.."
