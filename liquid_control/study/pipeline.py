@@ -71,9 +71,13 @@ def run(
     for name, todo in staged(cfg, store):
         units[name] = todo
         if todo:
-            counts[name] = run_units(todo, store, cfg.workers, name, progress, on_start)
-            c = counts[name]
-            log(f"{name}: {c['units']} units ({c['skipped']} already done, {c['run']} run)")
+            began = time.monotonic()
+            c = counts[name] = run_units(todo, store, cfg.workers, name, progress, on_start)
+            c["wall_s"] = round(time.monotonic() - began, 1)
+            log(
+                f"{name}: {c['units']} units ({c['skipped']} already done, {c['run']} run) "
+                f"in {c['wall_s']:.0f} s"
+            )
     chosen = stages.choose(cfg, store, units["tune"])
     data = report.outcomes(cfg, store, units["evaluate"])
     params = {}

@@ -77,6 +77,8 @@ def test_tiny_study_end_to_end_resumes_and_remakes_a_lost_checkpoint(tmp_path: P
     pipeline.run(cfg, progress=False, log=logs.append)
     ran = _ran(logs)
     assert {"collect", "tune", "train", "evaluate"} <= set(ran) and not any(ran.values()), logs
+    walls = json.loads((out / "results.json").read_text())["run"]["counts"]
+    assert all(c["wall_s"] >= 0 for c in walls.values()) and set(walls) == set(ran), walls
 
     # a lost checkpoint: that model is retrained; its episodes are rerun if the weights differ
     store = Store(cfg.work_dir)
@@ -93,7 +95,9 @@ def test_tiny_study_end_to_end_resumes_and_remakes_a_lost_checkpoint(tmp_path: P
 
 def _ran(logs: list[str]) -> dict[str, int]:
     """Units run per stage, from the pipeline's "<stage>: N units (K already done, R run)"."""
-    lines = [re.fullmatch(r"(\w+): \d+ units \(\d+ already done, (\d+) run\)", x) for x in logs]
+    lines = [
+        re.fullmatch(r"(\w+): \d+ units \(\d+ already done, (\d+) run\) in \d+ s", x) for x in logs
+    ]
     return {m[1]: int(m[2]) for m in lines if m}
 
 
