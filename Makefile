@@ -11,6 +11,7 @@ export MUJOCO_GL ?= egl
 export AMENT_PREFIX_PATH := $(abspath $(VENV))$(if $(AMENT_PREFIX_PATH),:$(AMENT_PREFIX_PATH))
 export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 PYTEST_ARGS ?=
+BENCH_OUT   ?= results/bench
 
 .PHONY: setup setup-jazzy test test-kilted test-jazzy test-all soak demo bench results lint clean
 
@@ -45,10 +46,10 @@ demo: setup  ## closed loop rover + drone over ROS 2 topics; writes demo_output/
 	$(VENV)/bin/liquid-control demo --out demo_output
 
 bench: setup setup-jazzy  ## latency / speed tables, as ratios against references measured in the same run
-	$(VENV)/bin/liquid-control bench
+	$(VENV)/bin/liquid-control bench --out-dir $(BENCH_OUT)
 	@echo "--- controller node vs pass-through on Jazzy (single, then events executor)"
-	AMENT_PREFIX_PATH=$(abspath $(JAZZY_VENV)) $(JAZZY_VENV)/bin/python bench/bench_node.py --executor single
-	AMENT_PREFIX_PATH=$(abspath $(JAZZY_VENV)) $(JAZZY_VENV)/bin/python bench/bench_node.py --executor events
+	AMENT_PREFIX_PATH=$(abspath $(JAZZY_VENV)) $(JAZZY_VENV)/bin/python -m liquid_control.bench bench_node --out-dir $(BENCH_OUT) --tag jazzy --script-arg=--executor --script-arg=single
+	AMENT_PREFIX_PATH=$(abspath $(JAZZY_VENV)) $(JAZZY_VENV)/bin/python -m liquid_control.bench bench_node --out-dir $(BENCH_OUT) --tag jazzy_events --script-arg=--executor --script-arg=events
 
 results: setup  ## collect, train every model, evaluate nominal + shifts (hours on 2 cores)
 	PATH=$(abspath $(VENV))/bin:$$PATH sh results/regenerate.sh

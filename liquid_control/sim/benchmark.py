@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import statistics
 import time
+from pathlib import Path
 
 from liquid_control.interface.robots import DRONE, ROVER
 from liquid_control.sim.experts import expert_action
@@ -233,11 +235,18 @@ def main(argv: list[str] | None = None) -> None:
         default=True,
         help="first: CPU per part of the 64x48 loop",
     )
+    parser.add_argument("--json", type=Path, help="also write the numbers here")
     args = parser.parse_args(argv)
     robots = tuple(args.robot) if args.robot else ("rover", "drone")
-    if args.breakdown:
-        print(format_breakdown([breakdown(robot, args.seconds) for robot in robots]) + "\n")
-    print(format_table(run(args.seconds, repeats=args.repeats, robots=robots)))
+    parts = [breakdown(robot, args.seconds) for robot in robots] if args.breakdown else []
+    if parts:
+        print(format_breakdown(parts) + "\n")
+    rows = run(args.seconds, repeats=args.repeats, robots=robots)
+    print(format_table(rows))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        summary = {"target_rtf": TARGET_RTF, "breakdown": parts, "rows": rows}
+        args.json.write_text(json.dumps(summary, indent=1) + "\n")
     print(
         "\nCPU figures are per core of this process; wall figures include other load. "
         "'sim only' leaves out the expert that drives the loop; 'vs physics alone' divides "

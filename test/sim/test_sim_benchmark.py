@@ -43,3 +43,17 @@ def test_breakdown_parts_cover_the_loop():
     # the parts add up to the loop's own CPU time per simulated second
     assert sum(parts.values()) == pytest.approx(1e3 / row["rtf_cpu"], rel=1e-6)
     assert "| rendering |" in format_breakdown([row])
+
+
+def test_main_keeps_its_numbers_as_json(tmp_path, capsys):
+    import json
+
+    from liquid_control.sim.benchmark import main
+
+    out = tmp_path / "sim.json"
+    main(["--seconds", "0.3", "--repeats", "1", "--robot", "rover", "--json", str(out)])
+    kept = json.loads(out.read_text())
+    assert kept["target_rtf"] == TARGET_RTF
+    assert [r["camera"] for r in kept["rows"]][:2] == [PHYSICS, "no camera"]
+    assert kept["breakdown"][0]["robot"] == "rover"
+    assert "| rover | physics |" in capsys.readouterr().out
