@@ -27,31 +27,31 @@ STAGES = ("collect", "encoder", "tune", "train", "evaluate")
 
 
 def plan(cfg: StudyConfig, store: Store, chosen: dict | None = None) -> dict[str, list[Unit]]:
-    """Every stage's units (train/evaluate need the tuning choice: a placeholder until known)."""
-    collect = stages.plan_collect(cfg)
-    encoder = stages.plan_encoder(cfg, store, collect) if cfg.track == "features" else []
-    encoders = {u.name: u for u in encoder}
-    tune = stages.plan_tune(cfg, store, collect, encoders)
+    """Every stage's units without running any (train/evaluate need the tuning choice: a
+    placeholder unless ``chosen`` is given; the unit counts do not depend on it)."""
     chosen = chosen or {a: {"lr": cfg.tune.lr[0], "weight_decay": 0.0} for a in cfg.arms}
-    train = stages.plan_train(cfg, store, collect, encoders, chosen)
-    evaluate = stages.plan_evaluate(cfg, store, train)
-    return {
-        "collect": collect,
-        "encoder": encoder,
-        "tune": tune,
-        "train": train,
-        "evaluate": evaluate,
-    }
+    return dict(staged(cfg, store, tuning=chosen))
 
 
-def staged(cfg: StudyConfig, store: Store) -> Iterator[tuple[str, list[Unit]]]:
+def staged(
+    cfg: StudyConfig, store: Store, chosen: dict | None = None, tuning: dict | None = None
+) -> Iterator[tuple[str, list[Unit]]]:
     """The stages in order with their units, each planned when asked for: the caller runs a
     stage's units before asking for the next, because training uses the tuning's choice and
-    evaluation is keyed by the trained weights. Over a finished run it lists every unit."""
-    units = plan(cfg, store)
-    for name in ("collect", "encoder", "tune"):
-        yield name, units[name]
-    train = plan(cfg, store, stages.choose(cfg, store, units["tune"]))["train"]
+    evaluation is keyed by the trained weights. Over a finished run it lists every unit.
+    ``chosen``, when given, receives the tuning's choice (per arm) once the tune stage is done;
+    ``tuning`` stands in for that choice (planning without running)."""
+    collect = stages.plan_collect(cfg)
+    yield "collect", collect
+    encoder = stages.plan_encoder(cfg, store, collect) if cfg.track == "features" else []
+    yield "encoder", encoder
+    encoders = {u.name: u for u in encoder}
+    tune = stages.plan_tune(cfg, store, collect, encoders)
+    yield "tune", tune
+    choice = tuning if tuning is not None else stages.choose(cfg, store, tune)
+    if chosen is not None:
+        chosen.update(choice)
+    train = stages.plan_train(cfg, store, collect, encoders, choice)
     yield "train", train
     yield "evaluate", stages.plan_evaluate(cfg, store, train)
 
@@ -68,7 +68,8 @@ def run(
     start = time.monotonic()
     units: dict[str, list[Unit]] = {}
     counts: dict[str, dict[str, int]] = {}
-    for name, todo in staged(cfg, store):
+    chosen: dict[str, dict[str, float]] = {}
+    for name, todo in staged(cfg, store, chosen):
         units[name] = todo
         if todo:
             began = time.monotonic()
@@ -78,7 +79,6 @@ def run(
                 f"{name}: {c['units']} units ({c['skipped']} already done, {c['run']} run) "
                 f"in {c['wall_s']:.0f} s"
             )
-    chosen = stages.choose(cfg, store, units["tune"])
     data = report.outcomes(cfg, store, units["evaluate"])
     params = {}
     for unit in units["train"]:
