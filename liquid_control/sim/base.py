@@ -493,6 +493,32 @@ class BaseSim(ABC):
         """Model id of the robot's front camera."""
         return mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_CAMERA, "front")
 
+    def scene_distractors(self) -> list[dict[str, Any]]:
+        """This episode's shown distractors: shape, size, centre (where it stands once the
+        shift starts, also before) and RGB colour, read from the model (for analyses)."""
+        waiting = dict(self._distractors)
+        shapes = {
+            int(mujoco.mjtGeom.mjGEOM_BOX): "box",
+            int(mujoco.mjtGeom.mjGEOM_SPHERE): "sphere",
+            int(mujoco.mjtGeom.mjGEOM_CYLINDER): "cylinder",
+        }
+        rows = []
+        for i in range(self.context.distractors):
+            body, geom = self._body_id(f"distractor_{i}"), self._geom_id(f"distractor_{i}")
+            if body < 0:
+                break
+            rows.append(
+                {
+                    "shape": shapes.get(int(self.model.geom_type[geom]), "other"),
+                    "size_m": float(self.model.geom_size[geom][0]),
+                    "position_m": tuple(
+                        float(x) for x in waiting.get(body, self.model.body_pos[body])
+                    ),
+                    "rgb": tuple(float(x) for x in self.model.geom_rgba[geom][:3]),
+                }
+            )
+        return rows
+
     def _place_distractors(self, rng: np.random.Generator, positions: np.ndarray) -> None:
         """Put each distractor at a position with a random vivid colour and size."""
         for i, position in enumerate(positions):

@@ -245,3 +245,28 @@ def test_the_expert_drives_a_context_shift_exactly_as_the_nominal_scene(index):
     for name in ("sand_high", "distractors_high"):
         shift = next(s for s in index.shifts if s.name == name)
         np.testing.assert_array_equal(drive(shift.perturbation), reference)
+
+
+def test_scene_distractors_lists_what_the_shift_shows():
+    """BaseSim.scene_distractors: each shown distractor's shape, size, centre and colour;
+    the centre is where it stands once the shift starts, also while it waits for onset."""
+    from liquid_control.sim.drone import DroneSim
+
+    sim = DroneSim(Perturbation.from_dict({"scene": {"distractors": 4}, "onset_s": 0.5}))
+    try:
+        sim.reset(3)
+        before = sim.scene_distractors()
+        assert len(before) == 4
+        assert {d["shape"] for d in before} <= {"box", "sphere", "cylinder"}
+        for d in before:
+            assert 0.12 <= d["size_m"] <= 0.35
+            assert d["position_m"][2] >= d["size_m"] - 1e-9  # on or above the ground
+            assert max(d["rgb"]) > 0.5  # vivid
+        while not sim.shift_started:
+            sim.step(np.zeros(4))
+        assert sim.scene_distractors() == before
+        shown = [sim.model.body_pos[sim._body_id(f"distractor_{i}")] for i in range(4)]
+        np.testing.assert_allclose(shown, [d["position_m"] for d in before])
+    finally:
+        sim.close()
+    assert DroneSim().scene_distractors() == []

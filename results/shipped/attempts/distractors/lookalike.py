@@ -16,36 +16,30 @@ import colorsys
 import json
 from pathlib import Path
 
+import mujoco
 import numpy as np
 
 from liquid_control.sim import make_sim
-from liquid_control.sim.base import HIDDEN_Z_M
 from liquid_control.sim.perturbations import Perturbation
 
 HERE = "results/shipped/attempts/distractors"
 SHIFT = "config/perturbations/study/distractors_medium.yaml"
-SHAPES = ("box", "sphere", "cylinder")  # sim/mjcf.distractor_bodies: shape by index
 
 
 def scene_distractors(sim, seed: int) -> list[dict]:
     """Hue distance to the target (0..0.5 on the hue circle), shape, size, height of each."""
     sim.reset(seed)
-    target_hue = colorsys.rgb_to_hsv(*sim.model.geom_rgba[sim._geom_id("target")][:3])[0]
-    waiting = dict(sim._distractors)  # placed poses of those waiting for the shift's onset
+    target = mujoco.mj_name2id(sim.model, mujoco.mjtObj.mjOBJ_GEOM, "target")
+    target_hue = colorsys.rgb_to_hsv(*sim.model.geom_rgba[target][:3])[0]
     rows = []
-    for i in range(sim.perturbation.scene.distractors):
-        body, geom = sim._body_id(f"distractor_{i}"), sim._geom_id(f"distractor_{i}")
-        pos = sim.model.body_pos[body]
-        if pos[2] <= HIDDEN_Z_M + 1.0:
-            pos = waiting[body]
-        hue = colorsys.rgb_to_hsv(*sim.model.geom_rgba[geom][:3])[0]
-        gap = abs(hue - target_hue)
+    for d in sim.scene_distractors():
+        gap = abs(colorsys.rgb_to_hsv(*d["rgb"])[0] - target_hue)
         rows.append(
             {
                 "hue_gap": float(min(gap, 1.0 - gap)),
-                "shape": SHAPES[i % 3],
-                "size_m": float(sim.model.geom_size[geom][0]),
-                "z_m": float(pos[2] - sim.model.geom_size[geom][0]),
+                "shape": d["shape"],
+                "size_m": d["size_m"],
+                "z_m": d["position_m"][2] - d["size_m"],
             }
         )
     return rows
