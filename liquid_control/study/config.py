@@ -48,12 +48,26 @@ class EncoderSection:
     steps: int = 600
     lr: float = 3e-3
     core: str = "mlp"
+    # the pretraining's own window, burn_in and chunk (default: training's). Its core is
+    # memoryless, so they change what a pretraining update costs, not what it can learn;
+    # a study with long training windows can keep another study's encoder this way
+    windows: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _at_least(self, "encoder", steps=1)
         _positive(self, "encoder", "lr")
         if self.core != "mlp":
             raise ValueError(f"encoder.core={self.core!r}: only 'mlp' (memoryless, neutral)")
+        unknown = sorted(set(self.windows) - {"window", "burn_in", "chunk"})
+        if unknown:
+            raise ValueError(
+                f"encoder.windows: unknown key(s) {unknown}; allowed: window, burn_in, chunk"
+            )
+        for key, value in self.windows.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < (key != "burn_in"):
+                raise ValueError(
+                    f"encoder.windows.{key}={value!r}: need an integer >= {int(key != 'burn_in')}"
+                )
 
 
 @dataclass

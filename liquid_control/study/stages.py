@@ -105,7 +105,7 @@ def plan_encoder(cfg: StudyConfig, store: Store, collect: list[Unit]) -> list[Un
             "steps": cfg.encoder.steps,
             "lr": cfg.encoder.lr,
             "policy": arm_policy("mlp", cfg.policy),
-            "training": _training(cfg),
+            "training": {**_training(cfg), **cfg.encoder.windows},
             "train_paths": data["train_paths"],
             "train_idx": data["train_idx"],
             "val_idx": data["val_idx"],
