@@ -53,6 +53,9 @@ def test_the_shipped_configs_load() -> None:
         ({"shifts": {"index": "config/perturbations/study/index.yaml", "families": ["lava"]}},
          "unknown family 'lava'"),
         ({"tasks": ["rover.fork_probe_test"]}, "probe's test variant"),
+        ({"encoder": {"windows": {"stride": 4}}}, "encoder.windows: unknown key"),
+        ({"encoder": {"windows": {"chunk": 0}}}, r"encoder.windows.chunk=0: need an integer >= 1"),
+        ({"encoder": {"windows": {"burn_in": 2.5}}}, "encoder.windows.burn_in=2.5"),
     ],
 )  # fmt: skip
 def test_bad_configs_name_the_problem(change: dict, message: str, tmp_path: Path) -> None:
@@ -93,3 +96,31 @@ def test_the_cli_reports_config_errors(tmp_path: Path, capsys: pytest.CaptureFix
     with pytest.raises(SystemExit):
         main([str(path)])
     assert "unknown arm 'lstm7'" in capsys.readouterr().err
+
+
+def test_encoder_windows_set_the_pretraining_windows_only(tmp_path: Path) -> None:
+    """encoder.windows changes the encoder's pretraining windows (and so its key); without
+    it the encoder trains on the training windows, as before (the keys of earlier runs hold)."""
+    from liquid_control.study import pipeline
+    from liquid_control.study.units import Store
+
+    raw = _raw()
+    raw["work_dir"] = str(tmp_path / "w")
+    plain = _load(raw, tmp_path)
+    raw["training"] = {**raw["training"], "window": 40, "chunk": 44}
+    longer = _load(raw, tmp_path)
+    raw["encoder"] = {**raw.get("encoder", {}), "windows": {"window": 16, "chunk": 20}}
+    kept = _load(raw, tmp_path)
+
+    def encoders(cfg: StudyConfig) -> list:
+        return pipeline.plan(cfg, Store(cfg.work_dir))["encoder"]
+
+    assert [u.args["training"]["window"] for u in encoders(longer)] == [40, 40]
+    assert all(u.args["training"]["window"] == 16 for u in encoders(kept))
+    assert all(u.args["training"]["chunk"] == 20 for u in encoders(kept))
+    # the smoke config's own windows, given again through encoder.windows: the same units
+    assert [u.key for u in encoders(kept)] == [u.key for u in encoders(plain)]
+    assert [u.key for u in encoders(longer)] != [u.key for u in encoders(plain)]
+    # the cores train on the long windows either way
+    trains = pipeline.plan(kept, Store(kept.work_dir))["train"]
+    assert {u.args["training"]["window"] for u in trains} == {40}
