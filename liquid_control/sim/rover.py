@@ -302,6 +302,11 @@ class RoverSim(BaseSim):
         return self._gap
 
     @property
+    def arc_length_m(self) -> float:
+        """How far along its track the rover is now (the track's own arc length, m)."""
+        return float(self._projection.arc_length_m)
+
+    @property
     def fork(self) -> Fork | None:
         """The fork of the fork task, in world coordinates (None in the other tasks)."""
         return self._fork

@@ -227,3 +227,28 @@ def test_drone_probe_post_stands_behind_the_ball_in_training_and_beside_it_at_te
     sim.reset(0)
     assert sim.spurious_agrees is None and sim.post_position[2] < -10
     sim.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "low", "high"), [("rover.fork", 6.0, 8.0), ("rover.gaps", 8.5, 10.0)]
+)
+def test_rover_memory_gaps_outlast_short_training_windows(name, low, high):
+    """The cue must be kept for seconds (results/study/memory_gaps.py): the fork comes ~7 s
+    after its sign, the unmarked stretch takes ~9 s; longer than the full study's 2.4 s
+    training windows (results/study/protocol.md, Amendment 1)."""
+    sim = make_sim("rover", get_task(name).conditions(), render=False)
+    try:
+        sim.reset(100000)
+        marks = (sim.fork.sign_s_m, sim.fork.fork_s_m) if sim.fork else sim.gap_s_m
+        times: list[float | None] = [None, None]
+        last = sim.arc_length_m
+        while not sim.done and sim.time < 30.0:
+            for i, mark in enumerate(marks):
+                if times[i] is None and sim.arc_length_m >= mark:
+                    times[i] = sim.time
+            sim.step(expert_action(sim))
+            assert sim.arc_length_m >= last - 0.05  # along the track, forwards
+            last = sim.arc_length_m
+        assert None not in times and low <= times[1] - times[0] <= high
+    finally:
+        sim.close()
