@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -309,8 +310,11 @@ class StudyConfig:
         return list(dict.fromkeys(t.robot for t in self.task_list))
 
     def digest(self, *parts: Any) -> str:
-        """A short stable hash of JSON-able parts (unit keys: a changed input redoes a unit)."""
-        text = json.dumps(parts, sort_keys=True, default=str)
+        """A short stable hash of JSON-able parts (unit keys: a changed input redoes a unit).
+
+        Absolute paths under the working directory count as their relative spelling, so
+        ``--work-dir runs/x`` and ``--work-dir $PWD/runs/x`` name the same units."""
+        text = json.dumps(_portable(parts), sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
@@ -413,3 +417,18 @@ def _positive(obj: Any, section: str, *names: str) -> None:
         value = getattr(obj, name)
         if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
             raise ValueError(f"{section}.{name}={value!r} must be a number > 0")
+
+
+def _portable(value: Any) -> Any:
+    """``value`` with absolute paths under the current directory made relative (for keys)."""
+    if isinstance(value, str):
+        if os.path.isabs(value):
+            relative = os.path.relpath(value)
+            if not relative.startswith(".."):
+                return relative
+        return value
+    if isinstance(value, dict):
+        return {k: _portable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_portable(v) for v in value]
+    return value

@@ -124,3 +124,27 @@ def test_encoder_windows_set_the_pretraining_windows_only(tmp_path: Path) -> Non
     # the cores train on the long windows either way
     trains = pipeline.plan(kept, Store(kept.work_dir))["train"]
     assert {u.args["training"]["window"] for u in trains} == {40}
+
+
+def test_unit_keys_do_not_depend_on_how_the_work_dir_is_spelled(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """--work-dir runs/x and --work-dir $PWD/runs/x name the same units (keys hold paths)."""
+    from liquid_control.study import pipeline
+    from liquid_control.study.units import Store
+
+    monkeypatch.chdir(ROOT)  # the config's relative paths; planning writes nothing
+    raw = _raw()
+    raw["work_dir"] = "runs/keys-test"
+    relative = _load(raw, tmp_path)
+    raw["work_dir"] = str(ROOT / "runs" / "keys-test")
+    absolute = _load(raw, tmp_path)
+    raw["work_dir"] = "runs/keys-test-other"
+    other = _load(raw, tmp_path)
+
+    def keys(cfg: StudyConfig) -> list[str]:
+        units = pipeline.plan(cfg, Store(cfg.work_dir))
+        return [u.key for stage in ("collect", "encoder", "tune", "train") for u in units[stage]]
+
+    assert keys(relative) == keys(absolute)
+    assert keys(relative)[-1] != keys(other)[-1]  # paths still count: another store, other keys
