@@ -215,11 +215,13 @@ def test_clock_jump_backward_stops_the_robot_and_control_resumes(sim_graph: Grap
 
 def test_sensors_lost_after_backward_jump_stop_the_robot(sim_graph: Graph) -> None:
     graph = sim_graph
-    t = sim_traffic(graph, 100.0, 100)
+    sim_traffic(graph, 100.0, 100)
+    assert _nonzero(graph.commands[-1][1])
     jump = time.monotonic()
     graph.set_clock(10.0)  # simulation reset, and the sensors do not come back
     for k in range(int(TIMEOUTS["camera_timeout_s"] * MAX_STOP_RATIO / 0.005)):
         graph.set_clock(10.0 + k * 0.005)
     REPORT.add_cases("faults: clock jumps (use_sim_time)", 1, crashes=len(graph.crashes))
-    zeros = [c for _, c in graph.commands_since(jump) if not _nonzero(c)]
-    assert t > 10.0 and zeros, "robot never told to stop after the clock went back"
+    commands = graph.commands_since(jump)
+    assert commands, "nothing published after the clock went back: the last command stays in force"
+    assert not _nonzero(commands[-1][1]), "robot not left stopped after the clock went back"
