@@ -33,7 +33,7 @@ def _names(models: list[str]) -> dict[str, str]:
 def _wiring(args: argparse.Namespace) -> int:
     from liquid_control.inspect.wiring_plot import wiring_diagram
 
-    print(f"wrote {wiring_diagram(args.model, args.out)}")
+    print(f"wrote {wiring_diagram(args.model, _figure_path(args.out, 'wiring.png'))}")
     return 0
 
 
@@ -65,13 +65,23 @@ def _traces(args: argparse.Namespace) -> int:
     return 0
 
 
+def _figure_path(out: str, name: str) -> Path:
+    """--out as the figure file written: NAME inside a directory, .png when no suffix is given
+    (matplotlib would add it, and the message would name a file that was not written)."""
+    path = Path(out)
+    if path.is_dir():
+        return path / name
+    return path if path.suffix else path.with_suffix(".png")
+
+
 def _saliency(args: argparse.Namespace) -> int:
     from liquid_control.inspect.attention import paired_frames, saliency_figure
 
     robot = args.robot or _robot(args.models[0])
     pairs = paired_frames(robot, args.perturb, args.seed, args.seconds, args.frames)
     shift = Path(args.perturb).stem if args.perturb else "nominal"
-    path, scores = saliency_figure(_names(args.models), pairs, args.out, shift)
+    out = _figure_path(args.out, "saliency.png")
+    path, scores = saliency_figure(_names(args.models), pairs, out, shift)
     for name, score in scores.items():
         print(f"{name}: VBP saliency SSIM nominal vs {shift} = {score:.3f}")
     print(f"wrote {path}")
@@ -124,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("wiring", help="layered wiring diagram (PNG/SVG) with synapse weights")
     p.add_argument("model")
-    p.add_argument("--out", default="wiring.png", help="output .png, .svg or .pdf")
+    p.add_argument("--out", default="wiring.png", help="output .png, .svg or .pdf (or a directory)")
     p.set_defaults(run=_wiring)
 
     p = sub.add_parser("traces", help="neuron traces over a sim episode or a rosbag2")
@@ -148,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("models", nargs="+", help="liquid model first, then baselines")
     p.add_argument("--perturb", help="perturbation YAML: show nominal and shifted frame pairs")
     _frame_args(p)
-    p.add_argument("--out", default="saliency.png")
+    p.add_argument("--out", default="saliency.png", help="output .png (or a directory)")
     p.set_defaults(run=_saliency)
 
     p = sub.add_parser("stability", help="attention stability: saliency SSIM nominal vs shifted")

@@ -15,6 +15,14 @@ def test_wiring_through_the_top_level_cli(rover_model, tmp_path, capsys):
     assert "<svg" in (tmp_path / "w.svg").read_text()
     with pytest.raises(SystemExit):  # export checks moved to `liquid-control export --check`
         main(["check-export", str(rover_model)])
+    # --out without a suffix, or a directory: the message names the file actually written
+    assert main(["wiring", str(rover_model), "--out", str(tmp_path / "plain")]) == 0
+    assert (tmp_path / "plain.png").is_file()
+    assert f"wrote {tmp_path / 'plain.png'}" in capsys.readouterr().out
+    (tmp_path / "figs").mkdir()
+    assert main(["wiring", str(rover_model), "--out", str(tmp_path / "figs")]) == 0
+    assert (tmp_path / "figs" / "wiring.png").is_file()
+    assert f"wrote {tmp_path / 'figs' / 'wiring.png'}" in capsys.readouterr().out
 
 
 def test_traces_in_the_simulator_write_every_file(rover_model, tmp_path, capsys):

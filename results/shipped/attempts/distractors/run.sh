@@ -60,3 +60,6 @@ screen round4_dagger2_screen --model runs/drone_dagger2_ft_ship
 # Post-hoc: do look-alikes of the target explain the default's failures? (no rendering, 1 min)
 python $D/lookalike.py drone_cfc_ncp_rand_ae results/shipped/drone_distractors_40.json \
     $D/round1_clutter_noae_screen.json $D/round3_dagger_ft2_confirm.json --md $D/lookalike_default.md
+# Post-hoc: where the default looks in one of its failures (scene 100004), with and without the distractors
+liquid-control inspect saliency models/policies/drone_cfc_ncp_rand_ae --perturb config/perturbations/study/distractors_medium.yaml \
+    --seed 100004 --frames 4 --seconds 4 --out $D/saliency_100004.png
