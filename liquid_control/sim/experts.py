@@ -102,3 +102,22 @@ def _segment_gap(start: np.ndarray, direction: np.ndarray, length: float, point)
     """Distance from ``point`` to the segment start + t * direction, t in [0, length]."""
     t = float(np.clip((np.asarray(point) - start) @ direction, 0.0, length))
     return float(np.linalg.norm(start + t * direction - point))
+
+
+def rover_cue_gap_s(sim: BaseSim, seed: int, max_time_s: float = 60.0) -> float:
+    """Seconds the expert drives between a rover memory task's cue and where it is needed:
+    rover.fork from passing its sign to the fork, rover.gaps through the unmarked stretch."""
+    sim.reset(seed)
+    fork = getattr(sim, "fork", None)
+    marks = (fork.sign_s_m, fork.fork_s_m) if fork is not None else sim.gap_s_m
+    if not math.isfinite(marks[0]):
+        raise ValueError("not a rover memory task: the episode has neither a fork nor a lane gap")
+    times: list[float | None] = [None, None]
+    while not sim.done and sim.time < max_time_s:
+        for i, mark in enumerate(marks):
+            if times[i] is None and sim.arc_length_m >= mark:
+                times[i] = sim.time
+        sim.step(expert_action(sim))
+    if times[0] is None or times[1] is None:
+        raise ValueError(f"seed {seed}: the expert did not pass both marks within {max_time_s} s")
+    return times[1] - times[0]

@@ -65,10 +65,9 @@ class EncoderSection:
                 f"encoder.windows: unknown key(s) {unknown}; allowed: window, burn_in, chunk"
             )
         for key, value in self.windows.items():
-            if not isinstance(value, int) or isinstance(value, bool) or value < (key != "burn_in"):
-                raise ValueError(
-                    f"encoder.windows.{key}={value!r}: need an integer >= {int(key != 'burn_in')}"
-                )
+            least = 0 if key == "burn_in" else 1
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise ValueError(f"encoder.windows.{key}={value!r}: need an integer >= {least}")
 
 
 @dataclass

@@ -5,8 +5,10 @@ reactive task (rover.lane). rover.fork names its branch by a roadside sign seen 
 first seconds (blue: left, magenta: right). For the 40 rover.fork demonstrations of the
 confirmatory study this fits a ridge classifier of the branch, leave-one-episode-out, on
 (a) the frozen features of the frames with the sign in view (the first 2.5 s), (b) the
-same frames' pixels (positive control: the camera sees the sign), (c) the features near
-the fork (7.5-9.5 s, the sign out of view: negative control). Run after the study:
+same frames' pixels (the camera sees the sign), (c) the features of 6-8 s, with the sign
+behind and the fork not yet reached, (d) (a) with the labels shuffled (chance by
+construction). Each classifier is fitted on single frames and calls a held-out episode
+by its frames' mean score. Run after the study:
 
     python results/study/fork_cue_probe.py [--work-dir runs/study/full] --md results/study/fork_cue_probe.md
 """

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from liquid_control.sim import make_sim
-from liquid_control.sim.experts import expert_action
+from liquid_control.sim.experts import expert_action, rover_cue_gap_s
 from liquid_control.sim.tasks import TaskKind, combine, get_task, tasks_for
 
 
@@ -238,17 +238,18 @@ def test_rover_memory_gaps_outlast_short_training_windows(name, low, high):
     training windows (results/study/protocol.md, Amendment 1)."""
     sim = make_sim("rover", get_task(name).conditions(), render=False)
     try:
+        assert low <= rover_cue_gap_s(sim, 100000, max_time_s=30.0) <= high
         sim.reset(100000)
-        marks = (sim.fork.sign_s_m, sim.fork.fork_s_m) if sim.fork else sim.gap_s_m
-        times: list[float | None] = [None, None]
         last = sim.arc_length_m
         while not sim.done and sim.time < 30.0:
-            for i, mark in enumerate(marks):
-                if times[i] is None and sim.arc_length_m >= mark:
-                    times[i] = sim.time
             sim.step(expert_action(sim))
             assert sim.arc_length_m >= last - 0.05  # along the track, forwards
             last = sim.arc_length_m
-        assert None not in times and low <= times[1] - times[0] <= high
     finally:
         sim.close()
+    plain = make_sim("rover", render=False)
+    try:
+        with pytest.raises(ValueError, match="neither a fork nor a lane gap"):
+            rover_cue_gap_s(plain, 100000)
+    finally:
+        plain.close()
