@@ -16,6 +16,7 @@ SCRIPTS = (
     "bench_guardian.py",
     "bench_c.py",
     "bench_sim.py",
+    "bench_batch.py",
     "bench_node.py",
     "bench_deploy.py",
 )

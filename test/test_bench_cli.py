@@ -35,3 +35,22 @@ def test_failing_script_is_reported(tmp_path, capsys):
     # a script that rejects its arguments fails, and the run says which one
     assert bench.main(["bench_core", "--script-arg=--no-such-flag"]) == 1
     assert "failed: bench_core.py" in capsys.readouterr().err
+
+
+def test_batching_bench_prints_its_ceiling(tmp_path, capsys):
+    # the batched encoder it measures must equal the runtime's (the script checks), and the
+    # most batching could save is printed and kept
+    pytest.importorskip("mujoco")
+    args = ["bench_batch", "--out-dir", str(tmp_path)]
+    for arg in ("--iterations", "5", "--seconds", "1", "--sizes", "2"):
+        args.append(f"--script-arg={arg}")
+    assert bench.main(args) == 0
+    assert "most any batch saves" in (tmp_path / "bench_batch.txt").read_text()
+    numbers = json.loads((tmp_path / "bench_batch.json").read_text())
+    assert set(numbers["encoder_us_per_frame"]) == {
+        "numpy runtime, batch 1",
+        "numpy im2col, batch 2",
+        "torch conv2d, batch 2",
+    }
+    assert 0 < numbers["loop_us_per_frame"] and numbers["loop_frames"] >= 20
+    capsys.readouterr()
