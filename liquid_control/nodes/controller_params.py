@@ -94,7 +94,7 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec(
         "executor",
         "single",
-        "rclpy executor spinning the node (events: EventsExecutor, rclpy >= 9 / Kilted).",
+        "rclpy executor spinning the node (events: rclpy.experimental.EventsExecutor).",
         True,
         choices=EXECUTORS,
     ),

@@ -25,12 +25,14 @@ SPIN_SLICE_S = 0.1  # how long a signal may wait for the executor to return
 
 
 def make_executor(kind: str = "single") -> Executor:
-    """``single``: rclpy's SingleThreadedExecutor; ``events``: the EventsExecutor (rclpy >= 9)."""
+    """``single``: rclpy's SingleThreadedExecutor; ``events``: rclpy.experimental.EventsExecutor (Jazzy and Kilted)."""
     if kind == "events":
         try:
             from rclpy.experimental import EventsExecutor
         except ImportError:
-            raise ValueError("executor=events needs rclpy >= 9 (Kilted); use 'single'") from None
+            raise ValueError(
+                "executor=events needs rclpy.experimental.EventsExecutor, missing from this rclpy; use 'single'"
+            ) from None
         return EventsExecutor()
     if kind != "single":
         raise ValueError(f"executor={kind!r} is not one of ['single', 'events']")
