@@ -53,10 +53,19 @@ class EncoderSection:
     # memoryless, so they change what a pretraining update costs, not what it can learn;
     # a study with long training windows can keep another study's encoder this way
     windows: dict[str, int] = field(default_factory=dict)
+    # > 0: pretrain on single frames (64 per update, `steps` updates), cloning plus this
+    # weight times the error of a linear decoder that redraws each frame at 12x16 from the
+    # features, so they keep what the camera sees (e.g. a memory task's cue), not only
+    # what the reactive task needs; 0 (default): cloning on windows, as first written
+    reconstruct: float = 0.0
 
     def __post_init__(self) -> None:
         _at_least(self, "encoder", steps=1)
         _positive(self, "encoder", "lr")
+        value = self.reconstruct
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e6:
+            raise ValueError(f"encoder.reconstruct={value!r}: need a number >= 0 (0 = off)")
+        self.reconstruct = float(value)
         if self.core != "mlp":
             raise ValueError(f"encoder.core={self.core!r}: only 'mlp' (memoryless, neutral)")
         unknown = sorted(set(self.windows) - {"window", "burn_in", "chunk"})

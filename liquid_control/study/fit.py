@@ -95,9 +95,13 @@ def encoder_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
     torch.set_num_threads(args["training"]["threads"])
     train = _sequences(args["train_paths"], args["train_idx"])
     val = _sequences(args["train_paths"], args["val_idx"])
-    cfg = _train_config(args, args["policy"], out / "run", args["lr"], 0.0)
-    result = fit(cfg, train, val, progress=False)
-    policy = load_policy(result.best_dir)
+    if args.get("reconstruct", 0.0) > 0:
+        policy, best, first = _pretrain_frames(args, train, val)
+    else:
+        cfg = _train_config(args, args["policy"], out / "run", args["lr"], 0.0)
+        result = fit(cfg, train, val, progress=False)
+        policy = load_policy(result.best_dir)
+        best, first = result.best_val_loss, result.first_val_loss
     from liquid_control.learn.models import save_model
 
     save_model(policy, out / "encoder", args["robot"])
@@ -113,8 +117,84 @@ def encoder_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
     np.savez(out / "features.npz", **features)
     import shutil
 
-    shutil.rmtree(out / "run")
-    return {"val_loss": result.best_val_loss, "first_val_loss": result.first_val_loss}
+    shutil.rmtree(out / "run", ignore_errors=True)
+    return {"val_loss": best, "first_val_loss": first}
+
+
+RECONSTRUCT_HW = (12, 16)  # the frame the decoder redraws (4x smaller at 48x64)
+FRAME_BATCH = 64
+
+
+def _per_step(seqs: list[StepSequence]) -> tuple[np.ndarray, ...]:
+    """Every step's frame, IMU average, dt and command, as flat arrays."""
+    return tuple(
+        np.concatenate(parts)
+        for parts in zip(
+            *((s.frames[s.frame_index], s.imu, s.dt, s.commands) for s in seqs), strict=True
+        )
+    )
+
+
+def _pretrain_frames(args: dict[str, Any], train, val):
+    """Pretrain a memoryless policy on single frames: cloning + ``reconstruct`` x redrawing.
+
+    Each update draws 64 steps of the training episodes; the checkpoint kept has the
+    lowest cloning loss on the validation episodes (checked every ``eval_every``
+    updates). Returns (policy, best validation loss, first validation loss)."""
+    import copy
+
+    import torch
+    from torch import nn
+
+    from liquid_control.core.encoders import ImageEncoder
+    from liquid_control.learn.models import build_policy, command_scale, data_dependent_init
+
+    t = args["training"]
+    torch.manual_seed(int(args["seed"]))
+    rng = np.random.default_rng(int(args["seed"]))
+    policy = build_policy(args["policy"], args["robot"], train[0].frames.shape[1:])
+    data_dependent_init(policy, np.concatenate([s.frames for s in train])[::7][:256])
+    decoder = nn.Linear(policy.config.feature_dim, 3 * RECONSTRUCT_HW[0] * RECONSTRUCT_HW[1])
+    params = [*policy.parameters(), *decoder.parameters()]
+    opt = torch.optim.Adam(params, lr=float(args["lr"]))
+    scale = torch.tensor(command_scale(args["robot"]), dtype=torch.float32)
+    weight = float(args["reconstruct"])
+    data, held = _per_step(train), _per_step(val or train)
+
+    def losses(arrays, idx):
+        frames = torch.from_numpy(arrays[0][idx])
+        feats = policy.encode_image(frames)
+        imu, dt = torch.from_numpy(arrays[1][idx]), torch.from_numpy(arrays[2][idx])
+        pred, _ = policy.step(feats, imu, policy.initial_state(len(idx)), dt)
+        clone = ((pred - torch.from_numpy(arrays[3][idx])) / scale).pow(2).mean()
+        target = ImageEncoder.normalise(frames)
+        pooled = nn.functional.adaptive_avg_pool2d(target, RECONSTRUCT_HW).flatten(1)
+        return clone, (decoder(feats) - pooled).pow(2).mean()
+
+    def validate() -> float:
+        policy.eval()
+        with torch.no_grad():
+            idx = np.arange(len(held[0]))
+            parts = np.array_split(idx, max(len(idx) // 256, 1))
+            total = sum(float(losses(held, p)[0]) * len(p) for p in parts) / len(idx)
+        policy.train()
+        return total
+
+    first = best = validate()
+    kept = copy.deepcopy(policy.state_dict())
+    every = min(int(t["eval_every"]), int(args["steps"]))
+    for step in range(1, int(args["steps"]) + 1):
+        clone, redraw = losses(data, rng.integers(0, len(data[0]), FRAME_BATCH))
+        opt.zero_grad(set_to_none=True)
+        (clone + weight * redraw).backward()
+        nn.utils.clip_grad_norm_(params, t["grad_clip"])
+        opt.step()
+        if step % every == 0 or step == int(args["steps"]):
+            loss = validate()
+            if loss < best:
+                best, kept = loss, copy.deepcopy(policy.state_dict())
+    policy.load_state_dict(kept)
+    return policy.eval(), best, first
 
 
 class _FeatureData:

@@ -112,6 +112,8 @@ def plan_encoder(cfg: StudyConfig, store: Store, collect: list[Unit]) -> list[Un
             "all_paths": every["train_paths"],
             "source_tasks": [t.name for t in source],
         }
+        if cfg.encoder.reconstruct > 0:  # only then: the keys of every other study stay
+            args["reconstruct"] = cfg.encoder.reconstruct
         key = cfg.digest(args, every["keys"])
         outputs = ("encoder/config.json", "features.npz")
         units.append(Unit("encoder", robot, key, encoder_unit, args, outputs))

@@ -56,6 +56,8 @@ def test_the_shipped_configs_load() -> None:
         ({"encoder": {"windows": {"stride": 4}}}, "encoder.windows: unknown key"),
         ({"encoder": {"windows": {"chunk": 0}}}, r"encoder.windows.chunk=0: need an integer >= 1"),
         ({"encoder": {"windows": {"burn_in": 2.5}}}, "encoder.windows.burn_in=2.5"),
+        ({"encoder": {"reconstruct": -1}}, r"encoder.reconstruct=-1: need a number >= 0"),
+        ({"encoder": {"reconstruct": "yes"}}, "encoder.reconstruct='yes'"),
     ],
 )  # fmt: skip
 def test_bad_configs_name_the_problem(change: dict, message: str, tmp_path: Path) -> None:
@@ -124,6 +126,13 @@ def test_encoder_windows_set_the_pretraining_windows_only(tmp_path: Path) -> Non
     # the cores train on the long windows either way
     trains = pipeline.plan(kept, Store(kept.work_dir))["train"]
     assert {u.args["training"]["window"] for u in trains} == {40}
+    # encoder.reconstruct: 0 is the default (same units), > 0 another encoder that says so
+    raw["encoder"]["reconstruct"] = 0
+    assert [u.key for u in encoders(_load(raw, tmp_path))] == [u.key for u in encoders(kept)]
+    raw["encoder"]["reconstruct"] = 0.5
+    redraws = encoders(_load(raw, tmp_path))
+    assert all(u.args["reconstruct"] == 0.5 for u in redraws)
+    assert not {u.key for u in redraws} & {u.key for u in encoders(kept)}
 
 
 def test_unit_keys_do_not_depend_on_how_the_work_dir_is_spelled(
