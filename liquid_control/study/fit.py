@@ -14,6 +14,10 @@ lowest nominal validation loss. The saved model is a whole ``LiquidNetwork`` (th
 frozen encoder's weights plus the trained core), evaluated through the runtime
 like any model.
 
+``encoder.reconstruct`` > 0 pretrains the encoder on single frames instead, cloning plus
+redrawing each frame from its features, so they keep what the camera sees (a memory
+task's cue among it), not only what the reactive task needs.
+
 End-to-end track: ``learn.trainer.fit`` on frames (encoder trained jointly), with
 the same budget per arm and checkpoint selection by nominal validation loss.
 """
@@ -140,20 +144,22 @@ def _pretrain_frames(args: dict[str, Any], train, val):
 
     Each update draws 64 steps of the training episodes; the checkpoint kept has the
     lowest cloning loss on the validation episodes (checked every ``eval_every``
-    updates). Returns (policy, best validation loss, first validation loss)."""
+    updates). Unlike ``learn.trainer.fit`` there is no data-dependent (LSUV) rescaling at
+    the start and no gradient clipping: with either, a linear probe read the rover fork's
+    sign from the features less often (one seed each; results/study/pilot_memory_encoder/).
+    Returns (policy, best validation loss, first validation loss)."""
     import copy
 
     import torch
     from torch import nn
 
     from liquid_control.core.encoders import ImageEncoder
-    from liquid_control.learn.models import build_policy, command_scale, data_dependent_init
+    from liquid_control.learn.models import build_policy, command_scale
 
     t = args["training"]
     torch.manual_seed(int(args["seed"]))
     rng = np.random.default_rng(int(args["seed"]))
     policy = build_policy(args["policy"], args["robot"], train[0].frames.shape[1:])
-    data_dependent_init(policy, np.concatenate([s.frames for s in train])[::7][:256])
     decoder = nn.Linear(policy.config.feature_dim, 3 * RECONSTRUCT_HW[0] * RECONSTRUCT_HW[1])
     params = [*policy.parameters(), *decoder.parameters()]
     opt = torch.optim.Adam(params, lr=float(args["lr"]))
@@ -187,7 +193,6 @@ def _pretrain_frames(args: dict[str, Any], train, val):
         clone, redraw = losses(data, rng.integers(0, len(data[0]), FRAME_BATCH))
         opt.zero_grad(set_to_none=True)
         (clone + weight * redraw).backward()
-        nn.utils.clip_grad_norm_(params, t["grad_clip"])
         opt.step()
         if step % every == 0 or step == int(args["steps"]):
             loss = validate()

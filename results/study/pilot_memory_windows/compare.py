@@ -1,10 +1,13 @@
-"""Memory tasks with 2.4 s and 12 s training windows: the same arms, seeds, encoder, scenes.
+"""Memory tasks with 2.4 s and 12 s training windows, and with an encoder that keeps the cue.
 
-Reads the finished units of the confirmatory study (config/study/full.yaml, 2.4 s windows)
-and of the pilot (config/study/pilot_memory_windows.yaml, 12 s windows) and prints, per
-task and arm, nominal success over the pilot's training seeds and the 8 evaluation
-scenes (paired: the same seeds, scenes and frozen encoder), with the expert's success in
-the demonstrations. Post hoc (results/study/protocol.md, Amendment 1).
+Reads the finished units of the confirmatory study (config/study/full.yaml, 2.4 s windows),
+of the windows pilot (config/study/pilot_memory_windows.yaml, 12 s windows, the same
+frozen encoder) and, where it has run, of the encoder pilot
+(config/study/pilot_memory_encoder.yaml: 12 s windows, rover only, an encoder pretrained
+on single frames with cloning + redrawing) and prints, per task and arm, nominal success
+over the windows pilot's training seeds and the 8 evaluation scenes (paired: the same
+seeds and scenes; "-" where a run has no such task). Post hoc (results/study/protocol.md,
+Amendment 1).
 
     python results/study/pilot_memory_windows/compare.py --md results/study/pilot_memory_windows/compare.md
 """
@@ -21,6 +24,7 @@ from liquid_control.study.units import Store
 CONFIGS = {
     "2.4 s windows (full.yaml)": "config/study/full.yaml",
     "12 s windows (pilot)": "config/study/pilot_memory_windows.yaml",
+    "12 s windows, cue-keeping encoder (pilot 2)": "config/study/pilot_memory_encoder.yaml",
 }
 
 
@@ -45,9 +49,11 @@ def main() -> None:
     pilot = StudyConfig.load(CONFIGS["12 s windows (pilot)"])
     arms, seeds = pilot.arms, pilot.training.seeds
     runs = {name: nominal(path, arms, seeds) for name, path in CONFIGS.items()}
+    runs = {name: result for name, result in runs.items() if result}  # runs not made yet
     lines = [
         f"Nominal success, seeds {seeds}, scenes {pilot.evaluation.seed}-"
-        f"{pilot.evaluation.seed + pilot.evaluation.episodes - 1} (the same frozen encoder)",
+        f"{pilot.evaluation.seed + pilot.evaluation.episodes - 1} (the first two columns: "
+        "the same frozen encoder)",
         "",
         "| task | arm | " + " | ".join(runs) + " |",
         "|---|---|" + "---|" * len(runs),
@@ -56,8 +62,8 @@ def main() -> None:
         for arm in arms:
             cells = []
             for result in runs.values():
-                v = result[(task, arm)]
-                cells.append(f"{sum(v)}/{len(v)} = {sum(v) / len(v):.2f}")
+                v = result.get((task, arm))
+                cells.append(f"{sum(v)}/{len(v)} = {sum(v) / len(v):.2f}" if v else "-")
             lines.append(f"| {task} | {arm} | " + " | ".join(cells) + " |")
     text = "\n".join(lines)
     print(text)
