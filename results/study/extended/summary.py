@@ -7,7 +7,7 @@ tasks; this prints what the protocol asks of it:
 1. the memory tasks (rover.gaps, drone.cue_go, drone.intercept): nominal success per arm
    with its 95% hierarchical bootstrap interval (seeds, then scenes), beside the expert's
    success in the demonstrations (with the collection's action noise) and the
-   memoryless controls (mlp, mlp_stack);
+   memoryless controls (mlp, mlp_stack), then each arm's paired difference from the mlp;
 2. the causal-confusion probes (rover.fork_probe_train, drone.target_probe_train): success
    with the spurious marker where it was in training (nominal) and moved to side with
    the wrong answer (probe), and the drop, paired by seed and scene.
@@ -60,6 +60,24 @@ def main() -> None:
     for arm in cfg.arms:
         row = [cell(data[(arm, t.name, "nominal")], rng, n_boot) for t in memory]
         lines.append(f"| {arm} | " + " | ".join(row) + " |")
+    control = "mlp"
+    lines += [
+        "",
+        f"Difference from the memoryless {control}, paired by seed and scene (exploratory: "
+        "no correction for the many cells read)",
+        "",
+        "| arm | " + " | ".join(t.name for t in memory) + " |",
+        "|---|" + "---|" * len(memory),
+    ]
+    for arm in cfg.arms:
+        if arm != control:
+            row = [
+                cell(
+                    data[(arm, t.name, "nominal")] - data[(control, t.name, "nominal")], rng, n_boot
+                )
+                for t in memory
+            ]
+            lines.append(f"| {arm} | " + " | ".join(row) + " |")
     lines += [
         "",
         "Causal-confusion probes: success with the spurious marker as in training (nominal) "
