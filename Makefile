@@ -47,6 +47,7 @@ demo: setup  ## closed loop rover + drone over ROS 2 topics; writes demo_output/
 
 bench: setup setup-jazzy  ## latency / speed tables, as ratios against references measured in the same run
 	$(VENV)/bin/liquid-control bench --out-dir $(BENCH_OUT)
+	$(VENV)/bin/liquid-control bench bench_node --out-dir $(BENCH_OUT) --tag events --script-arg=--executor --script-arg=events
 	@echo "--- controller node vs pass-through on Jazzy (single, then events executor)"
 	AMENT_PREFIX_PATH=$(abspath $(JAZZY_VENV)) $(JAZZY_VENV)/bin/python -m liquid_control.bench bench_node --out-dir $(BENCH_OUT) --tag jazzy --script-arg=--executor --script-arg=single
 	AMENT_PREFIX_PATH=$(abspath $(JAZZY_VENV)) $(JAZZY_VENV)/bin/python -m liquid_control.bench bench_node --out-dir $(BENCH_OUT) --tag jazzy_events --script-arg=--executor --script-arg=events
