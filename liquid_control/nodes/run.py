@@ -25,13 +25,15 @@ SPIN_SLICE_S = 0.1  # how long a signal may wait for the executor to return
 
 
 def make_executor(kind: str = "single") -> Executor:
-    """``single``: rclpy's SingleThreadedExecutor; ``events``: rclpy.experimental.EventsExecutor (Jazzy and Kilted)."""
+    """``single``: rclpy's SingleThreadedExecutor; ``events``: rclpy.experimental's
+    EventsExecutor (in the Jazzy and Kilted wheels)."""
     if kind == "events":
         try:
             from rclpy.experimental import EventsExecutor
         except ImportError:
             raise ValueError(
-                "executor=events needs rclpy.experimental.EventsExecutor, missing from this rclpy; use 'single'"
+                "executor=events needs rclpy.experimental.EventsExecutor, missing from this "
+                "rclpy; use 'single'"
             ) from None
         return EventsExecutor()
     if kind != "single":

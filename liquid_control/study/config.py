@@ -49,9 +49,9 @@ class EncoderSection:
     steps: int = 600
     lr: float = 3e-3
     core: str = "mlp"
-    # the pretraining's own window, burn_in and chunk (default: training's). Its core is
-    # memoryless, so they change what a pretraining update costs, not what it can learn;
-    # a study with long training windows can keep another study's encoder this way
+    # the pretraining's own window, burn_in and chunk (default: training's; unused when
+    # `reconstruct` > 0). Its core is memoryless, so longer windows buy it nothing; a
+    # study with long training windows can keep another study's encoder this way
     windows: dict[str, int] = field(default_factory=dict)
     # > 0: pretrain on single frames (64 per update, `steps` updates), cloning plus this
     # weight times the error of a linear decoder that redraws each frame at 12x16 from the

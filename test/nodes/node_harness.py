@@ -94,7 +94,9 @@ class Harness:
         self.imu_pub = self.peer.create_publisher(Imu, "imu/data", sensor)
         self.clock_pub = self.peer.create_publisher(Clock, "/clock", 10)
         if executor == "events":  # rclpy.experimental (Jazzy 7.1 and Kilted wheels)
-            events = pytest.importorskip("rclpy.experimental", reason="rclpy.experimental.EventsExecutor missing")
+            events = pytest.importorskip(
+                "rclpy.experimental", reason="rclpy.experimental.EventsExecutor missing"
+            )
             self.executor = events.EventsExecutor(context=self.context)
         else:
             self.executor = SingleThreadedExecutor(context=self.context)
