@@ -32,6 +32,8 @@ from liquid_control.sim.textures import (
     world_to_pixel,
 )
 from liquid_control.sim.tracks import (
+    FORK_CURVATURE,
+    FORK_TURN_RAD,
     Fork,
     Track,
     TrackProjection,
@@ -54,6 +56,9 @@ MARKER_RGB = (1.0, 0.45, 0.0)  # an orange cone beside a branch entrance (scene.
 MARKER_AFTER_FORK_M = 1.0
 MARKER_OFFSET_M = 0.75  # outward from the branch centreline
 FORK_OVERLAP_M = 3.0  # beyond this far past the fork the two lanes no longer touch
+# the fork's decision stretch (episode_info "decision_s"): from this far before the fork
+# to the end of the branch's turn, where the branch alone decides the expert's command
+DECISION_BEFORE_FORK_M = 1.0
 DRONE_ONLY_KEYS = ("cue_s", "occlusion_s", "target_speed_mps")
 
 
@@ -159,6 +164,7 @@ class RoverSim(BaseSim):
         self._time_to_goal = math.nan
         self._timeout_s = length / TIMEOUT_SPEED_MPS
         self._outcome.update({"wrong_branch": False} if self._fork is not None else {})
+        self._decision_s = [math.nan, math.nan]  # sim times it entered and left the stretch
 
     def _corner_layout(self, scene: np.random.Generator, gap_m: float) -> tuple[Track, list]:
         """One 90-degree corner; the marks end a little into it and resume ``gap_m`` later."""
@@ -344,6 +350,8 @@ class RoverSim(BaseSim):
         xy = self.data.qpos[self._qpos : self._qpos + 2]
         self._projection = self.track.project(xy, self._projection.index)
         offset = abs(self._projection.offset_m)
+        if self._fork is not None:
+            self._mark_decision(self._projection.arc_length_m)
         self._offset_sum += offset
         self._offset_max = max(self._offset_max, offset)
         self._samples += 1
@@ -359,6 +367,15 @@ class RoverSim(BaseSim):
             self._time_to_goal = self.time
         elif self.time >= self._timeout_s:
             self._outcome["timeout"], self.done = True, True
+
+    def _mark_decision(self, arc_length_m: float) -> None:
+        """Note when the rover first enters and first leaves the fork's decision stretch."""
+        fork = self._fork
+        enter = fork.fork_s_m - DECISION_BEFORE_FORK_M
+        leave = fork.fork_s_m + FORK_TURN_RAD / FORK_CURVATURE
+        for i, mark in enumerate((enter, leave)):
+            if math.isnan(self._decision_s[i]) and arc_length_m >= mark:
+                self._decision_s[i] = self.time
 
     def _progress(self) -> float:
         return self._projection.arc_length_m - 0.5 * abs(self._projection.offset_m)
@@ -379,6 +396,12 @@ class RoverSim(BaseSim):
             "seed": self.seed,
             **self._task_info(),
         }
+
+    def _task_info(self) -> dict[str, Any]:
+        info = super()._task_info()
+        if self._fork is not None:
+            info["decision_s"] = list(self._decision_s)  # NaN: not reached
+        return info
 
     def _has_task_choice(self) -> bool:
         return self.perturbation.scene.lane_gap_m is not None or self._fork is not None

@@ -96,8 +96,19 @@ class TrainingSection:
     feature_noise_std: float = 0.05  # features track: Gaussian noise on the frozen features
     augment: dict[str, float] = field(default_factory=dict)  # end_to_end: AugmentConfig fields
     threads: int = 1  # torch threads per worker
+    # the loss of the steps in a fork episode's decision stretch (1 m before the fork to the
+    # end of the branch's turn, where the branch alone decides the command) weighs this many
+    # times the others' (training, tuning and checkpoint choice); 1 (default): no weighting.
+    # Only the rover's fork tasks record the stretch
+    decision_weight: float = 1.0
 
     def __post_init__(self) -> None:
+        value = self.decision_weight
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1e3:
+            raise ValueError(
+                f"training.decision_weight={value!r}: need a number in (0, 1000] (1 = off)"
+            )
+        self.decision_weight = float(value)
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"training.seeds={self.seeds}: need distinct seeds")
         _at_least(self, "training", steps=1, batch_size=1, window=1, chunk=1, eval_every=1)
@@ -241,6 +252,14 @@ class StudyConfig:
             raise ValueError(f"tasks={self.tasks}: need distinct task names")
         self.task_list: list[Task] = resolve_tasks(self.tasks)
         self._check_policy()
+        if self.training.decision_weight != 1.0:
+            unmarked = [t.name for t in self.task_list if not _has_fork(t)]
+            if unmarked:
+                raise ValueError(
+                    f"training.decision_weight={self.training.decision_weight} weighs a fork's "
+                    f"decision stretch, and task {unmarked[0]!r} has no fork: list only the "
+                    "rover's fork tasks, or leave decision_weight at 1"
+                )
         data_seeds = range(self.data.seed, self.data.seed + self.data.episodes)
         e = self.evaluation
         if set(data_seeds) & set(range(e.seed, e.seed + e.episodes)):
@@ -440,3 +459,8 @@ def _portable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_portable(v) for v in value]
     return value
+
+
+def _has_fork(task: Task) -> bool:
+    """Whether the task's episodes run on a fork (and so record its decision stretch)."""
+    return json.loads(task.nominal).get("scene", {}).get("fork_cue_m") is not None

@@ -16,6 +16,7 @@ import numpy as np
 
 from liquid_control.learn.episode import StepSequence
 
+DECISION = "decision_s"  # npz field: sim times the episode entered and left its decision stretch
 _FIELDS = ("frames", "frame_index", "imu", "imu_sum", "imu_count", "dt", "commands", "stamps_ns")
 
 
@@ -46,6 +47,8 @@ def collect_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
         seq = to_steps(result.episode)
         for name in _FIELDS:
             arrays[f"{i}/{name}"] = getattr(seq, name)
+        if "decision_s" in result.info:  # the fork's decision stretch (sim/rover.py)
+            arrays[f"{i}/{DECISION}"] = np.asarray(result.info["decision_s"], np.float64)
         rows.append(
             {
                 "seed": int(seed),
@@ -59,11 +62,39 @@ def collect_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
     return {"episodes": rows}
 
 
-def load_sequences(path: Path) -> list[StepSequence]:
-    """The step sequences of one collect unit, in seed order."""
+def load_sequences(path: Path, decision_weight: float = 1.0) -> list[StepSequence]:
+    """The step sequences of one collect unit, in seed order.
+
+    ``decision_weight`` != 1 weighs the loss of the steps inside each episode's decision
+    stretch (``training.decision_weight``; recorded by the fork task) that many times the
+    others'; episodes that never reached the stretch keep weight 1 throughout.
+    """
     with np.load(path / "episodes.npz") as data:
         count = len({k.split("/")[0] for k in data.files})
-        return [StepSequence(**{n: data[f"{i}/{n}"] for n in _FIELDS}) for i in range(count)]
+        seqs = [StepSequence(**{n: data[f"{i}/{n}"] for n in _FIELDS}) for i in range(count)]
+        if decision_weight == 1.0:
+            return seqs
+        if not all(f"{i}/{DECISION}" in data.files for i in range(count)):
+            raise ValueError(
+                f"training.decision_weight={decision_weight} needs the decision stretch each "
+                f"episode records, and {path} has none: only the rover's fork tasks record it "
+                "(collect units from before it was recorded must be deleted and collected again)"
+            )
+        for i, seq in enumerate(seqs):
+            seq.weight = decision_weights(seq.stamps_ns, data[f"{i}/{DECISION}"], decision_weight)
+        return seqs
+
+
+def decision_weights(stamps_ns: np.ndarray, decision_s: np.ndarray, weight: float) -> np.ndarray:
+    """Per-step loss weights: ``weight`` for steps stamped in [enter, leave), 1 elsewhere.
+
+    A stretch the episode entered but never left (it ended inside) runs to the end."""
+    t = np.asarray(stamps_ns, np.float64) * 1e-9
+    enter, leave = (float(x) for x in decision_s)
+    inside = np.zeros(len(t), bool)
+    if not np.isnan(enter):
+        inside = (t >= enter) & (np.isnan(leave) | (t < leave))
+    return np.where(inside, weight, 1.0).astype(np.float32)
 
 
 def split(n: int, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:

@@ -78,12 +78,19 @@ def feature_key(collect_path: str, index: int) -> str:
     return f"{path.parent.name}/{path.name}/{index}"
 
 
-def _sequences(paths: list[str], indices: list[list[int]]) -> list[StepSequence]:
+def _decision_weight(args: dict[str, Any]) -> float:
+    """``training.decision_weight`` (absent from the unit's arguments: 1, no weighting)."""
+    return float(args["training"].get("decision_weight", 1.0))
+
+
+def _sequences(
+    paths: list[str], indices: list[list[int]], decision_weight: float = 1.0
+) -> list[StepSequence]:
     from liquid_control.study.data import load_sequences
 
     out = []
     for path, picks in zip(paths, indices, strict=True):
-        seqs = load_sequences(Path(path))
+        seqs = load_sequences(Path(path), decision_weight)
         out += [seqs[i] for i in picks]
     return out
 
@@ -286,7 +293,7 @@ def _feature_sets(args: dict[str, Any], which: str) -> tuple[list[StepSequence],
     seqs, feats = [], []
     with np.load(Path(args["encoder_dir"]) / "features.npz") as table:
         for path, picks in zip(args["train_paths"], args[which], strict=True):
-            all_seqs = load_sequences(Path(path))
+            all_seqs = load_sequences(Path(path), _decision_weight(args))
             for i in picks:
                 seqs.append(all_seqs[i])
                 feats.append(table[feature_key(path, i)])
@@ -359,8 +366,9 @@ def end_to_end_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
     from liquid_control.learn.trainer import fit
 
     torch.set_num_threads(args["training"]["threads"])
-    train = _sequences(args["train_paths"], args["train_idx"])
-    val = _sequences(args["train_paths"], args["val_idx"])
+    weight = _decision_weight(args)
+    train = _sequences(args["train_paths"], args["train_idx"], weight)
+    val = _sequences(args["train_paths"], args["val_idx"], weight)
     cfg = _train_config(args, args["policy"], out / "run", args["lr"], args["weight_decay"])
     result = fit(cfg, train, val, progress=False)
     if args.get("save", True):

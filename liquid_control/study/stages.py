@@ -65,9 +65,13 @@ def task_data(cfg: StudyConfig, store: Store, collect: list[Unit], task: Task) -
     }
 
 
-def _training(cfg: StudyConfig) -> dict[str, Any]:
+def _training(cfg: StudyConfig, decisions: bool = True) -> dict[str, Any]:
+    """The training section as unit arguments. decision_weight only where it weighs (the
+    unit keys of every other study stay), never for the encoder (studies that differ only
+    there share it)."""
     t = cfg.training
-    return {
+    weighs = decisions and t.decision_weight != 1.0
+    return ({"decision_weight": t.decision_weight} if weighs else {}) | {
         k: getattr(t, k)
         for k in (
             "batch_size",
@@ -105,7 +109,7 @@ def plan_encoder(cfg: StudyConfig, store: Store, collect: list[Unit]) -> list[Un
             "steps": cfg.encoder.steps,
             "lr": cfg.encoder.lr,
             "policy": arm_policy("mlp", cfg.policy),
-            "training": {**_training(cfg), **cfg.encoder.windows},
+            "training": {**_training(cfg, decisions=False), **cfg.encoder.windows},
             "train_paths": data["train_paths"],
             "train_idx": data["train_idx"],
             "val_idx": data["val_idx"],
@@ -295,6 +299,8 @@ def evaluate_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
                 "time_to_goal_s": info.get("time_to_goal_s"),
                 "wall_s": round(time.monotonic() - start, 3),
                 "sim_s": info.get("time_s"),
+                # a memory task's choice and how it failed (the fork: wrong branch or not)
+                **{k: info[k] for k in ("choice", "wrong_branch", "out_of_lane") if k in info},
             }
         )
     return {"episodes": rows}
