@@ -58,6 +58,9 @@ def test_the_shipped_configs_load() -> None:
         ({"encoder": {"windows": {"burn_in": 2.5}}}, "encoder.windows.burn_in=2.5"),
         ({"encoder": {"reconstruct": -1}}, r"encoder.reconstruct=-1: need a number >= 0"),
         ({"encoder": {"reconstruct": "yes"}}, "encoder.reconstruct='yes'"),
+        ({"training": {"decision_weight": 0}}, r"decision_weight=0: need a number in \(0, 1000\]"),
+        ({"training": {"decision_weight": True}}, "decision_weight=True"),
+        ({"training": {"decision_weight": 5.0}}, "task 'rover.lane' has no fork"),
     ],
 )  # fmt: skip
 def test_bad_configs_name_the_problem(change: dict, message: str, tmp_path: Path) -> None:
@@ -157,3 +160,32 @@ def test_unit_keys_do_not_depend_on_how_the_work_dir_is_spelled(
 
     assert keys(relative) == keys(absolute)
     assert keys(relative)[-1] != keys(other)[-1]  # paths still count: another store, other keys
+
+
+def test_decision_weight_keys_the_cores_only(tmp_path: Path) -> None:
+    """training.decision_weight 1 is the default (same units); another weight retunes and
+    retrains the cores (their keys and arguments say so) on the same encoder."""
+    from liquid_control.study import pipeline
+    from liquid_control.study.units import Store
+
+    raw = _raw()
+    raw.update(tasks=["rover.fork"], arms=["cfc_ncp", "mlp"], work_dir=str(tmp_path / "w"))
+    raw["statistics"]["claims"] = [{"name": "c", "reference": "cfc_ncp", "comparators": ["mlp"]}]
+    plain = _load(raw, tmp_path)
+    raw["training"] = {**raw["training"], "decision_weight": 1}
+    same = _load(raw, tmp_path)
+    raw["training"]["decision_weight"] = 5
+    weighted = _load(raw, tmp_path)
+
+    def planned(cfg: StudyConfig) -> dict:
+        return pipeline.plan(cfg, Store(cfg.work_dir))
+
+    def keys(cfg: StudyConfig, stage: str) -> list[str]:
+        return [u.key for u in planned(cfg)[stage]]
+
+    for stage in ("encoder", "tune"):
+        assert keys(same, stage) == keys(plain, stage)
+    assert keys(weighted, "encoder") == keys(plain, "encoder")
+    assert not set(keys(weighted, "tune")) & set(keys(plain, "tune"))
+    assert all(u.args["training"]["decision_weight"] == 5.0 for u in planned(weighted)["tune"])
+    assert all("decision_weight" not in u.args["training"] for u in planned(plain)["tune"])
