@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import rclpy
+from rclpy.context import Context
 from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
@@ -24,9 +25,9 @@ from rclpy.signals import SignalHandlerOptions
 SPIN_SLICE_S = 0.1  # how long a signal may wait for the executor to return
 
 
-def make_executor(kind: str = "single") -> Executor:
+def make_executor(kind: str = "single", context: Context | None = None) -> Executor:
     """``single``: rclpy's SingleThreadedExecutor; ``events``: rclpy.experimental's
-    EventsExecutor (in the Jazzy and Kilted wheels)."""
+    EventsExecutor (in the Jazzy and Kilted wheels); on ``context`` (None: the global one)."""
     if kind == "events":
         try:
             from rclpy.experimental import EventsExecutor
@@ -35,10 +36,10 @@ def make_executor(kind: str = "single") -> Executor:
                 "executor=events needs rclpy.experimental.EventsExecutor, missing from this "
                 "rclpy; use 'single'"
             ) from None
-        return EventsExecutor()
+        return EventsExecutor(context=context)
     if kind != "single":
         raise ValueError(f"executor={kind!r} is not one of ['single', 'events']")
-    return SingleThreadedExecutor()
+    return SingleThreadedExecutor(context=context)
 
 
 class _StopFlag:

@@ -25,6 +25,7 @@ from std_msgs.msg import Bool, Float32MultiArray
 
 from liquid_control.nodes import conversions as conv
 from liquid_control.nodes.controller_node import ControllerNode
+from liquid_control.nodes.controller_params import SPECS
 
 IMAGE_SHAPE = (24, 32, 3)
 
@@ -47,8 +48,10 @@ class Harness:
     """The controller node plus a peer that publishes sensors and records outputs."""
 
     def __init__(
-        self, overrides: dict[str, Any], configure: bool = True, executor: str = "single"
+        self, overrides: dict[str, Any], configure: bool = True, executor: str | None = None
     ) -> None:
+        """``executor``: the one spinning both nodes; None: the node's own (its parameter)."""
+        executor = executor or overrides.get("executor", SPECS["executor"].default)
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         params = [Parameter(name, value=value) for name, value in overrides.items()]

@@ -22,7 +22,7 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
 from harness import command_violations
-from rclpy.executors import SingleThreadedExecutor
+from rclpy.executors import Executor
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -31,6 +31,7 @@ from sensor_msgs.msg import Image, Imu
 
 from liquid_control.nodes import conversions as conv
 from liquid_control.nodes.controller_node import ControllerNode
+from liquid_control.nodes.run import make_executor
 
 IMAGE_SHAPE = (24, 32, 3)
 LEVEL = ((0.0, 0.0, 0.0), (0.0, 0.0, 9.81), (0.0, 0.0, 0.0, 1.0))  # gyro, accel, quat at rest
@@ -102,7 +103,7 @@ class Graph:
         self.peer.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, reliable)
         self.make_publishers()
         self.clock_pub = self.peer.create_publisher(Clock, "/clock", 10)
-        self._executors: list[tuple[SingleThreadedExecutor, threading.Thread]] = []
+        self._executors: list[tuple[Executor, threading.Thread]] = []
 
     # ---- set-up ---------------------------------------------------------------------------
     def make_publishers(self) -> None:
@@ -125,8 +126,11 @@ class Graph:
         if activate:
             assert self.configure() == TransitionCallbackReturn.SUCCESS
             assert self.node.trigger_activate() == TransitionCallbackReturn.SUCCESS
-        for node in (self.node, self.peer):
-            executor = SingleThreadedExecutor(context=self.context)
+        # the node on the executor its parameter names (as in its own process), the peer on
+        # rclpy's default one
+        kinds = (self.node.values["executor"], "single")
+        for node, kind in zip((self.node, self.peer), kinds, strict=True):
+            executor = make_executor(kind, self.context)
             executor.add_node(node)
             thread = threading.Thread(target=self._spin, args=(executor,), daemon=True)
             thread.start()
@@ -136,7 +140,7 @@ class Graph:
             self.wait_for(lambda: self.imu_pub.get_subscription_count() > 0, "node subscribes")
         return self
 
-    def _spin(self, executor: SingleThreadedExecutor) -> None:
+    def _spin(self, executor: Executor) -> None:
         try:
             executor.spin()
         except BaseException as error:  # noqa: BLE001 - a crash is what we are looking for

@@ -36,18 +36,18 @@ def _events_executor() -> bool:
     return importlib.util.find_spec("rclpy.experimental") is not None
 
 
+_EVENTS = pytest.mark.skipif(not _events_executor(), reason="no rclpy.experimental.EventsExecutor")
+
+
 @pytest.mark.parametrize(
     ("signum", "executor"),
     [
+        pytest.param(signal.SIGINT, "events", marks=_EVENTS),
+        pytest.param(signal.SIGTERM, "events", marks=_EVENTS),
         (signal.SIGINT, "single"),
         (signal.SIGTERM, "single"),
-        pytest.param(
-            signal.SIGTERM,
-            "events",
-            marks=pytest.mark.skipif(not _events_executor(), reason="no EventsExecutor (Jazzy)"),
-        ),
     ],
-    ids=["SIGINT", "SIGTERM", "SIGTERM-events"],
+    ids=["SIGINT-events", "SIGTERM-events", "SIGINT-single", "SIGTERM-single"],
 )
 def test_killing_the_commanding_controller_leaves_zero_on_cmd_vel(
     rover_model: str, signum, executor: str

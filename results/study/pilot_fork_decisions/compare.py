@@ -40,9 +40,7 @@ def episodes(path: str) -> dict[tuple[str, str, str], list[dict]]:
         a = unit.args
         if a["shift"] not in CELLS or store.record(unit) is None:
             continue
-        out.setdefault((a["task"], a["shift"], a["arm"]), []).extend(
-            store.result(unit)["episodes"]
-        )
+        out.setdefault((a["task"], a["shift"], a["arm"]), []).extend(store.result(unit)["episodes"])
     return out
 
 
