@@ -1,4 +1,4 @@
-"""Pilot 3's table: the fork with the pilots' recipe (A), decision steps x5 (B), 1200 updates (C).
+"""Pilot 3's table: the fork with the pilots' recipe (A), decision steps x5 (B), more updates (C, D).
 
 Reads the finished evaluation units of the three configs and prints, per task, cell
 (nominal; for the probe task also the probe, the cone moved to the other branch) and
@@ -23,6 +23,7 @@ VARIANTS = {
     "A: 300 updates": "config/study/pilot_fork_decisions.yaml",
     "B: decision steps x5": "config/study/pilot_fork_decisions_weighted.yaml",
     "C: 1200 updates": "config/study/pilot_fork_decisions_longer.yaml",
+    "D: 2400 updates": "config/study/pilot_fork_decisions_longest.yaml",
 }
 CELLS = ("nominal", "probe")
 
@@ -68,7 +69,7 @@ def main() -> None:
         "| task | cell | arm | " + " | ".join(runs) + " |",
         "|---|---|---|" + "---|" * len(runs),
     ]
-    keys = sorted({k for run in runs.values() for k in run}, key=lambda k: (k[0], k[1], k[2]))
+    keys = sorted({k for run in runs.values() for k in run})
     for task, shift, arm in keys:
         cells = " | ".join(cell(run.get((task, shift, arm))) for run in runs.values())
         lines.append(f"| {task} | {shift} | {arm} | {cells} |")

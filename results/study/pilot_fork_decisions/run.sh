@@ -7,7 +7,7 @@ set -e
 PY=${PY:-.venv/bin/python}
 W=runs/study/pilot_fork_decisions
 $PY -m liquid_control.cli study config/study/pilot_fork_decisions.yaml --no-progress
-for v in weighted longer; do
+for v in weighted longer longest; do
   mkdir -p $W/$v
   for s in collect encoder tune; do
     [ -d $W/$v/$s ] || cp -r $W/base/$s $W/$v/
