@@ -1,7 +1,7 @@
 #!/bin/sh
 # Pilot 3 (results/study/pilot_fork_decisions/README.md), from the repository root:
 #   sh results/study/pilot_fork_decisions/run.sh
-# A first; B and C then start from A's collect, encoder and tune units (copied: units
+# A first; B, C and D then start from copies of A's collect, encoder and tune units (units
 # whose keys match are skipped, any other is run again). Resumable: run it again.
 set -e
 PY=${PY:-.venv/bin/python}
