@@ -11,9 +11,9 @@ thread, but a process that composes it with other code may not. Run this before 
 
     python scripts/check_events_executor.py [--seconds 3]
 
-It runs the check in a child process (the deadlock cannot be interrupted from inside) on
-a private localhost ROS graph, for the single-threaded executor first (the control), and
-exits 0 when the EventsExecutor delivered every message, 1 when it hung or lost messages,
+It spins with the node's own ``make_executor``, in a child process (the deadlock cannot
+be interrupted from inside), on a private localhost ROS graph, for the single-threaded
+executor first (the control), and exits 0 when the EventsExecutor delivered every message, 1 when it hung or lost messages,
 2 when this rclpy has no EventsExecutor.
 """
 
@@ -28,8 +28,9 @@ import sys
 CHILD = r"""
 import sys, threading, time
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
 from std_msgs.msg import UInt32
+
+from liquid_control.nodes.run import make_executor  # the node's own choice of executor
 
 kind, seconds = sys.argv[1], float(sys.argv[2])
 context = rclpy.Context()
@@ -39,11 +40,7 @@ sender = rclpy.create_node("events_check_sender", context=context)
 got = []
 receiver.create_subscription(UInt32, "events_check", lambda m: got.append(m.data), 1000)
 publisher = sender.create_publisher(UInt32, "events_check", 1000)
-if kind == "events":
-    from rclpy.experimental import EventsExecutor
-    executor = EventsExecutor(context=context)
-else:
-    executor = SingleThreadedExecutor(context=context)
+executor = make_executor(kind, context)
 executor.add_node(receiver)
 executor.add_node(sender)
 threading.Thread(target=executor.spin, daemon=True).start()

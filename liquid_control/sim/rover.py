@@ -165,6 +165,10 @@ class RoverSim(BaseSim):
         self._timeout_s = length / TIMEOUT_SPEED_MPS
         self._outcome.update({"wrong_branch": False} if self._fork is not None else {})
         self._decision_s = [math.nan, math.nan]  # sim times it entered and left the stretch
+        if self._fork is not None:  # the stretch's arc lengths (checked at every IMU tick)
+            fork_s = self._fork.fork_s_m
+            turn_m = FORK_TURN_RAD / FORK_CURVATURE
+            self._decision_m = (fork_s - DECISION_BEFORE_FORK_M, fork_s + turn_m)
 
     def _corner_layout(self, scene: np.random.Generator, gap_m: float) -> tuple[Track, list]:
         """One 90-degree corner; the marks end a little into it and resume ``gap_m`` later."""
@@ -370,10 +374,7 @@ class RoverSim(BaseSim):
 
     def _mark_decision(self, arc_length_m: float) -> None:
         """Note when the rover first enters and first leaves the fork's decision stretch."""
-        fork = self._fork
-        enter = fork.fork_s_m - DECISION_BEFORE_FORK_M
-        leave = fork.fork_s_m + FORK_TURN_RAD / FORK_CURVATURE
-        for i, mark in enumerate((enter, leave)):
+        for i, mark in enumerate(self._decision_m):
             if math.isnan(self._decision_s[i]) and arc_length_m >= mark:
                 self._decision_s[i] = self.time
 

@@ -16,7 +16,6 @@ import pytest
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist, TwistStamped
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
@@ -26,6 +25,7 @@ from std_msgs.msg import Bool, Float32MultiArray
 from liquid_control.nodes import conversions as conv
 from liquid_control.nodes.controller_node import ControllerNode
 from liquid_control.nodes.controller_params import SPECS
+from liquid_control.nodes.run import make_executor
 
 IMAGE_SHAPE = (24, 32, 3)
 
@@ -97,12 +97,10 @@ class Harness:
         self.imu_pub = self.peer.create_publisher(Imu, "imu/data", sensor)
         self.clock_pub = self.peer.create_publisher(Clock, "/clock", 10)
         if executor == "events":  # rclpy.experimental (Jazzy 7.1 and Kilted wheels)
-            events = pytest.importorskip(
+            pytest.importorskip(
                 "rclpy.experimental", reason="rclpy.experimental.EventsExecutor missing"
             )
-            self.executor = events.EventsExecutor(context=self.context)
-        else:
-            self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor = make_executor(executor, self.context)  # the node's own choice
         self.executor.add_node(self.node)
         self.executor.add_node(self.peer)
         self.robot = self.node.robot
