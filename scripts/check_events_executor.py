@@ -13,8 +13,8 @@ thread, but a process that composes it with other code may not. Run this before 
 
 It spins with the node's own ``make_executor``, in a child process (the deadlock cannot
 be interrupted from inside), on a private localhost ROS graph, for the single-threaded
-executor first (the control), and exits 0 when the EventsExecutor delivered every message, 1 when it hung or lost messages,
-2 when this rclpy has no EventsExecutor.
+executor first (the control), and exits 0 when the EventsExecutor delivered every
+message, 1 when it hung or lost messages, 2 when this rclpy has no EventsExecutor.
 """
 
 from __future__ import annotations
