@@ -326,6 +326,7 @@ def features_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
     length = t["burn_in"] + t["window"]
     best = (math.inf, None)
     first = _val_loss(policy, val, t["chunk"], t["batch_size"], scale)
+    curve = [[0, first]]  # the learning curve: (update, validation loss) at every check
     steps = int(args["steps"])
     for step in range(1, steps + 1):
         picks = sample_windows(train.seqs, t["batch_size"], t["window"], t["burn_in"], rng)
@@ -345,12 +346,13 @@ def features_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
             hidden = hidden.detach()
         if step % t["eval_every"] == 0 or step == steps:
             val_loss = _val_loss(policy, val, t["chunk"], t["batch_size"], scale)
+            curve.append([step, val_loss])
             if val_loss < best[0]:
                 best = (val_loss, {k: v.clone() for k, v in policy.state_dict().items()})
     if not math.isfinite(best[0]):
         raise ValueError(f"training diverged: validation loss {best[0]} (lr {args['lr']})")
     policy.load_state_dict(best[1])
-    result = {"val_loss": best[0], "first_val_loss": first, "steps": steps}
+    result = {"val_loss": best[0], "first_val_loss": first, "steps": steps, "val_curve": curve}
     result["params"] = policy.parameter_counts()
     if args.get("save", True):
         save_model(policy, out / "model", args["robot"])

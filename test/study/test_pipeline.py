@@ -141,3 +141,13 @@ def test_encoder_reconstruct_pretrains_on_frames(tmp_path: Path) -> None:
     assert done["result"]["val_loss"] < done["result"]["first_val_loss"]
     assert (unit / "features.npz").stat().st_size > 0 and not (unit / "run").exists()
     assert {c["arm"] for c in result["cells"]} == {"cfc_ncp", "mlp"}
+    # each training unit keeps its learning curve: (update, validation loss) at every check
+    trained = json.loads(
+        (
+            Store(cfg.work_dir).root / "train" / "mlp" / "rover.lane" / "seed0" / "done.json"
+        ).read_text()
+    )["result"]
+    steps = [s for s, _ in trained["val_curve"]]
+    assert steps[0] == 0 and steps[-1] == cfg.training.steps and steps == sorted(set(steps))
+    assert trained["val_curve"][0][1] == trained["first_val_loss"]
+    assert min(v for _, v in trained["val_curve"]) == trained["val_loss"]
