@@ -89,7 +89,7 @@ def run(
     result["cost"] = cost(cfg, store, units)
     result["run"] = {"counts": counts, "wall_s": round(time.monotonic() - start, 1)}
     out = Path(cfg.out_dir)
-    files = report.write(cfg, result, params, out)
+    files = report.write(cfg, result, params, out, data)
     (out / "config.yaml").write_text(
         f"# resolved from {cfg.source}\n" + yaml.safe_dump(cfg.to_dict(), sort_keys=False)
     )

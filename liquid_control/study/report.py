@@ -255,6 +255,88 @@ def _write_csv(rows: list[dict], path: Path) -> None:
         writer.writerows(flat)
 
 
+MEMORYLESS = "mlp"  # the control a memory task's arms are paired against
+
+
+def memory_text(cfg: StudyConfig, data: dict, expert: dict[str, float]) -> str | None:
+    """The memory tasks and causal-confusion probes, as read beside the verdict (never in it).
+
+    Memory tasks: nominal success per arm (95% hierarchical bootstrap interval) beside the
+    expert's in its demonstrations, then each arm's difference from the memoryless
+    ``mlp`` paired by seed and scene. Probes: success with the spurious marker where it
+    was in training (nominal) and moved to side with the wrong answer (probe), and the
+    drop, paired. Exploratory: no correction for the many cells read. None when the study
+    has neither kind of task. Its own bootstrap stream (``statistics.seed``), so the
+    verdict's numbers do not depend on it.
+    """
+    st = cfg.statistics
+    rng, n_boot = np.random.default_rng(st.seed), st.bootstrap
+    memory = [t for t in cfg.task_list if t.memory]
+    probes = [t for t in cfg.task_list if t.probe_test is not None]
+    if not memory and not probes:
+        return None
+
+    def cell(x: np.ndarray) -> str:
+        mean, low, high = stats.arm_interval(x, n_boot, rng)
+        return f"{mean:.2f} [{low:.2f}, {high:.2f}]"
+
+    lines: list[str] = []
+    if memory:
+        seeds, scenes = len(cfg.training.seeds), cfg.evaluation.episodes
+        head = [
+            "| arm | " + " | ".join(t.name for t in memory) + " |",
+            "|---|" + "---|" * len(memory),
+        ]
+        lines += [
+            f"Nominal success of the memory tasks, {seeds} seeds x {scenes} scenes per cell, "
+            "95% hierarchical bootstrap intervals",
+            "",
+            *head,
+            f"| expert (demonstrations, action noise {cfg.data.noise:g}) | "
+            + " | ".join(f"{expert[t.name]:.2f}" for t in memory)
+            + " |",
+        ]
+        for arm in cfg.arms:
+            lines.append(
+                f"| {arm} | "
+                + " | ".join(cell(data[(arm, t.name, "nominal")]) for t in memory)
+                + " |"
+            )
+        if MEMORYLESS in cfg.arms:
+            lines += [
+                "",
+                f"Difference from the memoryless {MEMORYLESS}, paired by seed and scene "
+                "(exploratory: no correction for the many cells read)",
+                "",
+                *head,
+            ]
+            for arm in cfg.arms:
+                if arm == MEMORYLESS:
+                    continue
+                row = [
+                    cell(data[(arm, t.name, "nominal")] - data[(MEMORYLESS, t.name, "nominal")])
+                    for t in memory
+                ]
+                lines.append(f"| {arm} | " + " | ".join(row) + " |")
+    if probes:
+        lines += [
+            *([""] if lines else []),
+            "Causal-confusion probes: success with the spurious marker as in training (nominal) "
+            "and moved to side with the wrong answer (probe); drop = nominal - probe, paired",
+            "",
+            "| task | arm | nominal | probe | drop |",
+            "|---|---|---|---|---|",
+        ]
+        for task in probes:
+            for arm in cfg.arms:
+                nominal, probe = data[(arm, task.name, "nominal")], data[(arm, task.name, "probe")]
+                lines.append(
+                    f"| {task.name} | {arm} | {cell(nominal)} | {cell(probe)} | "
+                    f"{cell(nominal - probe)} |"
+                )
+    return "\n".join(lines) + "\n"
+
+
 SEVERITY_TICKS = ("nominal", "low", "medium", "high")  # shift levels 0..3
 
 
@@ -386,8 +468,11 @@ def plot_severity(cfg: StudyConfig, cells: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def write(cfg: StudyConfig, result: dict, params: dict[str, dict], out: Path) -> list[str]:
-    """Write tables, plots and the verdict under ``out``; return the file names."""
+def write(
+    cfg: StudyConfig, result: dict, params: dict[str, dict], out: Path, data: dict | None = None
+) -> list[str]:
+    """Write tables, plots and the verdict under ``out``; return the file names. With the
+    outcomes ``data`` and memory or probe tasks in the study, also ``memory.md``."""
     out.mkdir(parents=True, exist_ok=True)
     files = {
         "results.json": json.dumps({**result, "params": params}, indent=1, default=_json_num)
@@ -397,6 +482,9 @@ def write(cfg: StudyConfig, result: dict, params: dict[str, dict], out: Path) ->
         "comparisons.md": _comparisons_table(result),
         "verdict.md": verdict_text(cfg, result),
     }
+    memory = memory_text(cfg, data, result["expert_success"]) if data is not None else None
+    if memory is not None:
+        files["memory.md"] = memory
     for name, text in files.items():
         _atomic_text(out / name, text)
     _write_csv(result["cells"], out / "cells.csv")
