@@ -178,6 +178,10 @@ class RoverSim(BaseSim):
         self._gap = (start, start + gap_m)
         track = dataclasses.replace(corner.track, goal_s_m=start + gap_m + GOAL_AFTER_GAP_M)
         self._branch = 0 if corner.side > 0 else 1
+        # the whole corner at a random heading in the world: the ground's edge and texture
+        # show the world heading, and with the corner always leaving along +x they told a
+        # memoryless policy when the turn was complete (results/study/pilot_budget/)
+        track = _rotated(track, scene.uniform(-math.pi, math.pi))
         end = float(track.arc_length[-1])
         return track, [track.segment(0.0, start), track.segment(start + gap_m, end)]
 
@@ -331,9 +335,14 @@ class RoverSim(BaseSim):
     def lane_in_view(self, tolerance: int = 2) -> bool:
         """Whether lane marks show in the camera now: a pixel off by more than ``tolerance``.
 
-        Renders once with the marks and once without. Texture mipmaps blend paint from
-        far away into the horizon rows by a level or two, hence the small tolerance.
+        Texture mipmaps blend paint from far away into the horizon row by a few levels,
+        hence the tolerance (``marks_in_view`` shows where).
         """
+        return bool(self.marks_in_view().max() > tolerance)
+
+    def marks_in_view(self) -> np.ndarray:
+        """(H, W) what the lane marks add to the camera frame now: the largest absolute
+        channel difference between a render with the marks and one without."""
         with_marks = self.render()
         texture = self._texture_view(self._ground_tex)
         painted = texture.copy()
@@ -342,8 +351,7 @@ class RoverSim(BaseSim):
         bare = self.render()
         texture[:] = painted
         self._upload(self._ground_tex)
-        difference = np.abs(with_marks.astype(np.int16) - bare.astype(np.int16))
-        return bool(difference.max() > tolerance)
+        return np.abs(with_marks.astype(np.int16) - bare.astype(np.int16)).max(axis=2)
 
     @property
     def projection(self) -> TrackProjection:
@@ -421,6 +429,13 @@ def _check_task_keys(perturbation: Perturbation) -> None:
         raise ValueError(
             "'scene.spurious_cue' marks one branch of the fork: it needs 'scene.fork_cue_m'"
         )
+
+
+def _rotated(track: Track, yaw: float) -> Track:
+    """The same track turned by ``yaw`` about the origin."""
+    c, s = math.cos(yaw), math.sin(yaw)
+    points = track.points @ np.array([[c, s], [-s, c]])
+    return dataclasses.replace(track, points=points, headings=track.headings + yaw)
 
 
 def _shifted(track: Track, offset: np.ndarray) -> Track:

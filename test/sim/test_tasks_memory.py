@@ -7,7 +7,13 @@ IMU samples at the decision point, after which the required actions turn opposit
 ways. Any function of the current frame and IMU gives both variants the same action,
 so it fails one of each pair; the identical IMU history also rules out IMU-only policies,
 even ones with memory. The gap task's proof is within one episode: the same blank
-frame and the same turn rate first demand "keep turning", then "straighten".
+frame and the same turn rate first demand "keep turning", then "straighten". It holds
+below the horizon; in the horizon row itself, texture mipmaps blend the marks that
+resume ahead in by a few grey levels. The corner lies at a random heading in the world,
+so the ground's edge and texture cannot say when the turn is complete (a memoryless MLP
+drove the first version, whose corner always left along +x, 40/40:
+results/study/pilot_budget/README.md). Whether a memoryless policy can read the horizon
+row is measured, not proved: results/study/pilot_gaps/.
 """
 
 from __future__ import annotations
@@ -127,18 +133,41 @@ def test_rover_gap_same_blank_view_and_turn_rate_first_say_turn_then_straighten(
         inside = sim.projection.arc_length_m >= blank_from
         if inside and first is None:
             first = len(steps) - 1
-            assert not sim.lane_in_view()
+            _assert_blank_below_the_horizon(sim.marks_in_view())
         elif first is not None and second is None and abs(action[1]) < 0.8 * abs(steps[first][1]):
             second = len(steps) - 1
-            assert not sim.lane_in_view()
+            _assert_blank_below_the_horizon(sim.marks_in_view())
         obs, _, _, _ = sim.step(action)
     sim.close()
     assert first is not None and second is not None
     (t1, turn1, rate1), (t2, _, rate2) = steps[first], steps[second]
-    assert abs(turn1) > 0.3 and abs(rate2 - rate1) < 0.15 * abs(rate1)  # same view, same IMU
+    # same view, about the same turn rate (it follows the expert's own easing: 13-26% apart
+    # on seeds 0-11; the first version's 15% held for this seed's old scene draws only)
+    assert abs(turn1) > 0.3 and abs(rate2 - rate1) < 0.3 * abs(rate1)
     assert t2 - t1 >= 0.3  # ... and the expert kept turning for a while after the first
     later = [turn for t, turn, _ in steps if t >= t2 + 1.5]
     assert later and max(abs(turn) for turn in later) < 0.2 * abs(turn1)  # ... then straightened
+
+
+def _assert_blank_below_the_horizon(marks: np.ndarray) -> None:
+    """Marks add at most 2 grey levels anywhere but one row (the horizon), and at most 8 there
+    (3-6 measured at the moment to straighten, seeds 0-11)."""
+    rows = np.flatnonzero(marks.max(axis=1) > 2)
+    assert len(rows) <= 1 and marks.max() <= 8, (rows, marks.max())
+
+
+def test_rover_gap_corner_lies_at_a_random_heading_in_the_world():
+    """The first version's corner always left along +x: the ground's edge showed a memoryless
+    policy when the turn was done. Now its heading is uniform over the circle."""
+    sim = make_sim("rover", get_task("rover.gaps").conditions(), render=False)
+    headings = []
+    for seed in range(24):
+        sim.reset(seed)
+        headings.append(sim.track.headings[0])
+    sim.close()
+    quadrants = {int(np.floor((h % (2 * np.pi)) / (np.pi / 2))) for h in headings}
+    assert quadrants == {0, 1, 2, 3}
+    assert abs(np.mean(np.exp(1j * np.asarray(headings)))) < 0.4  # no preferred direction
 
 
 def test_rover_gap_corner_side_is_seen_by_the_camera_not_the_imu():
