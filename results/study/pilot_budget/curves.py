@@ -173,6 +173,12 @@ def main() -> None:
     for _, trained, _ in runs.values():
         for (arm, _), record in trained.items():
             paces.setdefault(arm, []).append(record["elapsed_s"] / record["result"]["steps"])
+    lines += [
+        "",
+        "Nominal on rover.gaps: A's models (lr 3e-3) were driven on the task's first version "
+        "(the corner always leaving along +x), B's (lr 1e-2) on the corner at a random "
+        "heading, which landed between the two evaluations (README.md).",
+    ]
     tasks = len({t for _, t in keys}) or 1
     for label, readings, chosen in (
         ("the rule", read, budget(better)),
