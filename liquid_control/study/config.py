@@ -21,6 +21,7 @@ from liquid_control.study.arms import ARMS, arm_policy
 from liquid_control.study.tasks import Shift, Task, load_index, load_shifts, resolve_tasks
 
 TRACKS = ("features", "end_to_end")
+SELECT_SEED = 900_000  # first scene of training.select_episodes (as learn's closed_loop_seed)
 
 
 @dataclass
@@ -101,8 +102,23 @@ class TrainingSection:
     # times the others' (training, tuning and checkpoint choice); 1 (default): no weighting.
     # Only the rover's fork tasks record the stretch
     decision_weight: float = 1.0
+    # the checkpoint of a training run (not tuning) is the one that drives most of this many
+    # nominal validation scenes closed-loop (seeds SELECT_SEED..., never evaluated), ties
+    # broken by validation loss; 0 (default): the lowest validation loss. Features track only.
+    # A memory task's validation loss is made by the steps that need no memory
+    # (results/study/pilot_budget/): success on the task itself says whether it was learned
+    select_episodes: int = 0
 
     def __post_init__(self) -> None:
+        if (
+            isinstance(self.select_episodes, bool)
+            or not isinstance(self.select_episodes, int)
+            or not 0 <= self.select_episodes <= 64
+        ):
+            raise ValueError(
+                f"training.select_episodes={self.select_episodes!r}: need an integer in 0..64 "
+                "(0 = choose the checkpoint by validation loss)"
+            )
         value = self.decision_weight
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1e3:
             raise ValueError(
@@ -266,6 +282,18 @@ class StudyConfig:
             raise ValueError(
                 f"evaluation seeds {e.seed}.. overlap the demonstration seeds {self.data.seed}.."
             )
+        if self.training.select_episodes:
+            if self.track != "features":
+                raise ValueError(
+                    "training.select_episodes chooses checkpoints in the features track only; "
+                    f"track is {self.track!r}"
+                )
+            select = set(range(SELECT_SEED, SELECT_SEED + self.training.select_episodes))
+            if select & (set(data_seeds) | set(range(e.seed, e.seed + e.episodes))):
+                raise ValueError(
+                    f"the checkpoint-selection scenes {SELECT_SEED}.. overlap the demonstration "
+                    "or evaluation seeds: move data.seed or evaluation.seed"
+                )
         self.shift_list: list[Shift] = self._load_shifts()
         self.claim_list: list[Claim] = self.statistics.parsed_claims()
         for claim in self.claim_list:

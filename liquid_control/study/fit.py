@@ -287,6 +287,20 @@ def _val_loss(policy, data: _FeatureData, chunk_len: int, batch: int, scale) -> 
     return total / max(weight, 1.0)
 
 
+def _select_success(policy, robot: str, select: dict[str, Any]) -> float:
+    """The policy's success on the selection scenes, closed-loop through the NumPy runtime."""
+    import tempfile
+
+    from liquid_control.learn.models import save_model
+    from liquid_control.study.episodes import drive
+
+    with tempfile.TemporaryDirectory(prefix="select_") as tmp:
+        save_model(policy, tmp, robot)
+        rows = drive(tmp, robot, select["conditions"], select["scenes"], "numpy",
+                     select["max_time_s"])  # fmt: skip
+    return float(np.mean([r["success"] for r in rows]))
+
+
 def _feature_sets(args: dict[str, Any], which: str) -> tuple[list[StepSequence], list[np.ndarray]]:
     from liquid_control.study.data import load_sequences
 
@@ -324,9 +338,11 @@ def features_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
     scale = torch.tensor(command_scale(args["robot"]), dtype=torch.float32)
     rng = np.random.default_rng([int(args["seed"]), 2024])  # the seed's stream, arm-independent
     length = t["burn_in"] + t["window"]
-    best = (math.inf, None)
+    select = args.get("select")  # closed-loop checkpoint choice (training.select_episodes)
+    best: tuple[tuple[float, float], Any, list] = ((-math.inf, -math.inf), None, [])
     first = _val_loss(policy, val, t["chunk"], t["batch_size"], scale)
-    curve = [[0, first]]  # the learning curve: (update, validation loss) at every check
+    # the learning curve: (update, validation loss[, selection success]) at every check
+    curve: list[list[float]] = [[0, first]]
     steps = int(args["steps"])
     for step in range(1, steps + 1):
         picks = sample_windows(train.seqs, t["batch_size"], t["window"], t["burn_in"], rng)
@@ -345,14 +361,19 @@ def features_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
                 constrain()
             hidden = hidden.detach()
         if step % t["eval_every"] == 0 or step == steps:
-            val_loss = _val_loss(policy, val, t["chunk"], t["batch_size"], scale)
-            curve.append([step, val_loss])
-            if val_loss < best[0]:
-                best = (val_loss, {k: v.clone() for k, v in policy.state_dict().items()})
-    if not math.isfinite(best[0]):
-        raise ValueError(f"training diverged: validation loss {best[0]} (lr {args['lr']})")
+            point = [step, _val_loss(policy, val, t["chunk"], t["batch_size"], scale)]
+            if select is not None and math.isfinite(point[1]):
+                point.append(_select_success(policy, args["robot"], select))
+            curve.append(point)
+            score = (point[2] if len(point) > 2 else 0.0, -point[1])  # successes, then loss
+            if math.isfinite(point[1]) and score > best[0]:
+                best = (score, {k: v.clone() for k, v in policy.state_dict().items()}, point)
+    if best[1] is None:
+        raise ValueError(f"training diverged: validation loss {curve[-1][1]} (lr {args['lr']})")
     policy.load_state_dict(best[1])
-    result = {"val_loss": best[0], "first_val_loss": first, "steps": steps, "val_curve": curve}
+    result = {"val_loss": best[2][1], "first_val_loss": first, "steps": steps, "val_curve": curve}
+    if select is not None:
+        result.update(select_success=best[2][2], select_step=best[2][0])
     result["params"] = policy.parameter_counts()
     if args.get("save", True):
         save_model(policy, out / "model", args["robot"])

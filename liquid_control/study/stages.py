@@ -8,15 +8,15 @@ seeds under every shift (paired scenes).
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from liquid_control.study.arms import arm_policy
-from liquid_control.study.config import StudyConfig
+from liquid_control.study.config import SELECT_SEED, StudyConfig
 from liquid_control.study.data import collect_unit, split
+from liquid_control.study.episodes import drive
 from liquid_control.study.fit import encoder_unit, end_to_end_unit, features_unit
 from liquid_control.study.tasks import NOMINAL, Shift, Task, conditions, probe_conditions
 from liquid_control.study.units import Store, Unit
@@ -203,6 +203,13 @@ def plan_train(
             for seed in cfg.training.seeds:
                 args = {**base, **chosen[arm], "seed": seed, "steps": cfg.training.steps}
                 args.update(save=True, arm=arm, task=task.name)
+                if cfg.training.select_episodes:  # only then: the unit keys of others stay
+                    n = cfg.training.select_episodes
+                    args["select"] = {
+                        "conditions": conditions(task, NOMINAL),
+                        "scenes": list(range(SELECT_SEED, SELECT_SEED + n)),
+                        "max_time_s": cfg.evaluation.max_time_s,
+                    }
                 name = f"{arm}/{task.name}/seed{seed}"
                 key, outputs = cfg.digest(args, keys), ("model/config.json",)
                 units.append(Unit("train", name, key, _fit_fn(cfg), args, outputs))
@@ -267,7 +274,6 @@ def plan_evaluate(cfg: StudyConfig, store: Store, train: list[Unit]) -> list[Uni
 def evaluate_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
     """Closed-loop episodes of one model under one shift, through the runtime backend."""
     from liquid_control.interface.model_dir import load_model
-    from liquid_control.learn.rollout import Job, run_job
 
     path = Path(args["model_dir"])
     if not (path / "config.json").is_file():
@@ -276,31 +282,7 @@ def evaluate_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
             "to retrain it"
         )
     load_model(path)  # verified (checksum) before any episode
-    rows = []
-    for scene in args["scenes"]:
-        job = Job(
-            args["robot"],
-            int(scene),
-            args["conditions"],
-            str(path),
-            args["backend"],
-            0.0,
-            0.0,
-            False,
-            float(args["max_time_s"]),
-        )
-        start = time.monotonic()
-        info = run_job(job).info
-        rows.append(
-            {
-                "scene": int(scene),
-                "success": bool(info.get("success")),
-                "collisions": int(info.get("collisions", int(bool(info.get("collision"))))),
-                "time_to_goal_s": info.get("time_to_goal_s"),
-                "wall_s": round(time.monotonic() - start, 3),
-                "sim_s": info.get("time_s"),
-                # a memory task's choice and how it failed (the fork: wrong branch or not)
-                **{k: info[k] for k in ("choice", "wrong_branch", "out_of_lane") if k in info},
-            }
-        )
+    rows = drive(
+        path, args["robot"], args["conditions"], args["scenes"], args["backend"], args["max_time_s"]
+    )
     return {"episodes": rows}

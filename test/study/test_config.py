@@ -61,6 +61,12 @@ def test_the_shipped_configs_load() -> None:
         ({"training": {"decision_weight": 0}}, r"decision_weight=0: need a number in \(0, 1000\]"),
         ({"training": {"decision_weight": True}}, "decision_weight=True"),
         ({"training": {"decision_weight": 5.0}}, "task 'rover.lane' has no fork"),
+        ({"training": {"select_episodes": -1}}, r"select_episodes=-1: need an integer in 0..64"),
+        ({"training": {"select_episodes": 2.5}}, "select_episodes=2.5"),
+        ({"training": {"select_episodes": 4}, "track": "end_to_end"},
+         "chooses checkpoints in the features track only"),
+        ({"training": {"select_episodes": 4}, "evaluation": {"seed": 900002}},
+         "checkpoint-selection scenes 900000.. overlap"),
     ],
 )  # fmt: skip
 def test_bad_configs_name_the_problem(change: dict, message: str, tmp_path: Path) -> None:
@@ -189,3 +195,34 @@ def test_decision_weight_keys_the_cores_only(tmp_path: Path) -> None:
     assert not set(keys(weighted, "tune")) & set(keys(plain, "tune"))
     assert all(u.args["training"]["decision_weight"] == 5.0 for u in planned(weighted)["tune"])
     assert all("decision_weight" not in u.args["training"] for u in planned(plain)["tune"])
+
+
+def test_select_episodes_keys_the_training_runs_only(tmp_path: Path) -> None:
+    """training.select_episodes 0 is the default (same units); N > 0 retrains (closed-loop
+    checkpoint choice on N nominal scenes from 900000) but keeps collect, encoder and tuning."""
+    from liquid_control.study import pipeline
+    from liquid_control.study.units import Store
+
+    raw = _raw()
+    raw.update(tasks=["rover.lane"], arms=["cfc_ncp", "mlp"], work_dir=str(tmp_path / "w"))
+    raw["statistics"]["claims"] = [{"name": "c", "reference": "cfc_ncp", "comparators": ["mlp"]}]
+    plain = _load(raw, tmp_path)
+    raw["training"] = {**raw["training"], "select_episodes": 0}
+    same = _load(raw, tmp_path)
+    raw["training"]["select_episodes"] = 3
+    selecting = _load(raw, tmp_path)
+
+    def planned(cfg: StudyConfig) -> dict:
+        return pipeline.plan(cfg, Store(cfg.work_dir))  # training with a placeholder tuning
+
+    def keys(cfg: StudyConfig, stage: str) -> list[str]:
+        return [u.key for u in planned(cfg)[stage]]
+
+    for stage in ("collect", "encoder", "tune", "train"):
+        assert keys(same, stage) == keys(plain, stage)
+    for stage in ("collect", "encoder", "tune"):
+        assert keys(selecting, stage) == keys(plain, stage)
+    assert not set(keys(selecting, "train")) & set(keys(plain, "train"))
+    select = [u.args["select"] for u in planned(selecting)["train"]]
+    assert all(s["scenes"] == [900000, 900001, 900002] for s in select)
+    assert all("select" not in u.args for u in planned(plain)["train"])

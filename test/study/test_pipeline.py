@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from liquid_control.study import pipeline
+from liquid_control.study import fit, pipeline
 from liquid_control.study.config import StudyConfig
 from liquid_control.study.units import Store
 
@@ -151,3 +151,40 @@ def test_encoder_reconstruct_pretrains_on_frames(tmp_path: Path) -> None:
     assert steps[0] == 0 and steps[-1] == cfg.training.steps and steps == sorted(set(steps))
     assert trained["val_curve"][0][1] == trained["first_val_loss"]
     assert min(v for _, v in trained["val_curve"]) == trained["val_loss"]
+
+
+def test_select_episodes_chooses_the_checkpoint_that_drives_best(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """training.select_episodes: every check also drives the selection scenes; the kept
+    checkpoint has the most successes there (ties: the lower validation loss)."""
+    cfg = _tiny(tmp_path, ("mlp", "cfc_ncp"), report={"saliency": False})
+    cfg.training.select_episodes = 2
+    cfg.training.eval_every = 3  # 8 updates: checks at 3, 6 and 8
+    pipeline.run(cfg, progress=False, log=lambda _: None)
+    done = json.loads(
+        (
+            Store(cfg.work_dir).root / "train" / "mlp" / "rover.lane" / "seed0" / "done.json"
+        ).read_text()
+    )["result"]
+    checks = done["val_curve"][1:]
+    assert [s for s, *_ in checks] == [3, 6, 8] and all(len(c) == 3 for c in checks)
+    assert all(0.0 <= c[2] <= 1.0 for c in checks)
+    best = max(checks, key=lambda c: (c[2], -c[1]))
+    assert [done["select_step"], done["val_loss"], done["select_success"]] == best
+    tune = json.loads(next((Store(cfg.work_dir).root / "tune").rglob("done.json")).read_text())[
+        "result"
+    ]
+    assert all(len(c) == 2 for c in tune["val_curve"]) and "select_success" not in tune
+
+    # successes first, then the lower loss (the same updates each time: the seed's stream)
+    plan = pipeline.plan(cfg, Store(cfg.work_dir))["train"]
+    args = {**next(u for u in plan if u.name == "mlp/rover.lane/seed0").args, "save": False}
+    for drives, step in (([1.0, 0.5, 0.5], 3), ([0.5, 1.0, 0.5], 6), ([0.5] * 3, None)):
+        it = iter(drives)
+        monkeypatch.setattr(fit, "_select_success", lambda *_, it=it: next(it))
+        again = fit.features_unit(args, tmp_path / "again")
+        checks = again["val_curve"][1:]
+        lowest = min(checks, key=lambda c: c[1])[0]
+        assert again["select_step"] == (step or lowest)
+        assert again["select_success"] == max(drives)
