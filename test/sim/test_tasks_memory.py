@@ -13,7 +13,8 @@ resume ahead in by a few grey levels. The corner lies at a random heading in the
 so the ground's edge and texture cannot say when the turn is complete (a memoryless MLP
 drove the first version, whose corner always left along +x, 40/40:
 results/study/pilot_budget/README.md). Whether a memoryless policy can read the horizon
-row is measured, not proved: results/study/pilot_gaps/.
+row is measured, not proved: trained on this version, both memoryless arms drove it 1/16
+(results/study/pilot_gaps/).
 """
 
 from __future__ import annotations
