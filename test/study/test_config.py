@@ -32,6 +32,16 @@ def test_the_shipped_configs_load() -> None:
 
 
 @pytest.mark.parametrize(
+    "path", sorted((ROOT / "config" / "study").glob("*.yaml")), ids=lambda p: p.name
+)
+def test_every_study_config_in_the_repository_loads(path: Path) -> None:
+    """The pilots' and the memory study's configs too: a README command must not meet a stale
+    config."""
+    cfg = StudyConfig.load(path)
+    assert cfg.arms and cfg.task_list and cfg.claim_list
+
+
+@pytest.mark.parametrize(
     ("change", "message"),
     [
         ({"arms": ["cfc_ncp", "transformer"]}, "unknown arm 'transformer'"),
