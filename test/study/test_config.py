@@ -178,61 +178,52 @@ def test_unit_keys_do_not_depend_on_how_the_work_dir_is_spelled(
     assert keys(relative)[-1] != keys(other)[-1]  # paths still count: another store, other keys
 
 
-def test_decision_weight_keys_the_cores_only(tmp_path: Path) -> None:
-    """training.decision_weight 1 is the default (same units); another weight retunes and
-    retrains the cores (their keys and arguments say so) on the same encoder."""
+def _option_variants(tmp_path: Path, task: str, option: str, values: list) -> list[StudyConfig]:
+    """The smoke config on one task and two arms: without training.<option>, then with each
+    of ``values``."""
+    raw = _raw()
+    raw.update(tasks=[task], arms=["cfc_ncp", "mlp"], work_dir=str(tmp_path / "w"))
+    raw["statistics"]["claims"] = [{"name": "c", "reference": "cfc_ncp", "comparators": ["mlp"]}]
+    out = [_load(raw, tmp_path)]
+    for value in values:
+        raw["training"] = {**raw["training"], option: value}
+        out.append(_load(raw, tmp_path))
+    return out
+
+
+def _planned(cfg: StudyConfig) -> dict:
+    """Every stage's units (training with a placeholder tuning choice)."""
     from liquid_control.study import pipeline
     from liquid_control.study.units import Store
 
-    raw = _raw()
-    raw.update(tasks=["rover.fork"], arms=["cfc_ncp", "mlp"], work_dir=str(tmp_path / "w"))
-    raw["statistics"]["claims"] = [{"name": "c", "reference": "cfc_ncp", "comparators": ["mlp"]}]
-    plain = _load(raw, tmp_path)
-    raw["training"] = {**raw["training"], "decision_weight": 1}
-    same = _load(raw, tmp_path)
-    raw["training"]["decision_weight"] = 5
-    weighted = _load(raw, tmp_path)
+    return pipeline.plan(cfg, Store(cfg.work_dir))
 
-    def planned(cfg: StudyConfig) -> dict:
-        return pipeline.plan(cfg, Store(cfg.work_dir))
 
-    def keys(cfg: StudyConfig, stage: str) -> list[str]:
-        return [u.key for u in planned(cfg)[stage]]
+def _keys(cfg: StudyConfig, stage: str) -> list[str]:
+    return [u.key for u in _planned(cfg)[stage]]
 
+
+def test_decision_weight_keys_the_cores_only(tmp_path: Path) -> None:
+    """training.decision_weight 1 is the default (same units); another weight retunes and
+    retrains the cores (their keys and arguments say so) on the same encoder."""
+    plain, same, weighted = _option_variants(tmp_path, "rover.fork", "decision_weight", [1, 5])
     for stage in ("encoder", "tune"):
-        assert keys(same, stage) == keys(plain, stage)
-    assert keys(weighted, "encoder") == keys(plain, "encoder")
-    assert not set(keys(weighted, "tune")) & set(keys(plain, "tune"))
-    assert all(u.args["training"]["decision_weight"] == 5.0 for u in planned(weighted)["tune"])
-    assert all("decision_weight" not in u.args["training"] for u in planned(plain)["tune"])
+        assert _keys(same, stage) == _keys(plain, stage)
+    assert _keys(weighted, "encoder") == _keys(plain, "encoder")
+    assert not set(_keys(weighted, "tune")) & set(_keys(plain, "tune"))
+    assert all(u.args["training"]["decision_weight"] == 5.0 for u in _planned(weighted)["tune"])
+    assert all("decision_weight" not in u.args["training"] for u in _planned(plain)["tune"])
 
 
 def test_select_episodes_keys_the_training_runs_only(tmp_path: Path) -> None:
     """training.select_episodes 0 is the default (same units); N > 0 retrains (closed-loop
     checkpoint choice on N nominal scenes from 900000) but keeps collect, encoder and tuning."""
-    from liquid_control.study import pipeline
-    from liquid_control.study.units import Store
-
-    raw = _raw()
-    raw.update(tasks=["rover.lane"], arms=["cfc_ncp", "mlp"], work_dir=str(tmp_path / "w"))
-    raw["statistics"]["claims"] = [{"name": "c", "reference": "cfc_ncp", "comparators": ["mlp"]}]
-    plain = _load(raw, tmp_path)
-    raw["training"] = {**raw["training"], "select_episodes": 0}
-    same = _load(raw, tmp_path)
-    raw["training"]["select_episodes"] = 3
-    selecting = _load(raw, tmp_path)
-
-    def planned(cfg: StudyConfig) -> dict:
-        return pipeline.plan(cfg, Store(cfg.work_dir))  # training with a placeholder tuning
-
-    def keys(cfg: StudyConfig, stage: str) -> list[str]:
-        return [u.key for u in planned(cfg)[stage]]
-
+    plain, same, selecting = _option_variants(tmp_path, "rover.lane", "select_episodes", [0, 3])
     for stage in ("collect", "encoder", "tune", "train"):
-        assert keys(same, stage) == keys(plain, stage)
+        assert _keys(same, stage) == _keys(plain, stage)
     for stage in ("collect", "encoder", "tune"):
-        assert keys(selecting, stage) == keys(plain, stage)
-    assert not set(keys(selecting, "train")) & set(keys(plain, "train"))
-    select = [u.args["select"] for u in planned(selecting)["train"]]
+        assert _keys(selecting, stage) == _keys(plain, stage)
+    assert not set(_keys(selecting, "train")) & set(_keys(plain, "train"))
+    select = [u.args["select"] for u in _planned(selecting)["train"]]
     assert all(s["scenes"] == [900000, 900001, 900002] for s in select)
-    assert all("select" not in u.args for u in planned(plain)["train"])
+    assert all("select" not in u.args for u in _planned(plain)["train"])
