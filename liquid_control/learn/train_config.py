@@ -16,6 +16,8 @@ import yaml
 
 from liquid_control.interface.robots import parse_robot
 
+SELECTION_SEED = 900_000  # first scene seed of checkpoint-selection episodes (train, study)
+
 
 @dataclass
 class DataConfig:
@@ -73,7 +75,7 @@ class OptimConfig:
     data_init: bool = True  # normalise encoder activations on real frames before training
     # checkpoint selection: closed-loop success on held-out scenes (0 = by validation loss)
     closed_loop_episodes: int = 8
-    closed_loop_seed: int = 900_000  # first scene seed of the selection episodes
+    closed_loop_seed: int = SELECTION_SEED  # first scene seed of the selection episodes
     # a scene randomisation YAML (config/perturbations/study/randomisation.yaml): every
     # second selection episode draws its context from it, so the kept checkpoint drives in
     # the training contexts as well as the nominal one ("" = nominal scenes only)

@@ -17,11 +17,11 @@ from typing import Any
 
 import yaml
 
+from liquid_control.learn.train_config import SELECTION_SEED
 from liquid_control.study.arms import ARMS, arm_policy
 from liquid_control.study.tasks import Shift, Task, load_index, load_shifts, resolve_tasks
 
 TRACKS = ("features", "end_to_end")
-SELECT_SEED = 900_000  # first scene of training.select_episodes (as learn's closed_loop_seed)
 
 
 @dataclass
@@ -103,7 +103,7 @@ class TrainingSection:
     # Only the rover's fork tasks record the stretch
     decision_weight: float = 1.0
     # the checkpoint of a training run (not tuning) is the one that drives most of this many
-    # nominal validation scenes closed-loop (seeds SELECT_SEED..., never evaluated), ties
+    # nominal validation scenes closed-loop (seeds SELECTION_SEED..., never evaluated), ties
     # broken by validation loss; 0 (default): the lowest validation loss. Features track only.
     # A memory task's validation loss is made by the steps that need no memory
     # (results/study/pilot_budget/): success on the task itself says whether it was learned
@@ -288,10 +288,10 @@ class StudyConfig:
                     "training.select_episodes chooses checkpoints in the features track only; "
                     f"track is {self.track!r}"
                 )
-            select = set(range(SELECT_SEED, SELECT_SEED + self.training.select_episodes))
+            select = set(range(SELECTION_SEED, SELECTION_SEED + self.training.select_episodes))
             if select & (set(data_seeds) | set(range(e.seed, e.seed + e.episodes))):
                 raise ValueError(
-                    f"the checkpoint-selection scenes {SELECT_SEED}.. overlap the demonstration "
+                    f"the checkpoint-selection scenes {SELECTION_SEED}.. overlap the demonstration "
                     "or evaluation seeds: move data.seed or evaluation.seed"
                 )
         self.shift_list: list[Shift] = self._load_shifts()

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from liquid_control.learn.train_config import SELECTION_SEED
 from liquid_control.study.arms import arm_policy
-from liquid_control.study.config import SELECT_SEED, StudyConfig
+from liquid_control.study.config import StudyConfig
 from liquid_control.study.data import collect_unit, split
 from liquid_control.study.episodes import drive
 from liquid_control.study.fit import encoder_unit, end_to_end_unit, features_unit
@@ -200,16 +201,16 @@ def plan_train(
     for arm in cfg.arms:
         for task in cfg.task_list:
             base, keys = _fit_args(cfg, store, collect, encoders, arm, task)
+            n = cfg.training.select_episodes
+            if n:  # only then: the unit keys of other studies stay
+                base["select"] = {
+                    "conditions": conditions(task, NOMINAL),
+                    "scenes": list(range(SELECTION_SEED, SELECTION_SEED + n)),
+                    "max_time_s": cfg.evaluation.max_time_s,
+                }
             for seed in cfg.training.seeds:
                 args = {**base, **chosen[arm], "seed": seed, "steps": cfg.training.steps}
                 args.update(save=True, arm=arm, task=task.name)
-                if cfg.training.select_episodes:  # only then: the unit keys of others stay
-                    n = cfg.training.select_episodes
-                    args["select"] = {
-                        "conditions": conditions(task, NOMINAL),
-                        "scenes": list(range(SELECT_SEED, SELECT_SEED + n)),
-                        "max_time_s": cfg.evaluation.max_time_s,
-                    }
                 name = f"{arm}/{task.name}/seed{seed}"
                 key, outputs = cfg.digest(args, keys), ("model/config.json",)
                 units.append(Unit("train", name, key, _fit_fn(cfg), args, outputs))

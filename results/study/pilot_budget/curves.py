@@ -39,11 +39,7 @@ def load(path: str) -> tuple[StudyConfig, dict, dict]:
         record = store.record(unit)
         if record is not None and "val_curve" in record["result"]:
             trained[unit.args["arm"], unit.args["task"]] = record
-    try:
-        evaluate = dict(pipeline.staged(cfg, store)).get("evaluate", [])
-    except StageError:
-        evaluate = []
-    for unit in evaluate:
+    for unit in staged["evaluate"]:
         a = unit.args
         if a["shift"] == "nominal" and store.record(unit) is not None:
             rows = store.result(unit)["episodes"]
