@@ -112,10 +112,22 @@ def run_unit(unit: Unit, root: str) -> str:
 
 
 def _worker_init() -> None:
-    """One thread per worker process: the pool is the parallelism."""
+    """One thread per worker process: the pool is the parallelism. A worker whose study
+    process is gone (``kill PID`` of the parent alone) exits instead of finishing its
+    unit for nobody and then waiting forever: its tmp directory is removed on resume."""
+    import threading
+
     os.environ.setdefault("MUJOCO_GL", "egl")
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "LP_NUM_THREADS"):
         os.environ[name] = "1"
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int, period_s: float = 0.5) -> None:
+    """Poll the parent pid (portable, unlike Linux's PR_SET_PDEATHSIG); exit when orphaned."""
+    while os.getppid() == parent:
+        time.sleep(period_s)
+    os._exit(1)
 
 
 def run_units(

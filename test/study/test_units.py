@@ -106,6 +106,57 @@ def test_an_interrupted_run_resumes_cleanly(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob("*.tmp-*"))
 
 
+def test_workers_exit_when_the_study_process_alone_is_killed(tmp_path: Path) -> None:
+    """``kill -9`` of the parent only (not its group): its workers do not run on orphaned,
+    and the rerun redoes their units."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from test_units import _units; from liquid_control.study.units import Store, run_units;"
+        "run_units(_units(4, 30.0), Store(sys.argv[2]), 2, 'stage', progress=False,"
+        " on_start=lambda pids: print(*pids, flush=True))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(Path(__file__).parent), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        pids = [int(p) for p in proc.stdout.readline().split()]
+        assert len(pids) == 2
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(list(tmp_path.rglob("*.tmp-*"))) < 2:
+            time.sleep(0.1)  # both workers inside a 30 s unit
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 20
+        alive = pids
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.2)
+            alive = [p for p in pids if _alive(p)]
+        assert not alive, f"workers {alive} outlived their study process"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    store = Store(tmp_path)
+    assert all(store.record(u) is None for u in _units(4, 0.0))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # an exited child of a dead parent may linger as a zombie until reaped
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
 @pytest.mark.timeout(180)
 def test_more_units_than_a_pool_runs_complete(tmp_path: Path, monkeypatch) -> None:
     """Pools are replaced every UNITS_PER_WORKER units per worker, and the stage finishes
