@@ -7,6 +7,8 @@ a ``PolicyConfig`` dict; the robot and image shape come from the data.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,15 @@ def save_model(policy, path: str | Path, robot: str) -> Path:
     if policy.config.robot.value != robot:
         raise ValueError(f"policy is for a {policy.config.robot.value}, not a {robot}")
     return Path(save_policy(policy, Path(path)))
+
+
+@contextmanager
+def saved_copy(policy, robot: str) -> Iterator[Path]:
+    """A temporary model directory of ``policy`` (for closed-loop checks through a runtime)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="policy_") as tmp:
+        yield save_model(policy, tmp, robot)
 
 
 def load_weights(policy, path: str | Path) -> None:

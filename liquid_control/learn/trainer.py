@@ -309,18 +309,21 @@ def _validate(policy, opt, val, cfg: TrainConfig, scale, state, dist, log, prog:
 
 def closed_loop_success(policy, cfg: TrainConfig) -> float:
     """Success rate of ``policy`` on held-out simulator scenes through the numpy runtime."""
-    import tempfile
-
-    from liquid_control.learn.models import save_model
+    from liquid_control.learn.models import saved_copy
     from liquid_control.learn.rollout import Job, run_jobs
 
-    with tempfile.TemporaryDirectory(prefix="closed_loop_") as tmp:
-        save_model(policy, tmp, cfg.data.robot)
-        first = cfg.optim.closed_loop_seed
-        seeds = range(first, first + cfg.optim.closed_loop_episodes)
-        mix = cfg.optim.closed_loop_randomise
+    first = cfg.optim.closed_loop_seed
+    seeds = range(first, first + cfg.optim.closed_loop_episodes)
+    mix = cfg.optim.closed_loop_randomise
+    with saved_copy(policy, cfg.data.robot) as model_dir:
         jobs = [
-            Job(cfg.data.robot, s, model_dir=tmp, expert_prob=0.0, randomise=mix if k % 2 else "")
+            Job(
+                cfg.data.robot,
+                s,
+                model_dir=str(model_dir),
+                expert_prob=0.0,
+                randomise=mix if k % 2 else "",
+            )
             for k, s in enumerate(seeds)
         ]
         results = run_jobs(jobs, cfg.optim.threads, "closed loop", progress=False)

@@ -289,14 +289,11 @@ def _val_loss(policy, data: _FeatureData, chunk_len: int, batch: int, scale) -> 
 
 def _select_success(policy, robot: str, select: dict[str, Any]) -> float:
     """The policy's success on the selection scenes, closed-loop through the NumPy runtime."""
-    import tempfile
-
-    from liquid_control.learn.models import save_model
+    from liquid_control.learn.models import saved_copy
     from liquid_control.study.episodes import drive
 
-    with tempfile.TemporaryDirectory(prefix="select_") as tmp:
-        save_model(policy, tmp, robot)
-        rows = drive(tmp, robot, select["conditions"], select["scenes"], "numpy",
+    with saved_copy(policy, robot) as model_dir:
+        rows = drive(model_dir, robot, select["conditions"], select["scenes"], "numpy",
                      select["max_time_s"])  # fmt: skip
     return float(np.mean([r["success"] for r in rows]))
 
