@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -336,6 +337,7 @@ def features_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
     rng = np.random.default_rng([int(args["seed"]), 2024])  # the seed's stream, arm-independent
     length = t["burn_in"] + t["window"]
     select = args.get("select")  # closed-loop checkpoint choice (training.select_episodes)
+    select_wall = 0.0  # its episodes' wall time (the cost table keeps it apart from fitting)
     best: tuple[tuple[float, float], Any, list] = ((-math.inf, -math.inf), None, [])
     first = _val_loss(policy, val, t["chunk"], t["batch_size"], scale)
     # the learning curve: (update, validation loss[, selection success]) at every check
@@ -360,7 +362,9 @@ def features_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
         if step % t["eval_every"] == 0 or step == steps:
             point = [step, _val_loss(policy, val, t["chunk"], t["batch_size"], scale)]
             if select is not None and math.isfinite(point[1]):
+                began = time.monotonic()
                 point.append(_select_success(policy, args["robot"], select))
+                select_wall += time.monotonic() - began
             curve.append(point)
             score = (point[2] if len(point) > 2 else 0.0, -point[1])  # successes, then loss
             if math.isfinite(point[1]) and score > best[0]:
@@ -371,6 +375,7 @@ def features_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
     result = {"val_loss": best[2][1], "first_val_loss": first, "steps": steps, "val_curve": curve}
     if select is not None:
         result.update(select_success=best[2][2], select_step=best[2][0])
+        result["select_wall_s"] = round(select_wall, 3)
     result["params"] = policy.parameter_counts()
     if args.get("save", True):
         save_model(policy, out / "model", args["robot"])

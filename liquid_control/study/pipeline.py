@@ -121,6 +121,12 @@ def _events(args: dict[str, Any]) -> float:
     return float(args["steps"]) * (t["burn_in"] + t["window"])
 
 
+def _checks(args: dict[str, Any]) -> int:
+    """Validation checks of one training unit: every ``eval_every`` updates and the last."""
+    steps, every = int(args["steps"]), int(args["training"]["eval_every"])
+    return steps // every + (steps % every != 0)
+
+
 def _line(points: list[tuple[float, float]]) -> tuple[float, float]:
     """(overhead s, s per unit of work) by least squares; the slope alone with one work size."""
     x = np.array([p[0] for p in points])
@@ -187,7 +193,9 @@ def cost(cfg: StudyConfig, store: Store, units: dict[str, list[Unit]]) -> dict[s
     for name in ("encoder", "tune", "train"):
         for u, r in done[name]:
             group = f"fit/{u.args['arm']}" if "arm" in u.args else f"encoder/{u.args['robot']}"
-            groups.setdefault(group, []).append((_events(u.args), r["elapsed_s"]))
+            # selection episodes are projected from the evaluation's pace, not the fit line
+            fitting = r["elapsed_s"] - r["result"].get("select_wall_s", 0.0)
+            groups.setdefault(group, []).append((_events(u.args), fitting))
     for group, points in groups.items():
         rates[f"{group}/overhead_s"], rates[f"{group}/s_per_event"] = _line(points)
     out["rates"] = rates
@@ -197,7 +205,8 @@ def cost(cfg: StudyConfig, store: Store, units: dict[str, list[Unit]]) -> dict[s
 def estimate(cfg: StudyConfig, rates: dict[str, float]) -> dict[str, Any]:
     """Projected wall time of ``cfg`` from measured rates (same machine, same worker count).
 
-    Training: overhead + rate x work per unit. Episodes: simulated seconds x wall per
+    Training: overhead + rate x work per unit, plus its selection episodes (evaluation's
+    pace) when ``training.select_episodes`` is set. Episodes: simulated seconds x wall per
     simulated second, plus evaluation's per-unit overhead. How long an episode lasts
     depends on the policy: the low figure assumes every episode lasts as long as the
     expert's successful ones, the high one that every episode times out.
@@ -228,6 +237,13 @@ def estimate(cfg: StudyConfig, rates: dict[str, float]) -> dict[str, Any]:
                 group = f"fit/{u.args['arm']}" if "arm" in u.args else f"encoder/{u.args['robot']}"
                 spent = rate(f"{group}/overhead_s") + rate(f"{group}/s_per_event") * _events(u.args)
                 lo, hi = lo + spent, hi + spent
+                select = u.args.get("select")
+                if select:  # closed-loop checkpoint choice: the scenes at every check
+                    robot = u.args["robot"]
+                    n = _checks(u.args) * len(select["scenes"])
+                    per = rate(f"evaluate/{robot}/wall_per_sim_s")
+                    typical = min(rate(f"episode/{robot}/expert_sim_s"), select["max_time_s"])
+                    lo, hi = lo + n * typical * per, hi + n * select["max_time_s"] * per
         low[name], high[name] = round(lo / cfg.workers, 1), round(hi / cfg.workers, 1)
     return {
         "stages_s_low": low,

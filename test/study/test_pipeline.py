@@ -177,6 +177,19 @@ def test_select_episodes_chooses_the_checkpoint_that_drives_best(
     ]
     assert all(len(c) == 2 for c in tune["val_curve"]) and "select_success" not in tune
 
+    # the cost table keeps the selection episodes apart; the projection adds them back
+    assert done["select_wall_s"] > 0
+    rates = json.loads((Path(cfg.out_dir) / "results.json").read_text())["cost"]["rates"]
+    with_select = pipeline.estimate(cfg, rates)["stages_s_low"]["train"]
+    cfg.training.select_episodes = 0
+    without = pipeline.estimate(cfg, rates)["stages_s_low"]["train"]
+    cfg.training.select_episodes = 2
+    per = rates["evaluate/rover/wall_per_sim_s"]
+    typical = min(rates["episode/rover/expert_sim_s"], cfg.evaluation.max_time_s)
+    n_units = len(cfg.arms) * len(cfg.training.seeds)  # one task
+    expected = n_units * 3 * 2 * typical * per / cfg.workers  # 3 checks x 2 scenes each
+    assert with_select - without == pytest.approx(expected, abs=0.2)
+
     # successes first, then the lower loss (the same updates each time: the seed's stream)
     plan = pipeline.plan(cfg, Store(cfg.work_dir))["train"]
     args = {**next(u for u in plan if u.name == "mlp/rover.lane/seed0").args, "save": False}
