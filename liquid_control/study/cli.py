@@ -5,7 +5,8 @@ evaluate -> report in parallel worker processes and writes tables, plots and the
 verdict to the config's ``out_dir``; run it again after an interruption and it
 resumes. ``--smoke`` runs ``config/study/smoke.yaml`` (the same pipeline, tiny).
 ``--estimate-from RESULTS.json`` prints the projected wall time of CONFIG from the
-rates a finished run measured on this machine.
+rates a finished run measured on this machine. ``--pack FILE`` / ``--unpack FILE`` carry
+a study's finished units to another machine or session (``study/pack.py``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RESULTS_JSON",
         help="print CONFIG's projected wall time from a finished run's results.json; run nothing",
     )
+    p.add_argument(
+        "--pack",
+        metavar="FILE",
+        help="write CONFIG's complete units to FILE (.tar.xz) to resume elsewhere; run nothing",
+    )
+    p.add_argument(
+        "--unpack",
+        metavar="FILE",
+        help="add a --pack FILE's units to CONFIG's work_dir; run nothing (then run CONFIG: "
+        "it remakes the demonstrations and checks them against the pack)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p
 
@@ -75,6 +87,24 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(err))
     from liquid_control.study import pipeline
 
+    if sum(bool(x) for x in (args.estimate_from, args.pack, args.unpack)) > 1:
+        parser.error("give one of --estimate-from, --pack, --unpack")
+    if args.pack or args.unpack:
+        from liquid_control.study import pack
+        from liquid_control.study.units import Store
+
+        try:
+            if args.pack:
+                n = pack.pack(Store(cfg.work_dir), args.pack)
+                print(f"packed {n['units']} units of {cfg.work_dir} into {args.pack} "
+                      f"({n['remade']} collect units as digests: the resumed run remakes them)")  # fmt: skip
+            else:
+                n = pack.unpack(Store(cfg.work_dir), args.unpack)
+                print(f"unpacked {n['units']} units into {cfg.work_dir} ({n['already_here']} "
+                      f"were there already); run the study to resume")  # fmt: skip
+        except (OSError, ValueError) as err:
+            parser.error(str(err))
+        return 0
     if args.estimate_from:
         try:
             rates = pipeline.measured_rates(args.estimate_from)

@@ -369,7 +369,7 @@ class StudyConfig:
 
         Absolute paths under the working directory count as their relative spelling, so
         ``--work-dir runs/x`` and ``--work-dir $PWD/runs/x`` name the same units."""
-        text = json.dumps(_portable(parts), sort_keys=True, default=str)
+        text = json.dumps(portable(parts), sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
@@ -474,7 +474,7 @@ def _positive(obj: Any, section: str, *names: str) -> None:
             raise ValueError(f"{section}.{name}={value!r} must be a number > 0")
 
 
-def _portable(value: Any) -> Any:
+def portable(value: Any) -> Any:
     """``value`` with absolute paths under the current directory made relative (for keys)."""
     if isinstance(value, str):
         if os.path.isabs(value):
@@ -483,9 +483,9 @@ def _portable(value: Any) -> Any:
                 return relative
         return value
     if isinstance(value, dict):
-        return {k: _portable(v) for k, v in value.items()}
+        return {k: portable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_portable(v) for v in value]
+        return [portable(v) for v in value]
     return value
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from liquid_control.study import report, stages
+from liquid_control.study import pack, report, stages
 from liquid_control.study.config import StudyConfig
 from liquid_control.study.units import Store, Unit, run_units
 
@@ -79,6 +79,8 @@ def run(
                 f"{name}: {c['units']} units ({c['skipped']} already done, {c['run']} run) "
                 f"in {c['wall_s']:.0f} s"
             )
+        if name == "collect":
+            pack.check_remade(store, todo)  # after an --unpack: the same demonstrations
     data = report.outcomes(cfg, store, units["evaluate"])
     params = {}
     for unit in units["train"]:

@@ -81,6 +81,20 @@ def test_tiny_study_end_to_end_resumes_and_remakes_a_lost_checkpoint(tmp_path: P
     walls = json.loads((out / "results.json").read_text())["run"]["counts"]
     assert all(c["wall_s"] >= 0 for c in walls.values()) and set(walls) == set(ran), walls
 
+    # carried over a lost work_dir with --pack/--unpack: only the demonstrations are remade
+    from liquid_control.study.cli import main
+
+    packed = str(tmp_path / "work.tar.gz")
+    assert main([str(cfg.source), "--pack", packed]) == 0
+    shutil.rmtree(cfg.work_dir)
+    assert main([str(cfg.source), "--unpack", packed]) == 0
+    logs.clear()
+    again = pipeline.run(cfg, progress=False, log=logs.append)
+    ran = _ran(logs)
+    remade = ran.pop("collect")
+    assert remade == cfg.data.episodes // cfg.data.per_unit and not any(ran.values()), ran
+    assert again["cells"] == result["cells"] and again["verdicts"] == result["verdicts"]
+
     # a lost checkpoint: that model is retrained; its episodes are rerun if the weights differ
     store = Store(cfg.work_dir)
     lost = store.root / "train" / "lstm19" / "rover.lane" / "seed1" / "model"

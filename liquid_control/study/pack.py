@@ -1,0 +1,135 @@
+"""Carry a study's work to another machine or session: `--pack FILE` / `--unpack FILE`.
+
+A study longer than the life of its work directory (a CI runner, a session that ends)
+resumes elsewhere from a pack unpacked into the same work_dir: unit keys name their
+inputs by path relative to the current directory, so a pack refuses any other. It holds
+every complete unit of every stage but ``collect``, whose expert demonstrations are the
+bulk of the work directory (frames) and cheap to remake. The pack records a digest of
+every demonstration file; the resumed run remakes them and stops with a clear error if
+they differ from those the packed units were trained on, rather than mixing units
+trained on different data in one table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+from typing import Any
+
+from liquid_control.study.config import portable
+from liquid_control.study.units import DONE, StageError, Store, Unit
+
+MANIFEST = "packed.json"  # in the pack's root and, once unpacked, in the work directory
+REMADE = "collect"  # the stage left out of a pack
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _spelling(root: Path) -> str:
+    """The work directory as unit keys spell it (relative to the current directory)."""
+    return str(portable(str(root)))
+
+
+def _complete(root: Path) -> list[Path]:
+    """Every finished unit directory under ``root`` (holds done.json; not a tmp dir)."""
+    return sorted(p.parent for p in root.rglob(DONE) if ".tmp-" not in str(p.relative_to(root)))
+
+
+def pack(store: Store, path: str | Path) -> dict[str, int]:
+    """Write the complete units of ``store`` (demonstrations as digests) to a .tar.xz."""
+    root = store.root
+    if not root.is_dir():
+        raise ValueError(f"no work directory at {root}: nothing to pack")
+    units = _complete(root)
+    remade = {}
+    kept = []
+    for unit in units:
+        name = unit.relative_to(root).as_posix()
+        if name.split("/", 1)[0] == REMADE:
+            record = json.loads((unit / DONE).read_text())
+            files = {p.relative_to(unit).as_posix(): _digest(p)
+                     for p in sorted(unit.rglob("*")) if p.is_file() and p.name != DONE}  # fmt: skip
+            remade[name] = {"key": record["key"], "sha256": files}
+        else:
+            kept.append(unit)
+    manifest = {"work_dir": _spelling(root), "remade": remade, "units": len(kept)}
+    manifest = json.dumps(manifest, indent=1).encode()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    with tarfile.open(tmp, "w:xz") as tar:  # xz's window spans models: a frozen encoder's
+        # weights, the same in every model of a task, are stored about once
+        info = tarfile.TarInfo(MANIFEST)
+        info.size = len(manifest)
+        tar.addfile(info, io.BytesIO(manifest))
+        for unit in kept:
+            tar.add(unit, arcname=unit.relative_to(root).as_posix())
+    tmp.replace(out)
+    return {"units": len(kept), "remade": len(remade)}
+
+
+def unpack(store: Store, path: str | Path) -> dict[str, int]:
+    """Unpack a pack into ``store`` (new units only: a unit already complete here is kept)."""
+    root = store.root
+    try:
+        tar = tarfile.open(path, "r:*")
+    except (OSError, tarfile.TarError) as err:
+        raise ValueError(f"{path}: not a study pack ({err})") from err
+    with tar:
+        names = tar.getnames()
+        if MANIFEST not in names:
+            raise ValueError(f"{path}: not a study pack (no {MANIFEST})")
+        manifest = json.load(tar.extractfile(MANIFEST))
+        if manifest.get("work_dir") != _spelling(root):
+            raise ValueError(
+                f"{path} was packed from work_dir {manifest.get('work_dir')!r}: unpack it into "
+                f"that work_dir, not {_spelling(root)!r} (unit keys name their inputs by path, "
+                "so elsewhere every unit would be redone)"
+            )
+        here = {u.relative_to(root).as_posix() for u in _complete(root)} if root.is_dir() else set()
+        members = [
+            m for m in tar.getmembers()
+            if m.name != MANIFEST and not any(m.name == u or m.name.startswith(u + "/") for u in here)
+        ]  # fmt: skip
+        root.mkdir(parents=True, exist_ok=True)
+        try:  # the "data" filter refuses absolute paths, links out and special files
+            tar.extractall(root, members=members, filter="data")
+        except tarfile.TarError as err:
+            raise ValueError(f"{path}: refused ({err})") from err
+    previous = root / MANIFEST
+    if previous.is_file():  # an earlier pack's digests stay checked too
+        old = json.loads(previous.read_text())["remade"]
+        manifest["remade"] = {**old, **manifest["remade"]}
+    previous.write_text(json.dumps(manifest, indent=1))
+    added = sum(m.name.endswith("/" + DONE) for m in members)
+    return {"units": added, "already_here": manifest["units"] - added}
+
+
+def check_remade(store: Store, collect: list[Unit]) -> None:
+    """After ``collect``: its demonstrations must be those the unpacked units were trained on."""
+    path = store.root / MANIFEST
+    if not path.is_file():
+        return
+    remade: dict[str, Any] = json.loads(path.read_text())["remade"]
+    for unit in collect:
+        name = f"{unit.stage}/{unit.name}"
+        packed = remade.get(name)
+        if packed is None or packed["key"] != unit.key:
+            continue  # not in the pack, or other inputs: the units built on it are redone
+        for file, digest in packed["sha256"].items():
+            if _digest(store.path(unit) / file) != digest:
+                raise StageError(
+                    f"collect unit {unit.name!r}: {file} differs from the demonstrations the "
+                    f"unpacked units were trained on ({path}). The simulator or expert changed "
+                    "since the pack was made: run those units again in a fresh work_dir, or "
+                    "with the code the pack was made with"
+                )
