@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="add a --pack FILE's units to CONFIG's work_dir; run nothing (then run CONFIG: "
         "it remakes the demonstrations and checks them against the pack)",
     )
+    p.add_argument(
+        "--accept-remade",
+        action="store_true",
+        help="after --unpack, go on when a remade demonstration differs from the pack's "
+        "(e.g. another CPU's floating point); results.json and verdict.md name the files",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p
 
@@ -115,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     from liquid_control.study.units import StageError
 
     try:
-        result = pipeline.run(cfg, progress=not args.no_progress)
+        result = pipeline.run(cfg, progress=not args.no_progress, accept_remade=args.accept_remade)
     except (StageError, ValueError) as err:
         print(f"liquid-control study: {err}", file=sys.stderr)
         return 1

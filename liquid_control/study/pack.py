@@ -114,22 +114,33 @@ def unpack(store: Store, path: str | Path) -> dict[str, int]:
     return {"units": added, "already_here": manifest["units"] - added}
 
 
-def check_remade(store: Store, collect: list[Unit]) -> None:
-    """After ``collect``: its demonstrations must be those the unpacked units were trained on."""
+def check_remade(store: Store, collect: list[Unit], accept: bool = False) -> list[str]:
+    """After ``collect``: its demonstrations must be those the unpacked units were trained on.
+
+    A difference stops the run, unless ``accept`` (``--accept-remade``): then the files that
+    differ are returned, for the run to record as a deviation (the units built on them keep
+    the pack's data; units trained from now on use the remade one)."""
     path = store.root / MANIFEST
     if not path.is_file():
-        return
+        return []
     remade: dict[str, Any] = json.loads(path.read_text())["remade"]
+    differs = []
     for unit in collect:
         name = f"{unit.stage}/{unit.name}"
         packed = remade.get(name)
         if packed is None or packed["key"] != unit.key:
             continue  # not in the pack, or other inputs: the units built on it are redone
-        for file, digest in packed["sha256"].items():
-            if _digest(store.path(unit) / file) != digest:
-                raise StageError(
-                    f"collect unit {unit.name!r}: {file} differs from the demonstrations the "
-                    f"unpacked units were trained on ({path}). The simulator or expert changed "
-                    "since the pack was made: run those units again in a fresh work_dir, or "
-                    "with the code the pack was made with"
-                )
+        differs += [
+            f"{unit.name}: {file}"
+            for file, digest in packed["sha256"].items()
+            if _digest(store.path(unit) / file) != digest
+        ]
+    if differs and not accept:
+        raise StageError(
+            f"remade demonstrations differ from those the unpacked units were trained on "
+            f"({path}): {'; '.join(differs)}. The simulator or expert changed since the pack "
+            "was made, or this machine's floating point differs: run those units again in a "
+            "fresh work_dir, with the code the pack was made with, or knowingly with "
+            "--accept-remade (the run records the files as a deviation)"
+        )
+    return differs

@@ -61,14 +61,19 @@ def run(
     progress: bool = True,
     on_start: Callable[[list[int]], None] | None = None,
     log: Callable[[str], None] = print,
+    accept_remade: bool = False,
 ) -> dict[str, Any]:
-    """Run (or resume) the whole study; return the analysis written to ``cfg.out_dir``."""
+    """Run (or resume) the whole study; return the analysis written to ``cfg.out_dir``.
+
+    ``accept_remade``: after an ``--unpack``, go on when a remade demonstration differs from
+    the pack's digest (``pack.check_remade``); the results record which files did."""
     store = Store(cfg.work_dir)
     store.root.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     units: dict[str, list[Unit]] = {}
     counts: dict[str, dict[str, int]] = {}
     chosen: dict[str, dict[str, float]] = {}
+    differs: list[str] = []
     for name, todo in staged(cfg, store, chosen):
         units[name] = todo
         if todo:
@@ -80,7 +85,9 @@ def run(
                 f"in {c['wall_s']:.0f} s"
             )
         if name == "collect":
-            pack.check_remade(store, todo)  # after an --unpack: the same demonstrations
+            differs = pack.check_remade(store, todo, accept_remade)  # after an --unpack
+            for item in differs:
+                log(f"WARNING (--accept-remade): remade demonstration {item} differs from the pack")
     data = report.outcomes(cfg, store, units["evaluate"])
     params = {}
     for unit in units["train"]:
@@ -90,6 +97,8 @@ def run(
     result["expert_success"] = _expert_success(store, units["collect"])
     result["cost"] = cost(cfg, store, units)
     result["run"] = {"counts": counts, "wall_s": round(time.monotonic() - start, 1)}
+    if differs:
+        result["run"]["remade_differs"] = differs
     out = Path(cfg.out_dir)
     files = report.write(cfg, result, params, out, data)
     (out / "config.yaml").write_text(

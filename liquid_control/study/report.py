@@ -198,6 +198,12 @@ def verdict_text(cfg: StudyConfig, result: dict[str, Any]) -> str:
         "every comparison supports it, refuted when any refutes or contradicts it, and "
         "inconclusive otherwise (including when nominal skill differs)."
     )
+    differs = result.get("run", {}).get("remade_differs")
+    if differs:
+        rule += (
+            " Deviation: the run resumed from a pack, and these remade demonstrations differ "
+            f"from those the packed units were trained on (--accept-remade): {'; '.join(differs)}."
+        )
     return "\n\n".join([*lines, rule]) + "\n"
 
 

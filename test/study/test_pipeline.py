@@ -16,7 +16,7 @@ import yaml
 
 from liquid_control.study import fit, pipeline
 from liquid_control.study.config import StudyConfig
-from liquid_control.study.units import Store
+from liquid_control.study.units import StageError, Store
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,6 +94,21 @@ def test_tiny_study_end_to_end_resumes_and_remakes_a_lost_checkpoint(tmp_path: P
     remade = ran.pop("collect")
     assert remade == cfg.data.episodes // cfg.data.per_unit and not any(ran.values()), ran
     assert again["cells"] == result["cells"] and again["verdicts"] == result["verdicts"]
+    # remade on a machine whose floating point differs: stop, or go on knowingly, recorded
+    manifest = Path(cfg.work_dir) / "packed.json"
+    packed_json = json.loads(manifest.read_text())
+    first = sorted(packed_json["remade"])[0]
+    packed_json["remade"][first]["sha256"]["episodes.npz"] = "0" * 64
+    manifest.write_text(json.dumps(packed_json))
+    with pytest.raises(StageError, match="--accept-remade"):
+        pipeline.run(cfg, progress=False, log=logs.append)
+    logs.clear()
+    accepted = pipeline.run(cfg, progress=False, log=logs.append, accept_remade=True)
+    named = f"{first.split('/', 1)[1]}: episodes.npz"
+    assert accepted["run"]["remade_differs"] == [named]
+    assert any("WARNING" in line and named in line for line in logs), logs
+    assert "Deviation: the run resumed from a pack" in (out / "verdict.md").read_text()
+    manifest.unlink()  # (the rest of this test is not about packs)
 
     # a lost checkpoint: that model is retrained; its episodes are rerun if the weights differ
     store = Store(cfg.work_dir)
