@@ -34,6 +34,15 @@ def _digest(path: Path) -> str:
     return h.hexdigest()
 
 
+def _array_digests(path: Path) -> dict[str, str]:
+    """SHA-256 of each array of an .npz (so a differing file names the arrays that differ)."""
+    import numpy as np
+
+    with np.load(path) as data:
+        return {k: hashlib.sha256(np.ascontiguousarray(data[k]).tobytes()).hexdigest()
+                for k in data.files}  # fmt: skip
+
+
 def _spelling(root: Path) -> str:
     """The work directory as unit keys spell it (relative to the current directory)."""
     return str(portable(str(root)))
@@ -58,7 +67,8 @@ def pack(store: Store, path: str | Path) -> dict[str, int]:
             record = json.loads((unit / DONE).read_text())
             files = {p.relative_to(unit).as_posix(): _digest(p)
                      for p in sorted(unit.rglob("*")) if p.is_file() and p.name != DONE}  # fmt: skip
-            remade[name] = {"key": record["key"], "sha256": files}
+            arrays = {f: _array_digests(unit / f) for f in files if f.endswith(".npz")}
+            remade[name] = {"key": record["key"], "sha256": files, "arrays": arrays}
         else:
             kept.append(unit)
     manifest = {"work_dir": _spelling(root), "remade": remade, "units": len(kept)}
@@ -130,11 +140,16 @@ def check_remade(store: Store, collect: list[Unit], accept: bool = False) -> lis
         packed = remade.get(name)
         if packed is None or packed["key"] != unit.key:
             continue  # not in the pack, or other inputs: the units built on it are redone
-        differs += [
-            f"{unit.name}: {file}"
-            for file, digest in packed["sha256"].items()
-            if _digest(store.path(unit) / file) != digest
-        ]
+        for file, digest in packed["sha256"].items():
+            here = store.path(unit) / file
+            if _digest(here) == digest:
+                continue
+            arrays = packed.get("arrays", {}).get(file)  # packs before 2026-12-02 have none
+            if arrays is not None:
+                now = _array_digests(here)
+                named = sorted(k for k in {*arrays, *now} if arrays.get(k) != now.get(k))
+                file += f" (arrays {', '.join(named)})" if named else " (same arrays)"
+            differs.append(f"{unit.name}: {file}")
     if differs and not accept:
         raise StageError(
             f"remade demonstrations differ from those the unpacked units were trained on "

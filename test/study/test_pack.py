@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import tarfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from liquid_control.study import pack
@@ -25,6 +27,14 @@ def _unit(root: Path, name: str, key: str, files: dict[str, bytes]) -> None:
     (path / "done.json").write_text(json.dumps({"key": key, "elapsed_s": 1.0, "result": {}}))
 
 
+def _npz(seed: int, imu_shift: float = 0.0) -> bytes:
+    """An episodes.npz as collect writes it: frames and float streams."""
+    buf = io.BytesIO()
+    frames = np.full((2, 4, 4, 3), seed, np.uint8)
+    np.savez(buf, frames=frames, imu=np.linspace(0.0, 1.0, 6) + seed + imu_shift)
+    return buf.getvalue()
+
+
 def _collect(name: str, key: str) -> Unit:
     return Unit("collect", name, key, lambda args, out: {})
 
@@ -32,8 +42,8 @@ def _collect(name: str, key: str) -> Unit:
 @pytest.fixture
 def work(tmp_path: Path) -> Store:
     root = tmp_path / "work"
-    _unit(root, "collect/rover.fork/000", "c0", {"episodes.npz": b"frames 0"})
-    _unit(root, "collect/rover.fork/001", "c1", {"episodes.npz": b"frames 1"})
+    _unit(root, "collect/rover.fork/000", "c0", {"episodes.npz": _npz(0)})
+    _unit(root, "collect/rover.fork/001", "c1", {"episodes.npz": _npz(1)})
     _unit(root, "train/cfc_ncp/rover.fork/seed0", "t0", {"model/config.json": b"{}"})
     _unit(root, "evaluate/cfc_ncp/rover.fork/seed0/nominal", "e0", {})
     partial = root / "train" / "cfc_ncp" / "rover.fork" / "seed1.tmp-123"
@@ -56,17 +66,28 @@ def test_a_pack_resumes_with_the_same_demonstrations(work: Store, tmp_path: Path
     model = "train/cfc_ncp/rover.fork/seed0/model/config.json"
     assert (fresh.root / model).read_bytes() == b"{}"
     # the resumed run remakes the demonstrations: identical ones pass
-    _unit(fresh.root, "collect/rover.fork/000", "c0", {"episodes.npz": b"frames 0"})
-    _unit(fresh.root, "collect/rover.fork/001", "c1", {"episodes.npz": b"frames 1"})
+    _unit(fresh.root, "collect/rover.fork/000", "c0", {"episodes.npz": _npz(0)})
+    _unit(fresh.root, "collect/rover.fork/001", "c1", {"episodes.npz": _npz(1)})
     collect = [_collect("rover.fork/000", "c0"), _collect("rover.fork/001", "c1")]
     pack.check_remade(fresh, collect)
     # a demonstration of other inputs (key) is not compared: what was built on it is redone
     pack.check_remade(fresh, [_collect("rover.fork/000", "other")])
     # different frames from the same inputs: a clear error, not a mixed table
-    (fresh.root / "collect/rover.fork/001/episodes.npz").write_bytes(b"frames 1, changed")
-    with pytest.raises(StageError, match=r"differ .*: rover.fork/001: episodes.npz\. "):
+    # the same frames, one float stream a rounding away (another CPU): a clear error naming
+    # the array, not a mixed table
+    (fresh.root / "collect/rover.fork/001/episodes.npz").write_bytes(_npz(1, 1e-12))
+    named = "rover.fork/001: episodes.npz (arrays imu)"
+    with pytest.raises(
+        StageError, match=re.escape(f"were trained on ({fresh.root / 'packed.json'}): {named}. ")
+    ):
         pack.check_remade(fresh, collect)
-    # or, knowingly (another CPU's floating point), go on and name what differs
+    # or, knowingly, go on and name what differs
+    assert pack.check_remade(fresh, collect, accept=True) == [named]
+    # a pack made before arrays were digested names the file only
+    manifest = json.loads((fresh.root / "packed.json").read_text())
+    for record in manifest["remade"].values():
+        del record["arrays"]
+    (fresh.root / "packed.json").write_text(json.dumps(manifest))
     assert pack.check_remade(fresh, collect, accept=True) == ["rover.fork/001: episodes.npz"]
     assert pack.check_remade(fresh, collect[:1], accept=True) == []
 
