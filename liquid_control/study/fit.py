@@ -73,6 +73,11 @@ def _train_config(args: dict[str, Any], policy: dict, out: Path, lr: float, wd: 
     )
 
 
+def check_steps(steps: int, every: int) -> set[int]:
+    """The updates after which a run validates (and selects): every ``every`` and the last."""
+    return {s for s in range(1, steps + 1) if s % every == 0} | {steps}
+
+
 def feature_key(collect_path: str, index: int) -> str:
     """The features.npz entry of episode ``index`` of a collect unit (task/unit/index)."""
     path = Path(collect_path)
@@ -196,13 +201,13 @@ def _pretrain_frames(args: dict[str, Any], train, val):
 
     first = best = validate()
     kept = copy.deepcopy(policy.state_dict())
-    every = min(int(t["eval_every"]), int(args["steps"]))
+    checks = check_steps(int(args["steps"]), int(t["eval_every"]))
     for step in range(1, int(args["steps"]) + 1):
         clone, redraw = losses(data, rng.integers(0, len(data[0]), FRAME_BATCH))
         opt.zero_grad(set_to_none=True)
         (clone + weight * redraw).backward()
         opt.step()
-        if step % every == 0 or step == int(args["steps"]):
+        if step in checks:
             loss = validate()
             if loss < best:
                 best, kept = loss, copy.deepcopy(policy.state_dict())
@@ -343,6 +348,7 @@ def features_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
     # the learning curve: (update, validation loss[, selection success]) at every check
     curve: list[list[float]] = [[0, first]]
     steps = int(args["steps"])
+    checks = check_steps(steps, int(t["eval_every"]))
     for step in range(1, steps + 1):
         picks = sample_windows(train.seqs, t["batch_size"], t["window"], t["burn_in"], rng)
         chunks = make_chunks(train.seqs, picks, t["chunk"], t["frame_drop"], rng, length)
@@ -359,7 +365,7 @@ def features_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
             if constrain is not None:
                 constrain()
             hidden = hidden.detach()
-        if step % t["eval_every"] == 0 or step == steps:
+        if step in checks:
             point = [step, _val_loss(policy, val, t["chunk"], t["batch_size"], scale)]
             if select is not None and math.isfinite(point[1]):
                 began = time.monotonic()

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from liquid_control.study import pack, report, stages
+from liquid_control.study import fit, pack, report, stages
 from liquid_control.study.config import StudyConfig
 from liquid_control.study.units import Store, Unit, run_units
 
@@ -130,12 +130,6 @@ def _events(args: dict[str, Any]) -> float:
     vectorised: the Python loop over time steps is what costs on a CPU)."""
     t = args["training"]
     return float(args["steps"]) * (t["burn_in"] + t["window"])
-
-
-def _checks(args: dict[str, Any]) -> int:
-    """Validation checks of one training unit: every ``eval_every`` updates and the last."""
-    steps, every = int(args["steps"]), int(args["training"]["eval_every"])
-    return steps // every + (steps % every != 0)
 
 
 def _line(points: list[tuple[float, float]]) -> tuple[float, float]:
@@ -251,7 +245,10 @@ def estimate(cfg: StudyConfig, rates: dict[str, float]) -> dict[str, Any]:
                 select = u.args.get("select")
                 if select:  # closed-loop checkpoint choice: the scenes at every check
                     robot = u.args["robot"]
-                    n = _checks(u.args) * len(select["scenes"])
+                    checks = fit.check_steps(
+                        int(u.args["steps"]), int(u.args["training"]["eval_every"])
+                    )
+                    n = len(checks) * len(select["scenes"])
                     per = rate(f"evaluate/{robot}/wall_per_sim_s")
                     typical = min(rate(f"episode/{robot}/expert_sim_s"), select["max_time_s"])
                     lo, hi = lo + n * typical * per, hi + n * select["max_time_s"] * per

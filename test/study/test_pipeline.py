@@ -104,7 +104,7 @@ def test_tiny_study_end_to_end_resumes_and_remakes_a_lost_checkpoint(tmp_path: P
         pipeline.run(cfg, progress=False, log=logs.append)
     logs.clear()
     accepted = pipeline.run(cfg, progress=False, log=logs.append, accept_remade=True)
-    named = f"{first.split('/', 1)[1]}: episodes.npz"
+    named = f"{first.split('/', 1)[1]}: episodes.npz (same arrays)"  # only the file digest
     assert accepted["run"]["remade_differs"] == [named]
     assert any("WARNING" in line and named in line for line in logs), logs
     assert "Deviation: the run resumed from a pack" in (out / "verdict.md").read_text()
@@ -190,6 +190,8 @@ def test_select_episodes_chooses_the_checkpoint_that_drives_best(
     cfg = _tiny(tmp_path, ("mlp", "cfc_ncp"), report={"saliency": False})
     cfg.training.select_episodes = 2
     cfg.training.eval_every = 3  # 8 updates: checks at 3, 6 and 8
+    assert fit.check_steps(8, 3) == {3, 6, 8} and fit.check_steps(6, 3) == {3, 6}
+    assert fit.check_steps(2, 5) == {2}  # a budget below eval_every: the last update only
     pipeline.run(cfg, progress=False, log=lambda _: None)
     done = json.loads(
         (
