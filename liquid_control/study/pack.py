@@ -106,10 +106,12 @@ def unpack(store: Store, path: str | Path) -> dict[str, int]:
                 "so elsewhere every unit would be redone)"
             )
         here = {u.relative_to(root).as_posix() for u in _complete(root)} if root.is_dir() else set()
-        members = [
-            m for m in tar.getmembers()
-            if m.name != MANIFEST and not any(m.name == u or m.name.startswith(u + "/") for u in here)
-        ]  # fmt: skip
+
+        def kept_here(name: str) -> bool:  # the name, or a folder above it, is a unit here
+            parts = name.split("/")
+            return any("/".join(parts[:k]) in here for k in range(1, len(parts) + 1))
+
+        members = [m for m in tar.getmembers() if m.name != MANIFEST and not kept_here(m.name)]
         root.mkdir(parents=True, exist_ok=True)
         try:  # the "data" filter refuses absolute paths, links out and special files
             tar.extractall(root, members=members, filter="data")
