@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+MEMORY_OUTCOMES = ("choice", "wrong_branch", "out_of_lane", "wrong_target")
+
 
 def drive(
     model_dir: str | Path,
@@ -32,8 +34,9 @@ def drive(
                 "time_to_goal_s": info.get("time_to_goal_s"),
                 "wall_s": round(time.monotonic() - start, 3),
                 "sim_s": info.get("time_s"),
-                # a memory task's choice and how it failed (the fork: wrong branch or not)
-                **{k: info[k] for k in ("choice", "wrong_branch", "out_of_lane") if k in info},
+                # a memory task's choice and how it failed (the fork: wrong branch or off the
+                # road; the cue: the other ball or neither)
+                **{k: info[k] for k in MEMORY_OUTCOMES if k in info},
             }
         )
     return rows
