@@ -100,7 +100,8 @@ def run(
     if differs:
         result["run"]["remade_differs"] = differs
     out = Path(cfg.out_dir)
-    files = report.write(cfg, result, params, out, data)
+    chose = report.choices(cfg, store, units["evaluate"])
+    files = report.write(cfg, result, params, out, data, chose)
     (out / "config.yaml").write_text(
         f"# resolved from {cfg.source}\n" + yaml.safe_dump(cfg.to_dict(), sort_keys=False)
     )

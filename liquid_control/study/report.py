@@ -44,6 +44,32 @@ def outcomes(
     }
 
 
+WRONG_CHOICE = ("wrong_branch", "wrong_target")  # study.episodes: the fork's, the cue's
+
+
+def choices(
+    cfg: StudyConfig, store: Store, evaluate: list[Unit]
+) -> dict[tuple[str, str], tuple[int, int, int]]:
+    """(arm, memory task) -> nominal episodes that took the cued branch or ball (success),
+    the other one, or neither. Only tasks whose episodes record a wrong choice (a fork, two
+    balls; a study run before 2026-12-02 recorded the drone's not)."""
+    memory = {t.name for t in cfg.task_list if t.memory}
+    counts: dict[tuple[str, str], list[int]] = {}
+    unrecorded = set()
+    for u in evaluate:
+        task = u.args["task"]
+        if u.args["shift"] != "nominal" or task not in memory:
+            continue
+        c = counts.setdefault((u.args["arm"], task), [0, 0, 0])
+        for row in store.result(u)["episodes"]:
+            wrong = [row[k] for k in WRONG_CHOICE if k in row]
+            if not wrong:
+                unrecorded.add(task)
+                break
+            c[0 if row["success"] else 1 if wrong[0] else 2] += 1
+    return {k: (c[0], c[1], c[2]) for k, c in counts.items() if k[1] not in unrecorded}
+
+
 def _endpoint(data, arm: str, keys: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
     """Concatenate cells along scenes; strata label each cell's scenes."""
     parts = [data[(arm, task, shift)] for task, shift in keys]
@@ -264,14 +290,22 @@ def _write_csv(rows: list[dict], path: Path) -> None:
 MEMORYLESS = "mlp"  # the control a memory task's arms are paired against
 
 
-def memory_text(cfg: StudyConfig, data: dict, expert: dict[str, float]) -> str | None:
+def memory_text(
+    cfg: StudyConfig,
+    data: dict,
+    expert: dict[str, float],
+    chose: dict[tuple[str, str], tuple[int, int, int]] | None = None,
+) -> str | None:
     """The memory tasks and causal-confusion probes, as read beside the verdict (never in it).
 
     Memory tasks: nominal success per arm (95% hierarchical bootstrap interval) beside the
     expert's in its demonstrations, then each arm's difference from the memoryless
     ``mlp`` paired by seed and scene. Probes: success with the spurious marker where it
     was in training (nominal) and moved to side with the wrong answer (probe), and the
-    drop, paired. Exploratory: no correction for the many cells read. None when the study
+    drop, paired. With ``chose`` (``choices``), what each arm took in the nominal scenes of
+    a memory task with two answers: a success over the memoryless arm can be a kept cue or
+    only more episodes that reach an answer at all, and the split tells which.
+    Exploratory: no correction for the many cells read. None when the study
     has neither kind of task. Its own bootstrap stream (``statistics.seed``), so the
     verdict's numbers do not depend on it.
     """
@@ -324,6 +358,26 @@ def memory_text(cfg: StudyConfig, data: dict, expert: dict[str, float]) -> str |
                     for t in memory
                 ]
                 lines.append(f"| {arm} | " + " | ".join(row) + " |")
+        if chose:
+            lines += [
+                "",
+                "What each arm took in the nominal scenes: the cued branch or ball (a success), "
+                "the other one, or neither. A kept cue shows as cued > other; p: exact "
+                "two-sided binomial test of cued against other at one half",
+                "",
+                "| task | arm | cued | other | neither | cued share of those that chose | p |",
+                "|---|---|---|---|---|---|---|",
+            ]
+            for task in memory:
+                for arm in cfg.arms:
+                    if (arm, task.name) not in chose:
+                        continue
+                    cued, other, neither = chose[(arm, task.name)]
+                    share = f"{cued / (cued + other):.2f}" if cued + other else "-"
+                    lines.append(
+                        f"| {task.name} | {arm} | {cued} | {other} | {neither} | {share} | "
+                        f"{stats.binomial_p(cued, cued + other):.2g} |"
+                    )
     if probes:
         lines += [
             *([""] if lines else []),
@@ -475,10 +529,16 @@ def plot_severity(cfg: StudyConfig, cells: list[dict], path: Path) -> None:
 
 
 def write(
-    cfg: StudyConfig, result: dict, params: dict[str, dict], out: Path, data: dict | None = None
+    cfg: StudyConfig,
+    result: dict,
+    params: dict[str, dict],
+    out: Path,
+    data: dict | None = None,
+    chose: dict[tuple[str, str], tuple[int, int, int]] | None = None,
 ) -> list[str]:
     """Write tables, plots and the verdict under ``out``; return the file names. With the
-    outcomes ``data`` and memory or probe tasks in the study, also ``memory.md``."""
+    outcomes ``data`` and memory or probe tasks in the study, also ``memory.md`` (with
+    ``chose``, what each arm took; ``choices``)."""
     out.mkdir(parents=True, exist_ok=True)
     files = {
         "results.json": json.dumps({**result, "params": params}, indent=1, default=_json_num)
@@ -488,7 +548,7 @@ def write(
         "comparisons.md": _comparisons_table(result),
         "verdict.md": verdict_text(cfg, result),
     }
-    memory = memory_text(cfg, data, result["expert_success"]) if data is not None else None
+    memory = memory_text(cfg, data, result["expert_success"], chose) if data is not None else None
     if memory is not None:
         files["memory.md"] = memory
     for name, text in files.items():

@@ -24,6 +24,7 @@ The rule, fixed before any confirmatory run (``verdict_for``):
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -220,3 +221,13 @@ def arm_interval(
     samples = bootstrap_means([x], n_boot, rng, strata)[:, 0]
     low, high = interval(samples, 0.95)
     return float(np.mean(x)), low, high
+
+
+def binomial_p(k: int, n: int) -> float:
+    """Exact two-sided binomial test of ``k`` successes in ``n`` trials against one half."""
+    if not 0 <= k <= n:
+        raise ValueError(f"binomial_p: need 0 <= k <= n, got k={k}, n={n}")
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(k, n - k) + 1)) / 2**n
+    return min(1.0, 2.0 * tail)

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +41,7 @@ from fork_cue_probe import loo_accuracy  # noqa: E402  (this script's directory)
 from liquid_control.core.torch_backend import load_policy
 from liquid_control.sim import make_sim
 from liquid_control.sim.tasks import TASKS
-from liquid_control.study import pipeline
+from liquid_control.study import pipeline, stats
 from liquid_control.study.config import StudyConfig
 from liquid_control.study.data import load_sequences
 from liquid_control.study.episodes import drive
@@ -102,14 +101,6 @@ def probe(rows: list[np.ndarray], demos, window: tuple[float, float], y: np.ndar
     return loo_accuracy(picked, y)
 
 
-def binomial_p(k: int, n: int) -> float:
-    """Two-sided exact binomial test of k successes in n against one half."""
-    if n == 0:
-        return 1.0
-    tail = sum(math.comb(n, i) for i in range(min(k, n - k) + 1)) / 2**n
-    return min(1.0, 2 * tail)
-
-
 def choices(config: Path, tasks: list[str]) -> list[str]:
     """Re-drive every model's nominal scenes of ``tasks``; count cued, other, neither."""
     cfg = StudyConfig.load(config)
@@ -142,7 +133,7 @@ def choices(config: Path, tasks: list[str]) -> list[str]:
         share = right / max(right + other, 1)
         lines.append(
             f"| {task} | {arm} | {right} | {other} | {neither} | {share:.2f} | "
-            f"{binomial_p(right, right + other):.2g} |"
+            f"{stats.binomial_p(right, right + other):.2g} |"
         )
     return lines
 

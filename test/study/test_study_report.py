@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
-from liquid_control.study import report
+from liquid_control.study import report, stats
 from liquid_control.study.config import StudyConfig
+from liquid_control.study.units import Store, Unit
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,3 +73,52 @@ def test_no_memory_or_probe_task_writes_no_memory_table(tmp_path: Path) -> None:
     cfg = _config(tmp_path, ["rover.lane"])
     data = {(a, "rover.lane", "nominal"): np.ones((5, 8)) for a in cfg.arms}
     assert report.memory_text(cfg, data, {"rover.lane": 1.0}) is None
+
+
+def test_memory_choices_split_successes_into_a_kept_cue_and_reaching_an_answer(
+    tmp_path: Path,
+) -> None:
+    """A success over the memoryless arm can be a kept cue (cued > other) or only more
+    episodes that reach an answer at all; the table tells which, from the episode rows."""
+    cfg = _config(tmp_path, ["rover.lane", "rover.fork", "drone.occlusion"])
+    store = Store(cfg.work_dir)
+    rows = {  # (success, wrong_branch) per scene
+        "cfc_ncp": [(True, False)] * 7 + [(False, True)],  # keeps the cue: 7 cued, 1 other
+        "gru19": [(True, False)] * 4 + [(False, True)] * 4,  # a coin flip that always chooses
+        "mlp": [(True, False)] * 2 + [(False, True)] * 2 + [(False, False)] * 4,  # rarely chooses
+    }
+    units = []
+    for arm, episodes in rows.items():
+        for task, shift in (("rover.fork", "nominal"), ("rover.fork", "sand_medium"),
+                            ("drone.occlusion", "nominal")):  # fmt: skip
+            args = {"arm": arm, "task": task, "shift": shift, "seed": 0}
+            unit = Unit(
+                "evaluate", f"{task}/{shift}/{arm}/seed0", f"k-{arm}", lambda a, o: {}, args
+            )
+            got = [{"success": s, "wrong_branch": w} for s, w in episodes]
+            if task == "drone.occlusion":  # one ball, nothing to choose: no wrong choice
+                got = [{"success": s} for s, _ in episodes]
+            store.path(unit).mkdir(parents=True)
+            (store.path(unit) / "done.json").write_text(
+                json.dumps({"key": unit.key, "result": {"episodes": got}})
+            )
+            units.append(unit)
+    chose = report.choices(cfg, store, units)
+    assert chose == {("cfc_ncp", "rover.fork"): (7, 1, 0), ("gru19", "rover.fork"): (4, 4, 0),
+                     ("mlp", "rover.fork"): (2, 2, 4)}  # fmt: skip
+    data = {(arm, task, "nominal"): np.ones((5, 8)) for arm in rows
+            for task in ("rover.lane", "rover.fork", "drone.occlusion")}  # fmt: skip
+    text = report.memory_text(cfg, data, {"rover.fork": 1.0, "drone.occlusion": 1.0}, chose)
+    assert text is not None and "What each arm took" in text
+    assert _row(text, "| rover.fork | cfc_ncp |")[2:] == ["7", "1", "0", "0.88", "0.07"]
+    assert _row(text, "| rover.fork | gru19 |")[2:] == ["4", "4", "0", "0.50", "1"]
+    assert _row(text, "| rover.fork | mlp |")[2:] == ["2", "2", "4", "0.50", "1"]
+    assert "| drone.occlusion | cfc_ncp |" not in text
+
+
+def test_binomial_p_is_the_exact_two_sided_test() -> None:
+    assert stats.binomial_p(0, 5) == 2 / 32  # both tails of the most extreme outcome
+    assert stats.binomial_p(3, 6) == 1.0 and stats.binomial_p(0, 0) == 1.0
+    assert stats.binomial_p(7, 8) == stats.binomial_p(1, 8) == 2 * 9 / 256
+    with pytest.raises(ValueError, match="0 <= k <= n"):
+        stats.binomial_p(5, 4)
