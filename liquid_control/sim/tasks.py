@@ -87,6 +87,12 @@ _TASKS = (
         "a roadside sign (blue: left, magenta: right) names the branch of a Y fork met later",
     ),
     Task(
+        "rover.fork_near",
+        "rover",
+        TaskKind.MEMORY,
+        "rover.fork with the fork 2 m after its sign: the same bit kept about 3 s, not 7",
+    ),
+    Task(
         "rover.fork_probe_train",
         "rover",
         TaskKind.PROBE_TRAIN,

@@ -1,6 +1,6 @@
 """How long each memory task's cue must be kept, with the privileged expert driving.
 
-rover.fork: time from passing the sign to reaching the fork; rover.gaps: time through
+rover.fork and rover.fork_near: time from passing the sign to reaching the fork; rover.gaps: time through
 the unmarked stretch. (drone.occlusion hides the ball for its scene.occlusion_s, 4 s.)
 Evaluation scenes 100000-100005, no rendering, about 30 s:
 
@@ -15,7 +15,7 @@ from liquid_control.sim.tasks import TASKS
 
 
 def main() -> None:
-    for task in ("rover.fork", "rover.gaps"):
+    for task in ("rover.fork", "rover.fork_near", "rover.gaps"):
         sim = make_sim("rover", TASKS[task].conditions(), render=False)
         gaps = [rover_cue_gap_s(sim, seed) for seed in range(100000, 100006)]
         sim.close()

@@ -88,9 +88,16 @@ def _assert_paired(left: Trace, right: Trace, axis: int, min_turn: float, opposi
         assert turn_left.max() > min_turn and turn_right.min() < -min_turn
 
 
-@pytest.mark.parametrize("shift", [None, {"name": "clutter", "scene": {"distractors": 6}}])
-def test_rover_fork_frames_and_imu_at_the_fork_do_not_tell_the_branch(shift):
-    sim = make_sim("rover", combine("rover.fork", shift))  # distractors must not tell either
+@pytest.mark.parametrize(
+    ("name", "shift"),
+    [
+        ("rover.fork", None),
+        ("rover.fork", {"name": "clutter", "scene": {"distractors": 6}}),
+        ("rover.fork_near", None),  # the sign 2 m before the fork: still out of view there
+    ],
+)
+def test_rover_fork_frames_and_imu_at_the_fork_do_not_tell_the_branch(name, shift):
+    sim = make_sim("rover", combine(name, shift))  # distractors must not tell either
 
     def at_fork(s):  # last moment before the expert's lookahead reaches the fork
         return s.projection.arc_length_m >= s.fork.fork_s_m - 0.8
@@ -260,7 +267,8 @@ def test_drone_probe_post_stands_behind_the_ball_in_training_and_beside_it_at_te
 
 
 @pytest.mark.parametrize(
-    ("name", "low", "high"), [("rover.fork", 6.0, 8.0), ("rover.gaps", 8.5, 10.0)]
+    ("name", "low", "high"),
+    [("rover.fork", 6.0, 8.0), ("rover.fork_near", 2.5, 3.5), ("rover.gaps", 8.5, 10.0)],
 )
 def test_rover_memory_gaps_outlast_short_training_windows(name, low, high):
     """The cue must be kept for seconds (results/study/memory_gaps.py): the fork comes ~7 s
