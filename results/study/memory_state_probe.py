@@ -26,6 +26,11 @@ time. Exploratory, beside the study's verdict. Needs the memory study's work dir
 
     python results/study/memory_state_probe.py [--work-dir runs/study/memory] \
         --md results/study/memory/state_probe.md
+
+Pilot 6 (rover.fork_near, the fork 3 s after its sign; results/study/pilot_fork_gap/):
+
+    python results/study/memory_state_probe.py --config config/study/pilot_fork_gap.yaml \
+        --work-dir runs/study/pilot_fork_gap --md results/study/pilot_fork_gap/state_probe.md
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from liquid_control.study.units import Store
 
 WINDOWS = {  # task: (robot, cue in view (s), cue gone, before the decision (s))
     "rover.fork": ("rover", (0.0, 2.5), (6.0, 8.0)),
+    "rover.fork_near": ("rover", (0.0, 2.25), (3.0, 4.5)),  # the fork at about 5 s
     "drone.cue_go": ("drone", (0.0, 1.0), (1.2, 2.0)),
 }
 
@@ -145,10 +151,13 @@ def main() -> None:
     parser.add_argument("--md", type=Path, help="also write the table here")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    results = json.loads((Path("results/study/memory") / "results.json").read_text())
+    cfg = StudyConfig.load(args.config)
+    results = json.loads((Path(cfg.out_dir) / "results.json").read_text())
+    tasks = [t for t in cfg.tasks if t in WINDOWS]
     nominal = {(c["arm"], c["task"]): c["success"] for c in results["cells"] if c["level"] == 0}
     lines = []
-    for task, (_, seen, gone) in WINDOWS.items():
+    for task in tasks:
+        _, seen, gone = WINDOWS[task]
         demos = demonstrations(args.work_dir, task)
         y = np.array([d[4] for d in demos])
         lines += [
@@ -182,7 +191,7 @@ def main() -> None:
         "Accuracies well below 0.5 are what leave-one-episode-out gives when an input carries "
         "nothing of the branch (each held-out episode pulls the fit against itself).",
         "",
-        *choices(args.config, list(WINDOWS)),
+        *choices(args.config, tasks),
     ]
     text = "\n".join(lines) + "\n"
     print(text)
