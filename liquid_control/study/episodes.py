@@ -6,7 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-MEMORY_OUTCOMES = ("choice", "wrong_branch", "out_of_lane", "wrong_target")
+WRONG_CHOICE = ("wrong_branch", "wrong_target")  # a memory task's other answer: fork, ball
+MEMORY_OUTCOMES = ("choice", *WRONG_CHOICE, "out_of_lane")
 
 
 def drive(

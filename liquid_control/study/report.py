@@ -20,6 +20,7 @@ import numpy as np
 
 from liquid_control.study import stats
 from liquid_control.study.config import StudyConfig
+from liquid_control.study.episodes import WRONG_CHOICE
 from liquid_control.study.units import Store, Unit
 
 
@@ -42,9 +43,6 @@ def outcomes(
         key: np.array([by_seed[s] for s in cfg.training.seeds], dtype=np.float64)
         for key, by_seed in cells.items()
     }
-
-
-WRONG_CHOICE = ("wrong_branch", "wrong_target")  # study.episodes: the fork's, the cue's
 
 
 def choices(
