@@ -123,23 +123,29 @@ def choices(config: Path, tasks: list[str]) -> list[str]:
         study = [r["success"] for r in store.result(unit)["episodes"]]
         if [r["success"] for r in rows] != study:
             raise RuntimeError(f"{unit.name}: re-driven successes differ from the study's")
-        c = counts.setdefault((a["task"], a["arm"]), [0, 0, 0])
+        c = counts.setdefault((a["task"], a["arm"]), [0, 0, 0, 0])
         for r in rows:
-            c[0 if r["success"] else 1 if r.get(wrong[a["robot"]]) else 2] += 1
+            took_other = bool(r.get(wrong[a["robot"]]))
+            c[0 if r["success"] else 1 if took_other else 2] += 1
+            if r["success"] or took_other:  # which answer it took: 0 (left) or 1 (right)
+                c[3] += (r["choice"] if r["success"] else 1 - r["choice"]) == 0
     lines = [
-        "**What the models chose** in the study's nominal scenes (5 seeds x 8 scenes per "
+        f"**What the models chose** in the study's nominal scenes ({len(cfg.training.seeds)} "
+        f"seeds x {cfg.evaluation.episodes} scenes per "
         "cell): the cued branch or ball (success), the other one, or neither. A kept cue "
         "shows as cued > other; p: exact two-sided binomial test of cued against other at "
-        "one half (uncorrected).",
+        "one half (uncorrected). Took answer 0: of those that chose, how many took the left "
+        "branch or ball, whatever the cue (half when the choice follows the cue).",
         "",
-        "| task | arm | cued | other | neither | cued share of those that chose | p |",
-        "|---|---|---|---|---|---|---|",
+        "| task | arm | cued | other | neither | cued share of those that chose | p | "
+        "took answer 0 |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for (task, arm), (right, other, neither) in counts.items():
+    for (task, arm), (right, other, neither, first) in counts.items():
         share = right / max(right + other, 1)
         lines.append(
             f"| {task} | {arm} | {right} | {other} | {neither} | {share:.2f} | "
-            f"{stats.binomial_p(right, right + other):.2g} |"
+            f"{stats.binomial_p(right, right + other):.2g} | {first} of {right + other} |"
         )
     return lines
 
@@ -163,7 +169,8 @@ def main() -> None:
         lines += [
             f"**{task}**: leave-one-episode-out accuracy of a ridge classifier of the branch, "
             f"{len(y)} demonstrations ({int((y > 0).sum())} of one side); chance 0.5. State "
-            f"probes: mean over the 5 training seeds [lowest, highest]; nominal success from "
+            f"probes: mean over the {len(cfg.training.seeds)} training seeds [lowest, highest]; "
+            "nominal success from "
             "the study.",
             "",
             f"| input | cue in view ({seen[0]:g}-{seen[1]:g} s) | cue gone, before the "
