@@ -8,6 +8,20 @@ from typing import Any
 
 WRONG_CHOICE = ("wrong_branch", "wrong_target")  # a memory task's other answer: fork, ball
 MEMORY_OUTCOMES = ("choice", *WRONG_CHOICE, "out_of_lane")
+CUED, OTHER, NEITHER = range(3)  # what a two-answer memory episode took (``answer``)
+
+
+def answer(row: dict[str, Any]) -> tuple[int, int | None] | None:
+    """What one of ``drive``'s rows took in a two-answer memory task: (CUED, OTHER or
+    NEITHER; the answer taken, 0 left or 1 right, or None for neither). None when the row
+    records no wrong choice (a task without two answers, or a drone row from before
+    2026-12-02)."""
+    wrong = [row[k] for k in WRONG_CHOICE if k in row]
+    if not wrong:
+        return None
+    if row["success"]:
+        return CUED, row["choice"]
+    return (OTHER, 1 - row["choice"]) if wrong[0] else (NEITHER, None)
 
 
 def drive(

@@ -20,7 +20,7 @@ import numpy as np
 
 from liquid_control.study import stats
 from liquid_control.study.config import StudyConfig
-from liquid_control.study.episodes import WRONG_CHOICE
+from liquid_control.study.episodes import answer
 from liquid_control.study.units import Store, Unit
 
 
@@ -60,11 +60,11 @@ def choices(
             continue
         c = counts.setdefault((u.args["arm"], task), [0, 0, 0])
         for row in store.result(u)["episodes"]:
-            wrong = [row[k] for k in WRONG_CHOICE if k in row]
-            if not wrong:
+            took = answer(row)
+            if took is None:
                 unrecorded.add(task)
                 break
-            c[0 if row["success"] else 1 if wrong[0] else 2] += 1
+            c[took[0]] += 1
     return {k: (c[0], c[1], c[2]) for k, c in counts.items() if k[1] not in unrecorded}
 
 

@@ -49,7 +49,7 @@ from liquid_control.sim.tasks import TASKS
 from liquid_control.study import pipeline, stats
 from liquid_control.study.config import StudyConfig
 from liquid_control.study.data import load_sequences
-from liquid_control.study.episodes import drive
+from liquid_control.study.episodes import answer, drive
 from liquid_control.study.fit import feature_key
 from liquid_control.study.units import Store
 
@@ -112,7 +112,6 @@ def choices(config: Path, tasks: list[str]) -> list[str]:
     cfg = StudyConfig.load(config)
     store, chosen = Store(cfg.work_dir), {}
     units = dict(pipeline.staged(cfg, store, chosen))["evaluate"]
-    wrong = {"rover": "wrong_branch", "drone": "wrong_target"}
     counts: dict[tuple[str, str], list[int]] = {}
     for unit in units:
         a = unit.args
@@ -125,10 +124,9 @@ def choices(config: Path, tasks: list[str]) -> list[str]:
             raise RuntimeError(f"{unit.name}: re-driven successes differ from the study's")
         c = counts.setdefault((a["task"], a["arm"]), [0, 0, 0, 0])
         for r in rows:
-            took_other = bool(r.get(wrong[a["robot"]]))
-            c[0 if r["success"] else 1 if took_other else 2] += 1
-            if r["success"] or took_other:  # which answer it took: 0 (left) or 1 (right)
-                c[3] += (r["choice"] if r["success"] else 1 - r["choice"]) == 0
+            outcome, side = answer(r)  # (CUED | OTHER | NEITHER, the answer taken)
+            c[outcome] += 1
+            c[3] += side == 0  # took answer 0 (left), whatever the cue
     lines = [
         f"**What the models chose** in the study's nominal scenes ({len(cfg.training.seeds)} "
         f"seeds x {cfg.evaluation.episodes} scenes per "

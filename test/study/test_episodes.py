@@ -9,7 +9,7 @@ import pytest
 from model_factory import save_model
 
 from liquid_control.sim.tasks import TASKS
-from liquid_control.study.episodes import drive
+from liquid_control.study.episodes import CUED, NEITHER, OTHER, answer, drive
 
 
 @pytest.mark.parametrize(
@@ -27,3 +27,11 @@ def test_drive_records_the_choice_and_how_it_ended(
     for key in outcomes:  # the other branch or ball: a wrong choice, not only a failure
         assert row[key] is False, row
     assert not row["success"]
+    assert answer(row) == (NEITHER, None)  # 2 s: it reached neither answer
+
+
+def test_answer_names_what_a_memory_episode_took() -> None:
+    assert answer({"success": True, "choice": 1, "wrong_target": False}) == (CUED, 1)
+    assert answer({"success": False, "choice": 1, "wrong_branch": True}) == (OTHER, 0)
+    assert answer({"success": False, "choice": 0, "wrong_target": False}) == (NEITHER, None)
+    assert answer({"success": True, "choice": 0}) is None  # no wrong choice recorded

@@ -95,7 +95,7 @@ def test_memory_choices_split_successes_into_a_kept_cue_and_reaching_an_answer(
             unit = Unit(
                 "evaluate", f"{task}/{shift}/{arm}/seed0", f"k-{arm}", lambda a, o: {}, args
             )
-            got = [{"success": s, "wrong_branch": w} for s, w in episodes]
+            got = [{"success": s, "choice": 0, "wrong_branch": w} for s, w in episodes]  # as drive
             if task == "drone.occlusion":  # one ball, nothing to choose: no wrong choice
                 got = [{"success": s} for s, _ in episodes]
             store.path(unit).mkdir(parents=True)
