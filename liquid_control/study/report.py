@@ -45,27 +45,62 @@ def outcomes(
     }
 
 
+def tally(rows: list[dict[str, Any]]) -> list[int] | None:
+    """``drive``'s rows of a two-answer memory task -> [cued (success), other, neither, took
+    answer 0 (left branch or ball, whatever the cue)]; None if the rows record no choice."""
+    counts = [0, 0, 0, 0]
+    for row in rows:
+        took = answer(row)
+        if took is None:
+            return None
+        counts[took[0]] += 1
+        counts[3] += took[1] == 0
+    return counts
+
+
 def choices(
     cfg: StudyConfig, store: Store, evaluate: list[Unit]
-) -> dict[tuple[str, str], tuple[int, int, int]]:
-    """(arm, memory task) -> nominal episodes that took the cued branch or ball (success),
-    the other one, or neither. Only tasks whose episodes record a wrong choice (a fork, two
-    balls; a study run before 2026-12-02 recorded the drone's not)."""
+) -> dict[tuple[str, str], list[int]]:
+    """(arm, memory task) -> ``tally`` of its nominal episodes. Only tasks whose episodes
+    record a wrong choice (a fork, two balls; a study run before 2026-12-02 recorded the
+    drone's not)."""
     memory = {t.name for t in cfg.task_list if t.memory}
-    counts: dict[tuple[str, str], list[int]] = {}
-    unrecorded = set()
+    rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for u in evaluate:
         task = u.args["task"]
         if u.args["shift"] != "nominal" or task not in memory:
             continue
-        c = counts.setdefault((u.args["arm"], task), [0, 0, 0])
-        for row in store.result(u)["episodes"]:
-            took = answer(row)
-            if took is None:
-                unrecorded.add(task)
-                break
-            c[took[0]] += 1
-    return {k: (c[0], c[1], c[2]) for k, c in counts.items() if k[1] not in unrecorded}
+        rows.setdefault((u.args["arm"], task), []).extend(store.result(u)["episodes"])
+    counts = {key: tally(r) for key, r in rows.items()}
+    return {key: c for key, c in counts.items() if c is not None}
+
+
+def choice_table(
+    chose: dict[tuple[str, str], list[int]], order: list[tuple[str, str]]
+) -> list[str]:
+    """Markdown rows of what each (arm, task) in ``order`` took (``tally`` counts), with an
+    exact two-sided binomial test of cued against other at one half (uncorrected)."""
+    lines = [
+        "What each arm took in the nominal scenes: the cued branch or ball (a success), the "
+        "other one, or neither. A kept cue shows as cued > other; p: exact two-sided binomial "
+        "test of cued against other at one half (uncorrected). Took answer 0: of those that "
+        "chose, how many took the left branch or ball, whatever the cue (half when the choice "
+        "follows the cue)",
+        "",
+        "| task | arm | cued | other | neither | cued share of those that chose | p | "
+        "took answer 0 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for arm, task in order:
+        if (arm, task) not in chose:
+            continue
+        cued, other, neither, first = chose[(arm, task)]
+        share = f"{cued / (cued + other):.2f}" if cued + other else "-"
+        lines.append(
+            f"| {task} | {arm} | {cued} | {other} | {neither} | {share} | "
+            f"{stats.binomial_p(cued, cued + other):.2g} | {first} of {cued + other} |"
+        )
+    return lines
 
 
 def _endpoint(data, arm: str, keys: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
@@ -292,7 +327,7 @@ def memory_text(
     cfg: StudyConfig,
     data: dict,
     expert: dict[str, float],
-    chose: dict[tuple[str, str], tuple[int, int, int]] | None = None,
+    chose: dict[tuple[str, str], list[int]] | None = None,
 ) -> str | None:
     """The memory tasks and causal-confusion probes, as read beside the verdict (never in it).
 
@@ -357,25 +392,8 @@ def memory_text(
                 ]
                 lines.append(f"| {arm} | " + " | ".join(row) + " |")
         if chose:
-            lines += [
-                "",
-                "What each arm took in the nominal scenes: the cued branch or ball (a success), "
-                "the other one, or neither. A kept cue shows as cued > other; p: exact "
-                "two-sided binomial test of cued against other at one half",
-                "",
-                "| task | arm | cued | other | neither | cued share of those that chose | p |",
-                "|---|---|---|---|---|---|---|",
-            ]
-            for task in memory:
-                for arm in cfg.arms:
-                    if (arm, task.name) not in chose:
-                        continue
-                    cued, other, neither = chose[(arm, task.name)]
-                    share = f"{cued / (cued + other):.2f}" if cued + other else "-"
-                    lines.append(
-                        f"| {task.name} | {arm} | {cued} | {other} | {neither} | {share} | "
-                        f"{stats.binomial_p(cued, cued + other):.2g} |"
-                    )
+            order = [(arm, task.name) for task in memory for arm in cfg.arms]
+            lines += ["", *choice_table(chose, order)]
     if probes:
         lines += [
             *([""] if lines else []),
@@ -532,7 +550,7 @@ def write(
     params: dict[str, dict],
     out: Path,
     data: dict | None = None,
-    chose: dict[tuple[str, str], tuple[int, int, int]] | None = None,
+    chose: dict[tuple[str, str], list[int]] | None = None,
 ) -> list[str]:
     """Write tables, plots and the verdict under ``out``; return the file names. With the
     outcomes ``data`` and memory or probe tasks in the study, also ``memory.md`` (with

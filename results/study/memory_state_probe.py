@@ -46,10 +46,10 @@ from fork_cue_probe import loo_accuracy  # noqa: E402  (this script's directory)
 from liquid_control.core.torch_backend import load_policy
 from liquid_control.sim import make_sim
 from liquid_control.sim.tasks import TASKS
-from liquid_control.study import pipeline, stats
+from liquid_control.study import pipeline, report
 from liquid_control.study.config import StudyConfig
 from liquid_control.study.data import load_sequences
-from liquid_control.study.episodes import answer, drive
+from liquid_control.study.episodes import drive
 from liquid_control.study.fit import feature_key
 from liquid_control.study.units import Store
 
@@ -112,7 +112,7 @@ def choices(config: Path, tasks: list[str]) -> list[str]:
     cfg = StudyConfig.load(config)
     store, chosen = Store(cfg.work_dir), {}
     units = dict(pipeline.staged(cfg, store, chosen))["evaluate"]
-    counts: dict[tuple[str, str], list[int]] = {}
+    driven: dict[tuple[str, str], list[dict]] = {}  # (arm, task) -> rows over seeds
     for unit in units:
         a = unit.args
         if a["shift"] != "nominal" or a["task"] not in tasks:
@@ -122,30 +122,14 @@ def choices(config: Path, tasks: list[str]) -> list[str]:
         study = [r["success"] for r in store.result(unit)["episodes"]]
         if [r["success"] for r in rows] != study:
             raise RuntimeError(f"{unit.name}: re-driven successes differ from the study's")
-        c = counts.setdefault((a["task"], a["arm"]), [0, 0, 0, 0])
-        for r in rows:
-            outcome, side = answer(r)  # (CUED | OTHER | NEITHER, the answer taken)
-            c[outcome] += 1
-            c[3] += side == 0  # took answer 0 (left), whatever the cue
-    lines = [
+        driven.setdefault((a["arm"], a["task"]), []).extend(rows)
+    counts = {key: report.tally(rows) for key, rows in driven.items()}
+    return [
         f"**What the models chose** in the study's nominal scenes ({len(cfg.training.seeds)} "
-        f"seeds x {cfg.evaluation.episodes} scenes per "
-        "cell): the cued branch or ball (success), the other one, or neither. A kept cue "
-        "shows as cued > other; p: exact two-sided binomial test of cued against other at "
-        "one half (uncorrected). Took answer 0: of those that chose, how many took the left "
-        "branch or ball, whatever the cue (half when the choice follows the cue).",
+        f"seeds x {cfg.evaluation.episodes} scenes per cell).",
         "",
-        "| task | arm | cued | other | neither | cued share of those that chose | p | "
-        "took answer 0 |",
-        "|---|---|---|---|---|---|---|---|",
+        *report.choice_table(counts, list(counts)),
     ]
-    for (task, arm), (right, other, neither, first) in counts.items():
-        share = right / max(right + other, 1)
-        lines.append(
-            f"| {task} | {arm} | {right} | {other} | {neither} | {share:.2f} | "
-            f"{stats.binomial_p(right, right + other):.2g} | {first} of {right + other} |"
-        )
-    return lines
 
 
 def main() -> None:

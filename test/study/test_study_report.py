@@ -84,7 +84,7 @@ def test_memory_choices_split_successes_into_a_kept_cue_and_reaching_an_answer(
     store = Store(cfg.work_dir)
     rows = {  # (success, wrong_branch) per scene
         "cfc_ncp": [(True, False)] * 7 + [(False, True)],  # keeps the cue: 7 cued, 1 other
-        "gru19": [(True, False)] * 4 + [(False, True)] * 4,  # a coin flip that always chooses
+        "gru19": [(True, False)] * 4 + [(False, True)] * 4,  # always left: right when cued left
         "mlp": [(True, False)] * 2 + [(False, True)] * 2 + [(False, False)] * 4,  # rarely chooses
     }
     units = []
@@ -95,7 +95,9 @@ def test_memory_choices_split_successes_into_a_kept_cue_and_reaching_an_answer(
             unit = Unit(
                 "evaluate", f"{task}/{shift}/{arm}/seed0", f"k-{arm}", lambda a, o: {}, args
             )
-            got = [{"success": s, "choice": 0, "wrong_branch": w} for s, w in episodes]  # as drive
+            cue = [1 if arm == "gru19" and not s else 0 for s, _ in episodes]  # the cued answer
+            got = [{"success": s, "choice": c, "wrong_branch": w}  # as drive
+                   for (s, w), c in zip(episodes, cue, strict=True)]  # fmt: skip
             if task == "drone.occlusion":  # one ball, nothing to choose: no wrong choice
                 got = [{"success": s} for s, _ in episodes]
             store.path(unit).mkdir(parents=True)
@@ -104,15 +106,16 @@ def test_memory_choices_split_successes_into_a_kept_cue_and_reaching_an_answer(
             )
             units.append(unit)
     chose = report.choices(cfg, store, units)
-    assert chose == {("cfc_ncp", "rover.fork"): (7, 1, 0), ("gru19", "rover.fork"): (4, 4, 0),
-                     ("mlp", "rover.fork"): (2, 2, 4)}  # fmt: skip
+    # cued, other, neither, took answer 0 (left) whatever the cue
+    assert chose == {("cfc_ncp", "rover.fork"): [7, 1, 0, 7], ("gru19", "rover.fork"): [4, 4, 0, 8],
+                     ("mlp", "rover.fork"): [2, 2, 4, 2]}  # fmt: skip
     data = {(arm, task, "nominal"): np.ones((5, 8)) for arm in rows
             for task in ("rover.lane", "rover.fork", "drone.occlusion")}  # fmt: skip
     text = report.memory_text(cfg, data, {"rover.fork": 1.0, "drone.occlusion": 1.0}, chose)
     assert text is not None and "What each arm took" in text
-    assert _row(text, "| rover.fork | cfc_ncp |")[2:] == ["7", "1", "0", "0.88", "0.07"]
-    assert _row(text, "| rover.fork | gru19 |")[2:] == ["4", "4", "0", "0.50", "1"]
-    assert _row(text, "| rover.fork | mlp |")[2:] == ["2", "2", "4", "0.50", "1"]
+    assert _row(text, "| rover.fork | cfc_ncp |")[2:] == ["7", "1", "0", "0.88", "0.07", "7 of 8"]
+    assert _row(text, "| rover.fork | gru19 |")[2:] == ["4", "4", "0", "0.50", "1", "8 of 8"]
+    assert _row(text, "| rover.fork | mlp |")[2:] == ["2", "2", "4", "0.50", "1", "2 of 4"]
     assert "| drone.occlusion | cfc_ncp |" not in text
 
 
