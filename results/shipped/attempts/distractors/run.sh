@@ -63,3 +63,32 @@ python $D/lookalike.py drone_cfc_ncp_rand_ae results/shipped/drone_distractors_4
 # Post-hoc: where the default looks in one of its failures (scene 100004), with and without the distractors
 liquid-control inspect saliency models/policies/drone_cfc_ncp_rand_ae --perturb config/perturbations/study/distractors_medium.yaml \
     --seed 100004 --frames 4 --seconds 4 --out $D/saliency_100004.png
+# Round 5 (2026-12-02; protocol "Round 5"): from scratch on the clutter data, two conv widths,
+# trained side by side (one core each)
+for v in wide narrow; do
+    liquid-control train $D/round5_$v.yaml --no-progress > runs/drone_round5_$v.log 2>&1 &
+done
+wait
+for v in wide narrow; do
+    liquid-control export runs/drone_round5_$v --ship runs/drone_round5_${v}_ship --auto-exposure
+done
+screen round5_screen --model runs/drone_round5_wide_ship --model runs/drone_round5_narrow_ship \
+    --model models/policies/drone_cfc_ncp_rand_ae
+# Round 5's confirmation (B, the better screened; protocol) and the study's table
+liquid-control eval --task drone --model runs/drone_round5_narrow_ship --model models/policies/drone_cfc_ncp_rand_ae \
+    --perturb config/perturbations/study/distractors_medium.yaml --no-nominal --episodes 80 --seed 400000 \
+    --md $D/round5_narrow_confirm.md --json $D/round5_narrow_confirm.json
+liquid-control eval --task drone --model runs/drone_round5_narrow_ship $(shifts drone medium) --episodes 10 \
+    --md $D/round5_narrow_medium_shifts.md --json $D/round5_narrow_medium_shifts.json
+liquid-control eval --task drone --model runs/drone_round5_narrow_ship $(shifts drone high context) --no-nominal \
+    --episodes 10 --md $D/round5_narrow_high_context_shifts.md --json $D/round5_narrow_high_context_shifts.json
+# Round 6 (protocol "Round 6"): C, B continued to 8000 updates; D, B's recipe with seed 1 to 8000
+cp -r runs/drone_round5_narrow runs/drone_round6_cont
+liquid-control train $D/round5_narrow.yaml --resume --out_dir=runs/drone_round6_cont --optim.max_steps=8000 \
+    --optim.max_minutes=55 --no-progress > runs/drone_round6_cont.log 2>&1 &
+liquid-control train $D/round6_seed1.yaml --no-progress > runs/drone_round6_seed1.log 2>&1 &
+wait
+for r in cont seed1; do
+    liquid-control export runs/drone_round6_$r --ship runs/drone_round6_${r}_ship --auto-exposure
+done
+screen round6_screen --model runs/drone_round6_cont_ship --model runs/drone_round6_seed1_ship
