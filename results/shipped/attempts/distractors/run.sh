@@ -1,8 +1,10 @@
 #!/bin/sh
-# The drone distractor fine-tunes of 2026-11-30 (results/shipped/README.md, "Drone
-# distractors: fine-tuning attempts"; protocol: ../../drone_distractors_protocol.md).
-# Each fine-tune took 12-21 min (753-1250 s, log.csv) on one core of the 2-core machine; the checkpoint is the
-# one that drives best on 16 scenes of the clutter randomisation (never a study shift).
+# The drone distractor attempts (results/shipped/README.md, "Drone distractors: fine-tuning
+# attempts"; protocol: ../../drone_distractors_protocol.md): fine-tunes of 2026-11-30 (rounds
+# 1-4), trainings from scratch of 2026-12-02 (rounds 5-6). Each fine-tune took 12-21 min
+# (753-1250 s, log.csv) on one core of the 2-core machine, each training from scratch 19-33
+# min; the checkpoint is the one that drives best on 16 scenes, half of them from the clutter
+# randomisation (never a study shift).
 set -eu
 cd "$(dirname "$0")/../../../.."
 CLUTTER=config/train/randomisation_clutter.yaml
@@ -92,3 +94,11 @@ for r in cont seed1; do
     liquid-control export runs/drone_round6_$r --ship runs/drone_round6_${r}_ship --auto-exposure
 done
 screen round6_screen --model runs/drone_round6_cont_ship --model runs/drone_round6_seed1_ship
+# Round 6's confirmation (C, the better screened) on scenes from seed 500000, and the study's table
+liquid-control eval --task drone --model runs/drone_round6_cont_ship --model models/policies/drone_cfc_ncp_rand_ae \
+    --perturb config/perturbations/study/distractors_medium.yaml --no-nominal --episodes 80 --seed 500000 \
+    --md $D/round6_cont_confirm.md --json $D/round6_cont_confirm.json
+liquid-control eval --task drone --model runs/drone_round6_cont_ship $(shifts drone medium) --episodes 10 \
+    --md $D/round6_cont_medium_shifts.md --json $D/round6_cont_medium_shifts.json
+liquid-control eval --task drone --model runs/drone_round6_cont_ship $(shifts drone high context) --no-nominal \
+    --episodes 10 --md $D/round6_cont_high_context_shifts.md --json $D/round6_cont_high_context_shifts.json
