@@ -16,6 +16,17 @@ screen() {  # OUT MODEL...: distractors_medium, 40 scenes from seed 200000
     liquid-control eval --task drone "$@" --perturb config/perturbations/study/distractors_medium.yaml \
         --no-nominal --episodes 40 --seed 200000 --md "$D/$out.md" --json "$D/$out.json"
 }
+confirm_and_table() {  # NAME SEED: runs/drone_NAME_ship against the default on 80 distractor
+    # scenes from SEED, then the study's table (medium shifts, high context shifts; seed 100000)
+    m=runs/drone_$1_ship
+    liquid-control eval --task drone --model $m --model models/policies/drone_cfc_ncp_rand_ae \
+        --perturb config/perturbations/study/distractors_medium.yaml --no-nominal --episodes 80 --seed $2 \
+        --md $D/$1_confirm.md --json $D/$1_confirm.json
+    liquid-control eval --task drone --model $m $(shifts drone medium) --episodes 10 \
+        --md $D/$1_medium_shifts.md --json $D/$1_medium_shifts.json
+    liquid-control eval --task drone --model $m $(shifts drone high context) --no-nominal --episodes 10 \
+        --md $D/$1_high_context_shifts.md --json $D/$1_high_context_shifts.json
+}
 # Round 1: 3-4 distractors of random hue (the clutter file without its cue-hued share)
 mkdir -p runs
 sed 's/^cue_hue_prob: 0.5/cue_hue_prob: 0.0/' $CLUTTER > runs/randomisation_clutter_random_hue.yaml
@@ -77,13 +88,7 @@ done
 screen round5_screen --model runs/drone_round5_wide_ship --model runs/drone_round5_narrow_ship \
     --model models/policies/drone_cfc_ncp_rand_ae
 # Round 5's confirmation (B, the better screened; protocol) and the study's table
-liquid-control eval --task drone --model runs/drone_round5_narrow_ship --model models/policies/drone_cfc_ncp_rand_ae \
-    --perturb config/perturbations/study/distractors_medium.yaml --no-nominal --episodes 80 --seed 400000 \
-    --md $D/round5_narrow_confirm.md --json $D/round5_narrow_confirm.json
-liquid-control eval --task drone --model runs/drone_round5_narrow_ship $(shifts drone medium) --episodes 10 \
-    --md $D/round5_narrow_medium_shifts.md --json $D/round5_narrow_medium_shifts.json
-liquid-control eval --task drone --model runs/drone_round5_narrow_ship $(shifts drone high context) --no-nominal \
-    --episodes 10 --md $D/round5_narrow_high_context_shifts.md --json $D/round5_narrow_high_context_shifts.json
+confirm_and_table round5_narrow 400000
 # Round 6 (protocol "Round 6"): C, B continued to 8000 updates; D, B's recipe with seed 1 to 8000
 cp -r runs/drone_round5_narrow runs/drone_round6_cont
 liquid-control train $D/round5_narrow.yaml --resume --out_dir=runs/drone_round6_cont --optim.max_steps=8000 \
@@ -95,10 +100,4 @@ for r in cont seed1; do
 done
 screen round6_screen --model runs/drone_round6_cont_ship --model runs/drone_round6_seed1_ship
 # Round 6's confirmation (C, the better screened) on scenes from seed 500000, and the study's table
-liquid-control eval --task drone --model runs/drone_round6_cont_ship --model models/policies/drone_cfc_ncp_rand_ae \
-    --perturb config/perturbations/study/distractors_medium.yaml --no-nominal --episodes 80 --seed 500000 \
-    --md $D/round6_cont_confirm.md --json $D/round6_cont_confirm.json
-liquid-control eval --task drone --model runs/drone_round6_cont_ship $(shifts drone medium) --episodes 10 \
-    --md $D/round6_cont_medium_shifts.md --json $D/round6_cont_medium_shifts.json
-liquid-control eval --task drone --model runs/drone_round6_cont_ship $(shifts drone high context) --no-nominal \
-    --episodes 10 --md $D/round6_cont_high_context_shifts.md --json $D/round6_cont_high_context_shifts.json
+confirm_and_table round6_cont 500000
