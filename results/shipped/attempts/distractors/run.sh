@@ -101,3 +101,9 @@ done
 screen round6_screen --model runs/drone_round6_cont_ship --model runs/drone_round6_seed1_ship
 # Round 6's confirmation (C, the better screened) on scenes from seed 500000, and the study's table
 confirm_and_table round6_cont 500000
+# Post-hoc (after round 6, not a round): is the lost night the recipe or a seed? Every
+# round-5/6 candidate and the default on 40 night and 40 dim scenes (medium) from seed 600000
+liquid-control eval --task drone --model runs/drone_round5_narrow_ship --model runs/drone_round6_cont_ship \
+    --model runs/drone_round6_seed1_ship --model runs/drone_round5_wide_ship --model models/policies/drone_cfc_ncp_rand_ae \
+    --perturb config/perturbations/study/night_medium.yaml --perturb config/perturbations/study/dim_medium.yaml \
+    --no-nominal --episodes 40 --seed 600000 --md $D/posthoc_night_dim_40.md --json $D/posthoc_night_dim_40.json
