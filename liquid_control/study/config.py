@@ -102,6 +102,11 @@ class TrainingSection:
     # times the others' (training, tuning and checkpoint choice); 1 (default): no weighting.
     # Only the rover's fork tasks record the stretch
     decision_weight: float = 1.0
+    # an auxiliary, training-only loss: a linear read-out of the core's state predicts the
+    # fork's branch (logistic loss at every step, this many times the cloning loss); the
+    # read-out is thrown away after training, the policy is unchanged. 0 (default): off.
+    # Features track, rover fork tasks only (results/study/pilot_answer_head/)
+    answer_weight: float = 0.0
     # the checkpoint of a training run (not tuning) is the one that drives most of this many
     # nominal validation scenes closed-loop (seeds SELECTION_SEED..., never evaluated), ties
     # broken by validation loss; 0 (default): the lowest validation loss. Features track only.
@@ -125,6 +130,12 @@ class TrainingSection:
                 f"training.decision_weight={value!r}: need a number in (0, 1000] (1 = off)"
             )
         self.decision_weight = float(value)
+        value = self.answer_weight
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1e3:
+            raise ValueError(
+                f"training.answer_weight={value!r}: need a number in [0, 1000] (0 = off)"
+            )
+        self.answer_weight = float(value)
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"training.seeds={self.seeds}: need distinct seeds")
         _at_least(self, "training", steps=1, batch_size=1, window=1, chunk=1, eval_every=1)
@@ -268,6 +279,18 @@ class StudyConfig:
             raise ValueError(f"tasks={self.tasks}: need distinct task names")
         self.task_list: list[Task] = resolve_tasks(self.tasks)
         self._check_policy()
+        if self.training.answer_weight:
+            no_fork = [t.name for t in self.task_list if not _has_fork(t)]
+            if no_fork or self.track != "features":
+                raise ValueError(
+                    f"training.answer_weight={self.training.answer_weight} reads a fork's branch "
+                    "from the core's state in the features track: "
+                    + (
+                        f"task {no_fork[0]!r} has no fork"
+                        if no_fork
+                        else f"track is {self.track!r}"
+                    )
+                )
         if self.training.decision_weight != 1.0:
             unmarked = [t.name for t in self.task_list if not _has_fork(t)]
             if unmarked:

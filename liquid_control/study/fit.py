@@ -245,8 +245,9 @@ class _FeatureData:
         return self.table[rows]
 
 
-def _steps(policy, data: _FeatureData, chunk, hidden, noise: tuple[float, float], rng):
-    """Run one chunk through the core; (commands (B, T, n), hidden)."""
+def _steps(policy, data: _FeatureData, chunk, hidden, noise: tuple[float, float], rng, states=None):
+    """Run one chunk through the core; (commands (B, T, n), hidden). ``states``, a list, is
+    given the state after every step."""
     import torch
 
     feats = data.features(chunk.frames)
@@ -264,6 +265,8 @@ def _steps(policy, data: _FeatureData, chunk, hidden, noise: tuple[float, float]
     for t in range(x.shape[1]):
         command, hidden = policy.step(x[:, t], imu_t[:, t], hidden, dt[:, t])
         commands.append(command)
+        if states is not None:
+            states.append(hidden)
     return torch.stack(commands, dim=1), hidden
 
 
@@ -304,6 +307,38 @@ def _select_success(policy, robot: str, select: dict[str, Any]) -> float:
     return float(np.mean([r["success"] for r in rows]))
 
 
+def _answers(args: dict[str, Any], which: str) -> np.ndarray:
+    """Each picked demonstration's answer (the fork's branch, 0 or 1), in ``_feature_sets``
+    order: the scene of the collect unit's seed, rebuilt without rendering."""
+    import json
+
+    from liquid_control.sim import make_sim
+    from liquid_control.sim.tasks import TASKS
+
+    sim = make_sim(args["robot"], TASKS[args["task"]].conditions(), render=False)
+    try:
+        out = []
+        for path, picks in zip(args["train_paths"], args[which], strict=True):
+            rows = json.loads((Path(path) / "done.json").read_text())["result"]["episodes"]
+            for i in picks:
+                sim.reset(rows[i]["seed"])
+                out.append(float(sim.task_choice))
+        return np.asarray(out, np.float32)
+    finally:
+        sim.close()
+
+
+def _answer_loss(head, states: list, chunk, answers: np.ndarray, picks) -> Any:
+    """Logistic loss of ``head``'s read-out of every step's state against the episode's answer."""
+    import torch
+
+    logits = head(torch.stack(states, dim=1)).squeeze(-1)  # (B, T)
+    target = torch.from_numpy(answers[[p.seq for p in picks]])[:, None].expand_as(logits)
+    mask = torch.from_numpy(chunk.mask)
+    err = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    return (err * mask).sum() / max(float(mask.sum()), 1.0)
+
+
 def _feature_sets(args: dict[str, Any], which: str) -> tuple[list[StepSequence], list[np.ndarray]]:
     from liquid_control.study.data import load_sequences
 
@@ -335,6 +370,11 @@ def features_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
     policy.encoder.load_state_dict(encoder.encoder.state_dict())
     policy.imu_norm.load_state_dict(encoder.imu_norm.state_dict())
     trainable = [*policy.core.parameters(), *policy.head.parameters()]
+    answer_weight = float(t.get("answer_weight", 0.0))  # training.answer_weight
+    if answer_weight:  # a training-only read-out of the fork's branch from the state
+        answers = _answers(args, "train_idx")
+        answer_head = torch.nn.Linear(policy.initial_state(1).shape[-1], 1)
+        trainable += list(answer_head.parameters())
     for p in policy.encoder.parameters():
         p.requires_grad_(False)
     opt = torch.optim.Adam(trainable, lr=args["lr"], weight_decay=args["weight_decay"])
@@ -355,8 +395,11 @@ def features_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
         hidden = policy.initial_state(t["batch_size"])
         for c in chunks:
             noise = (t["feature_noise_std"], t["imu_noise_std"])
-            pred, hidden = _steps(policy, train, c, hidden, noise, rng)
+            states = [] if answer_weight else None
+            pred, hidden = _steps(policy, train, c, hidden, noise, rng, states)
             loss, _ = _loss(pred, c, scale)
+            if answer_weight:
+                loss = loss + answer_weight * _answer_loss(answer_head, states, c, answers, picks)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trainable, t["grad_clip"])

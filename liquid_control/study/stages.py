@@ -67,12 +67,11 @@ def task_data(cfg: StudyConfig, store: Store, collect: list[Unit], task: Task) -
 
 
 def _training(cfg: StudyConfig, decisions: bool = True) -> dict[str, Any]:
-    """The training section as unit arguments. decision_weight only where it weighs (the
-    unit keys of every other study stay), never for the encoder (studies that differ only
-    there share it)."""
+    """The training section as unit arguments. decision_weight and answer_weight only where
+    they act (the unit keys of every other study stay), never for the encoder (studies that
+    differ only there share it)."""
     t = cfg.training
-    weighs = decisions and t.decision_weight != 1.0
-    return ({"decision_weight": t.decision_weight} if weighs else {}) | {
+    out = {
         k: getattr(t, k)
         for k in (
             "batch_size",
@@ -88,6 +87,11 @@ def _training(cfg: StudyConfig, decisions: bool = True) -> dict[str, Any]:
             "threads",
         )
     }
+    if decisions and t.decision_weight != 1.0:
+        out["decision_weight"] = t.decision_weight
+    if decisions and t.answer_weight != 0.0:
+        out["answer_weight"] = t.answer_weight
+    return out
 
 
 def _merge(parts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -71,6 +71,10 @@ def test_every_study_config_in_the_repository_loads(path: Path) -> None:
         ({"training": {"decision_weight": 0}}, r"decision_weight=0: need a number in \(0, 1000\]"),
         ({"training": {"decision_weight": True}}, "decision_weight=True"),
         ({"training": {"decision_weight": 5.0}}, "task 'rover.lane' has no fork"),
+        ({"training": {"answer_weight": -1}}, r"answer_weight=-1: need a number in \[0, 1000\]"),
+        ({"training": {"answer_weight": "yes"}}, "answer_weight='yes'"),
+        ({"training": {"answer_weight": 1.0}}, "answer_weight=1.0 reads a fork's branch.*"
+         "task 'rover.lane' has no fork"),
         ({"training": {"select_episodes": -1}}, r"select_episodes=-1: need an integer in 0..64"),
         ({"training": {"select_episodes": 2.5}}, "select_episodes=2.5"),
         ({"training": {"select_episodes": 4}, "track": "end_to_end"},
@@ -213,6 +217,23 @@ def test_decision_weight_keys_the_cores_only(tmp_path: Path) -> None:
     assert not set(_keys(weighted, "tune")) & set(_keys(plain, "tune"))
     assert all(u.args["training"]["decision_weight"] == 5.0 for u in _planned(weighted)["tune"])
     assert all("decision_weight" not in u.args["training"] for u in _planned(plain)["tune"])
+
+
+def test_answer_weight_keys_the_cores_only_and_needs_the_features_track(tmp_path: Path) -> None:
+    """training.answer_weight 0 is the default (same units); another weight retunes and
+    retrains the cores on the same encoder; the end-to-end track has no read-out for it."""
+    plain, same, reading = _option_variants(tmp_path, "rover.fork_near", "answer_weight", [0, 1])
+    for stage in ("encoder", "tune", "train"):
+        assert _keys(same, stage) == _keys(plain, stage)
+    assert _keys(reading, "encoder") == _keys(plain, "encoder")
+    assert not set(_keys(reading, "tune")) & set(_keys(plain, "tune"))
+    assert all(u.args["training"]["answer_weight"] == 1.0 for u in _planned(reading)["train"])
+    assert all("answer_weight" not in u.args["training"] for u in _planned(plain)["train"])
+    raw = _raw()
+    raw.update(tasks=["rover.fork_near"], track="end_to_end", work_dir=str(tmp_path / "e"))
+    raw["training"] = {**raw["training"], "answer_weight": 1.0}
+    with pytest.raises(ValueError, match="track is 'end_to_end'"):
+        _load(raw, tmp_path)
 
 
 def test_select_episodes_keys_the_training_runs_only(tmp_path: Path) -> None:

@@ -232,3 +232,71 @@ def test_select_episodes_chooses_the_checkpoint_that_drives_best(
         lowest = min(checks, key=lambda c: c[1])[0]
         assert again["select_step"] == (step or lowest)
         assert again["select_success"] == max(drives)
+
+
+def test_answer_loss_reads_each_row_its_episode_answer_on_loss_steps_only() -> None:
+    """fit._answer_loss: the logistic loss of the read-out against the picked episode's
+    answer, averaged over the steps whose cloning loss counts."""
+    import numpy as np
+    import torch
+
+    from liquid_control.learn.windows import Pick
+
+    class Chunk:  # only the mask is read
+        mask = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]], np.float32)
+
+    states = [
+        torch.tensor([[2.0], [-1.0]]),
+        torch.tensor([[0.0], [3.0]]),
+        torch.tensor([[9.0], [1.0]]),
+    ]
+    head = torch.nn.Identity()  # the state is the logit
+    answers = np.array([1.0, 0.0, 1.0], np.float32)
+    picks = [
+        Pick(2, 0, 3, 0),
+        Pick(1, 0, 3, 0),
+    ]  # row 0: episode 2 (answer 1); row 1: episode 1 (0)
+    loss = fit._answer_loss(head, states, Chunk, answers, picks)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    want = (bce(torch.tensor(2.0), torch.tensor(1.0)) + bce(torch.tensor(0.0), torch.tensor(1.0))
+            + bce(torch.tensor(3.0), torch.tensor(0.0)) + bce(torch.tensor(1.0), torch.tensor(0.0))) / 4  # fmt: skip
+    assert float(loss) == pytest.approx(float(want))
+
+
+def test_answer_weight_trains_a_read_out_and_ships_the_policy_without_it(tmp_path: Path) -> None:
+    """training.answer_weight on a fork task: the answers are the scenes' branches, the extra
+    loss changes what the core learns, and the saved network has the plain one's tensors."""
+    import numpy as np
+    import torch
+
+    from liquid_control.core.torch_backend import load_policy
+    from liquid_control.sim import make_sim
+    from liquid_control.sim.tasks import TASKS
+
+    cfg = _tiny(tmp_path, ("gru19", "mlp"), tasks=["rover.fork_near"], report={"saliency": False})
+    cfg.training.answer_weight = 5.0
+    pipeline.run(cfg, progress=False, log=lambda _: None)
+    plan = pipeline.plan(cfg, Store(cfg.work_dir))["train"]
+    args = next(u for u in plan if u.name == "gru19/rover.fork_near/seed0").args
+    assert args["training"]["answer_weight"] == 5.0
+    answers = fit._answers(args, "train_idx")
+    sim = make_sim("rover", TASKS["rover.fork_near"].conditions(), render=False)
+    seeds = [cfg.data.seed + i for i in range(cfg.data.episodes)]
+    branches = set()
+    for seed in seeds:
+        sim.reset(seed)
+        branches.add(sim.task_choice)
+    sim.close()
+    assert set(answers.tolist()) <= {0.0, 1.0} and branches == {0, 1}
+    assert len(answers) == sum(len(i) for i in args["train_idx"])
+    plain = {
+        **args,
+        "training": {k: v for k, v in args["training"].items() if k != "answer_weight"},
+    }
+    fit.features_unit(plain, tmp_path / "plain")
+    fit.features_unit(args, tmp_path / "read")
+    a = load_policy(tmp_path / "plain" / "model").state_dict()
+    b = load_policy(tmp_path / "read" / "model").state_dict()
+    assert a.keys() == b.keys()
+    assert any(not torch.equal(a[k], b[k]) for k in a if k.startswith("core"))
+    assert all(np.isfinite(v.numpy()).all() for v in b.values())
