@@ -31,6 +31,11 @@ Pilot 6 (rover.fork_near, the fork 3 s after its sign; results/study/pilot_fork_
 
     python results/study/memory_state_probe.py --config config/study/pilot_fork_gap.yaml \
         --work-dir runs/study/pilot_fork_gap --md results/study/pilot_fork_gap/state_probe.md
+
+Pilot 7 (the same with a read-out of the branch in training; results/study/pilot_answer_head/):
+
+    python results/study/memory_state_probe.py --config config/study/pilot_answer_head.yaml \
+        --work-dir runs/study/pilot_answer_head --md results/study/pilot_answer_head/state_probe.md
 """
 
 from __future__ import annotations
