@@ -279,8 +279,8 @@ class StudyConfig:
             raise ValueError(f"tasks={self.tasks}: need distinct task names")
         self.task_list: list[Task] = resolve_tasks(self.tasks)
         self._check_policy()
+        no_fork = [t.name for t in self.task_list if not _has_fork(t)]
         if self.training.answer_weight:
-            no_fork = [t.name for t in self.task_list if not _has_fork(t)]
             if no_fork or self.track != "features":
                 raise ValueError(
                     f"training.answer_weight={self.training.answer_weight} reads a fork's branch "
@@ -292,11 +292,10 @@ class StudyConfig:
                     )
                 )
         if self.training.decision_weight != 1.0:
-            unmarked = [t.name for t in self.task_list if not _has_fork(t)]
-            if unmarked:
+            if no_fork:
                 raise ValueError(
                     f"training.decision_weight={self.training.decision_weight} weighs a fork's "
-                    f"decision stretch, and task {unmarked[0]!r} has no fork: list only the "
+                    f"decision stretch, and task {no_fork[0]!r} has no fork: list only the "
                     "rover's fork tasks, or leave decision_weight at 1"
                 )
         data_seeds = range(self.data.seed, self.data.seed + self.data.episodes)

@@ -85,6 +85,30 @@ def load_sequences(path: Path, decision_weight: float = 1.0) -> list[StepSequenc
         return seqs
 
 
+def answers(
+    robot: str, task: str, paths: list[str | Path], picks: list[list[int]] | None = None
+) -> np.ndarray:
+    """The answer (a fork's branch, 0 or 1) of each picked demonstration of these collect
+    units, in order (``picks`` None: every episode of each unit): the scene of the
+    episode's seed, rebuilt without rendering."""
+    import json
+
+    from liquid_control.sim import make_sim
+    from liquid_control.sim.tasks import TASKS
+
+    sim = make_sim(robot, TASKS[task].conditions(), render=False)
+    try:
+        out = []
+        for k, path in enumerate(paths):
+            rows = json.loads((Path(path) / "done.json").read_text())["result"]["episodes"]
+            for i in range(len(rows)) if picks is None else picks[k]:
+                sim.reset(rows[i]["seed"])
+                out.append(float(sim.task_choice))
+        return np.asarray(out, np.float32)
+    finally:
+        sim.close()
+
+
 def decision_weights(stamps_ns: np.ndarray, decision_s: np.ndarray, weight: float) -> np.ndarray:
     """Per-step loss weights: ``weight`` for steps stamped in [enter, leave), 1 elsewhere.
 

@@ -307,27 +307,6 @@ def _select_success(policy, robot: str, select: dict[str, Any]) -> float:
     return float(np.mean([r["success"] for r in rows]))
 
 
-def _answers(args: dict[str, Any], which: str) -> np.ndarray:
-    """Each picked demonstration's answer (the fork's branch, 0 or 1), in ``_feature_sets``
-    order: the scene of the collect unit's seed, rebuilt without rendering."""
-    import json
-
-    from liquid_control.sim import make_sim
-    from liquid_control.sim.tasks import TASKS
-
-    sim = make_sim(args["robot"], TASKS[args["task"]].conditions(), render=False)
-    try:
-        out = []
-        for path, picks in zip(args["train_paths"], args[which], strict=True):
-            rows = json.loads((Path(path) / "done.json").read_text())["result"]["episodes"]
-            for i in picks:
-                sim.reset(rows[i]["seed"])
-                out.append(float(sim.task_choice))
-        return np.asarray(out, np.float32)
-    finally:
-        sim.close()
-
-
 def _answer_loss(head, states: list, chunk, answers: np.ndarray, picks) -> Any:
     """Logistic loss of ``head``'s read-out of every step's state against the episode's answer."""
     import torch
@@ -372,7 +351,9 @@ def features_unit(args: dict[str, Any], out: Path) -> dict[str, Any]:
     trainable = [*policy.core.parameters(), *policy.head.parameters()]
     answer_weight = float(t.get("answer_weight", 0.0))  # training.answer_weight
     if answer_weight:  # a training-only read-out of the fork's branch from the state
-        answers = _answers(args, "train_idx")
+        from liquid_control.study.data import answers as demo_answers
+
+        answers = demo_answers(args["robot"], args["task"], args["train_paths"], args["train_idx"])
         answer_head = torch.nn.Linear(policy.initial_state(1).shape[-1], 1)
         trainable += list(answer_head.parameters())
     for p in policy.encoder.parameters():

@@ -49,11 +49,9 @@ import torch
 from fork_cue_probe import loo_accuracy  # noqa: E402  (this script's directory)
 
 from liquid_control.core.torch_backend import load_policy
-from liquid_control.sim import make_sim
-from liquid_control.sim.tasks import TASKS
 from liquid_control.study import pipeline, report
 from liquid_control.study.config import StudyConfig
-from liquid_control.study.data import load_sequences
+from liquid_control.study.data import answers, load_sequences
 from liquid_control.study.episodes import drive
 from liquid_control.study.fit import feature_key
 from liquid_control.study.units import Store
@@ -69,16 +67,14 @@ def demonstrations(work_dir: Path, task: str):
     """(per-step features, IMU, dt, time s, branch +-1) of each demonstration of ``task``."""
     robot = WINDOWS[task][0]
     features = np.load(work_dir / "encoder" / robot / "features.npz")
-    sim = make_sim(robot, TASKS[task].conditions(), render=False)
+    units = sorted((work_dir / "collect" / task).iterdir())
+    branch = iter(answers(robot, task, units))  # every episode, in this loop's order
     out = []
-    for unit in sorted((work_dir / "collect" / task).iterdir()):
-        rows = json.loads((unit / "done.json").read_text())["result"]["episodes"]
+    for unit in units:
         for i, seq in enumerate(load_sequences(unit)):
-            sim.reset(rows[i]["seed"])
             feats = features[feature_key(str(unit), i)][seq.frame_index]
             t = (seq.stamps_ns - seq.stamps_ns[0]) / 1e9
-            out.append((feats, seq.imu, seq.dt, t, 1.0 if sim.task_choice == 1 else -1.0))
-    sim.close()
+            out.append((feats, seq.imu, seq.dt, t, 1.0 if next(branch) == 1 else -1.0))
     return out
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from liquid_control.study import fit, pipeline
+from liquid_control.study import data, fit, pipeline
 from liquid_control.study.config import StudyConfig
 from liquid_control.study.units import StageError, Store
 
@@ -279,7 +279,7 @@ def test_answer_weight_trains_a_read_out_and_ships_the_policy_without_it(tmp_pat
     plan = pipeline.plan(cfg, Store(cfg.work_dir))["train"]
     args = next(u for u in plan if u.name == "gru19/rover.fork_near/seed0").args
     assert args["training"]["answer_weight"] == 5.0
-    answers = fit._answers(args, "train_idx")
+    answers = data.answers("rover", "rover.fork_near", args["train_paths"], args["train_idx"])
     sim = make_sim("rover", TASKS["rover.fork_near"].conditions(), render=False)
     seeds = [cfg.data.seed + i for i in range(cfg.data.episodes)]
     branches = set()
