@@ -280,14 +280,16 @@ class StudyConfig:
         self.task_list: list[Task] = resolve_tasks(self.tasks)
         self._check_policy()
         no_fork = [t.name for t in self.task_list if not _has_fork(t)]
+        no_answer = [t.name for t in self.task_list if not _has_answer(t)]
         if self.training.answer_weight:
-            if no_fork or self.track != "features":
+            if no_answer or self.track != "features":
                 raise ValueError(
-                    f"training.answer_weight={self.training.answer_weight} reads a fork's branch "
-                    "from the core's state in the features track: "
+                    f"training.answer_weight={self.training.answer_weight} reads a task's cued "
+                    "answer (a fork's branch, a cue-then-go ball) from the core's state in the "
+                    "features track: "
                     + (
-                        f"task {no_fork[0]!r} has no fork"
-                        if no_fork
+                        f"task {no_answer[0]!r} has no cued answer"
+                        if no_answer
                         else f"track is {self.track!r}"
                     )
                 )
@@ -514,3 +516,9 @@ def portable(value: Any) -> Any:
 def _has_fork(task: Task) -> bool:
     """Whether the task's episodes run on a fork (and so record its decision stretch)."""
     return json.loads(task.nominal).get("scene", {}).get("fork_cue_m") is not None
+
+
+def _has_answer(task: Task) -> bool:
+    """Whether the task's episodes have a cued answer, the scene's ``task_choice``: a fork's
+    branch (its sign) or the cue-then-go ball (lit, then dark)."""
+    return _has_fork(task) or json.loads(task.nominal).get("scene", {}).get("cue_s") is not None

@@ -73,8 +73,8 @@ def test_every_study_config_in_the_repository_loads(path: Path) -> None:
         ({"training": {"decision_weight": 5.0}}, "task 'rover.lane' has no fork"),
         ({"training": {"answer_weight": -1}}, r"answer_weight=-1: need a number in \[0, 1000\]"),
         ({"training": {"answer_weight": "yes"}}, "answer_weight='yes'"),
-        ({"training": {"answer_weight": 1.0}}, "answer_weight=1.0 reads a fork's branch.*"
-         "task 'rover.lane' has no fork"),
+        ({"training": {"answer_weight": 1.0}}, "answer_weight=1.0 reads a task's cued answer.*"
+         "task 'rover.lane' has no cued answer"),
         ({"training": {"select_episodes": -1}}, r"select_episodes=-1: need an integer in 0..64"),
         ({"training": {"select_episodes": 2.5}}, "select_episodes=2.5"),
         ({"training": {"select_episodes": 4}, "track": "end_to_end"},
@@ -233,6 +233,12 @@ def test_answer_weight_keys_the_cores_only_and_needs_the_features_track(tmp_path
     raw.update(tasks=["rover.fork_near"], track="end_to_end", work_dir=str(tmp_path / "e"))
     raw["training"] = {**raw["training"], "answer_weight": 1.0}
     with pytest.raises(ValueError, match="track is 'end_to_end'"):
+        _load(raw, tmp_path)
+    # the cue-then-go ball is a cued answer too; the drone's reactive task has none
+    raw.update(track="features", tasks=["drone.cue_go"], work_dir=str(tmp_path / "d"))
+    assert _load(raw, tmp_path).training.answer_weight == 1.0
+    raw.update(tasks=["drone.cue_go", "drone.target"], work_dir=str(tmp_path / "t"))
+    with pytest.raises(ValueError, match="task 'drone.target' has no cued answer"):
         _load(raw, tmp_path)
 
 

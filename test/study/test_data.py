@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -44,3 +45,27 @@ def test_fork_demonstrations_carry_their_decision_stretch(tmp_path: Path) -> Non
     assert load_sequences(tmp_path / "lane")[0].weight is None
     with pytest.raises(ValueError, match="only the rover's fork tasks record it"):
         load_sequences(tmp_path / "lane", 4.0)
+
+
+def test_answers_are_each_demonstration_scenes_cued_choice(tmp_path: Path) -> None:
+    """``answers`` (training.answer_weight's labels) reads each picked episode's cued answer
+    from its seed's scene: the cue-then-go ball here, as the fork's branch on the rover."""
+    from liquid_control.sim import make_sim
+    from liquid_control.sim.tasks import TASKS
+    from liquid_control.study.data import answers
+
+    cue = conditions(known_tasks()["drone.cue_go"], NOMINAL)
+    seeds = [0, 1, 2, 3, 4, 5]
+    args = {"robot": "drone", "seeds": seeds, "conditions": cue, "noise": 0.0, "max_time_s": 0.2}
+    result = collect_unit(args, tmp_path)  # the store keeps it in done.json
+    (tmp_path / "done.json").write_text(json.dumps({"result": result}))
+    sim = make_sim("drone", TASKS["drone.cue_go"].conditions(), render=False)
+    sides = []
+    for seed in seeds:
+        sim.reset(seed)
+        sides.append(sim.task_choice)
+    sim.close()
+    assert set(sides) == {0, 1}  # both balls are cued among these scenes
+    assert answers("drone", "drone.cue_go", [tmp_path]).tolist() == sides
+    picks = [[4, 1]]
+    assert answers("drone", "drone.cue_go", [tmp_path], picks).tolist() == [sides[4], sides[1]]
