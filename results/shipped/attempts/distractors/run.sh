@@ -107,3 +107,15 @@ liquid-control eval --task drone --model runs/drone_round5_narrow_ship --model r
     --model runs/drone_round6_seed1_ship --model runs/drone_round5_wide_ship --model models/policies/drone_cfc_ncp_rand_ae \
     --perturb config/perturbations/study/night_medium.yaml --perturb config/perturbations/study/dim_medium.yaml \
     --no-nominal --episodes 40 --seed 600000 --md $D/posthoc_night_dim_40.md --json $D/posthoc_night_dim_40.json
+# Round 7 (protocol "Round 7"): E, B's recipe with auto-exposure inside training too. A new
+# session: remake the recipe's bags and round 2's clutter bags first (as above)
+liquid-control collect --robot drone --out data/drone --episodes 150
+liquid-control collect --robot drone --out data/drone_rand --episodes 120 --seed 1000 --randomise-scene
+liquid-control collect --robot drone --out data/drone_redclutter --episodes 240 --seed 3000 --randomise-scene $CLUTTER
+liquid-control train $D/round7_ae.yaml --no-progress > runs/drone_round7_ae.log 2>&1
+liquid-control export runs/drone_round7_ae --ship runs/drone_round7_ae_ship
+screen round7_screen --model runs/drone_round7_ae_ship
+confirm_and_table round7_ae 700000
+liquid-control eval --task drone --model runs/drone_round7_ae_ship \
+    --perturb config/perturbations/study/night_medium.yaml --perturb config/perturbations/study/dim_medium.yaml \
+    --no-nominal --episodes 40 --seed 600000 --md $D/round7_night_dim_40.md --json $D/round7_night_dim_40.json
