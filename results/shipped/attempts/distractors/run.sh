@@ -114,7 +114,7 @@ liquid-control collect --robot drone --out data/drone_rand --episodes 120 --seed
 liquid-control collect --robot drone --out data/drone_redclutter --episodes 240 --seed 3000 --randomise-scene $CLUTTER
 liquid-control train $D/round7_ae.yaml --no-progress > runs/drone_round7_ae.log 2>&1
 # (amendment: the 55-min cap came at a shared core's pace; continue as C did)
-liquid-control train $D/round7_ae.yaml --resume --optim.max_steps=8000 --optim.max_minutes=60 \
+liquid-control train $D/round7_ae.yaml --resume --optim.max_steps=8000 --optim.max_minutes=115 \
     --no-progress >> runs/drone_round7_ae.log 2>&1
 liquid-control export runs/drone_round7_ae --ship runs/drone_round7_ae_ship
 screen round7_screen --model runs/drone_round7_ae_ship
