@@ -145,8 +145,11 @@ class EpisodeRecorder:
         )
 
 
-def run_job(job: Job) -> Result:
-    """Run one episode (in this process) and return its result."""
+def run_job(job: Job, watch=None) -> Result:
+    """Run one episode (in this process) and return its result.
+
+    ``watch(sim)``, if given, is called after every step (e.g. to follow the robot's
+    position in a post-hoc analysis)."""
     from liquid_control.interface.imu import imu_features
     from liquid_control.sim.experts import expert_action
 
@@ -175,6 +178,8 @@ def run_job(job: Job) -> Result:
                 latencies.append((time.perf_counter() - start) * 1e6)
             action = ctrl.command + noise(sim.control_period_s)
         obs, _, _, info = sim.step(np.clip(action, -limits, limits))
+        if watch is not None:
+            watch(sim)
     info = sim.episode_info()
     driver = "expert" if ctrl is None else "learner"
     episode = None
