@@ -40,11 +40,14 @@ def follow(model_dir: str, seed: int) -> dict:
             closest[i] = min(closest[i], float(gap))
 
     result = run_job(
-        Job("drone", seed, perturbation_json(SHIFT), model_dir, "numpy", expert_prob=0.0), watch=watch
+        Job("drone", seed, perturbation_json(SHIFT), model_dir, "numpy", expert_prob=0.0),
+        watch=watch,
     )
     info = result.info
     near = int(np.argmin(closest)) if closest else -1
-    ending = "success" if info.get("success") else ("crashed" if info.get("collision") else "timed out")
+    ending = (
+        "success" if info.get("success") else ("crashed" if info.get("collision") else "timed out")
+    )
     row = {"seed": seed, "ending": ending, "min_to_target_m": info["min_distance_to_target_m"]}
     if near >= 0:
         d = where["objects"][near]
